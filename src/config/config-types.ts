@@ -1,0 +1,84 @@
+// The validated, frozen configuration. Produced once by load-config.ts; nothing downstream ever
+// sees raw ini strings. Durations are milliseconds, sizes bytes, paths absolute.
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+export type LogFormat = 'text' | 'json';
+
+/** Client architectures a boot image can be offered to (RFC 4578 option 93 names as used in labs). */
+export const ARCHITECTURES = [
+  'bios',
+  'efi-ia32',
+  'efi-x64',
+  'efi-arm32',
+  'efi-arm64',
+  'efi-x64-http',
+  'efi-arm64-http',
+] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+
+export interface SourceLocation {
+  readonly file: string;
+  readonly line: number;
+}
+
+export interface LogConfig {
+  readonly level: LogLevel;
+  readonly format: LogFormat;
+}
+
+export interface TftpConfig {
+  readonly enabled: boolean;
+  readonly listen: string;
+  readonly port: number;
+  /** Absolute path of the served tree. */
+  readonly root: string;
+  readonly maxBlksize: number;
+  readonly maxWindowsize: number;
+  readonly netascii: boolean;
+  readonly maxTransfers: number;
+  readonly maxTransferTimeMs: number;
+  readonly idleTimeoutMs: number;
+  readonly rtoMinMs: number;
+  readonly rtoMaxMs: number;
+  readonly rtoInitialMs: number;
+  /** Absolute path of the upload directory, or null when uploads (WRQ) are refused. */
+  readonly uploadDir: string | null;
+  readonly maxUploadSize: number;
+}
+
+export type DhcpMode = 'off';
+
+export interface DhcpConfig {
+  readonly mode: DhcpMode;
+}
+
+export interface MtftpChannelConfig {
+  readonly group: string;
+  readonly clientPort: number;
+  readonly serverPort: number;
+  readonly openTimeoutS: number;
+  readonly reopenDelayS: number;
+}
+
+export interface ImageConfig {
+  readonly name: string;
+  /** Path relative to the TFTP root, '/'-separated, as clients request it. */
+  readonly file: string;
+  readonly description: string;
+  readonly arch: readonly Architecture[];
+  readonly ipxeFile: string | null;
+  readonly isDefault: boolean;
+  readonly mtftp: MtftpChannelConfig | null;
+  /** Where each key of this image was written, so catalog errors can name file, line and key. */
+  readonly locations: Readonly<Record<string, SourceLocation>>;
+  readonly sectionLocation: SourceLocation;
+}
+
+export interface Config {
+  /** Absolute path of the ini file this was read from. */
+  readonly sourceFile: string;
+  readonly log: LogConfig;
+  readonly tftp: TftpConfig;
+  readonly dhcp: DhcpConfig;
+  readonly images: readonly ImageConfig[];
+}

@@ -1,0 +1,84 @@
+// The seams between pure logic and the outside world. Sessions, servers and the catalog depend
+// only on these interfaces; src/main.ts picks the concrete adapters, tests pass fakes.
+
+export interface TimerHandle {
+  cancel(): void;
+}
+
+export interface Clock {
+  /** Milliseconds on a monotonic scale; only differences are meaningful. */
+  now(): number;
+  setTimer(ms: number, fn: () => void): TimerHandle;
+}
+
+export interface PeerAddress {
+  readonly address: string;
+  readonly port: number;
+}
+
+export type DatagramHandler = (data: Buffer, from: PeerAddress) => void;
+
+export interface DatagramSocket {
+  /** Sends one datagram made of the given chunks (scatter-gather; no copy). */
+  send(chunks: Buffer | readonly Buffer[], to: PeerAddress): void;
+  onMessage(handler: DatagramHandler): void;
+  localPort(): number;
+  close(): void;
+}
+
+export interface SocketOptions {
+  readonly address: string;
+  /** 0 asks the system for an ephemeral port. */
+  readonly port: number;
+  readonly broadcast?: boolean;
+}
+
+export interface SocketFactory {
+  /** Binds a UDP socket; rejects with a SocketError naming the address when bind fails. */
+  bind(options: SocketOptions): Promise<DatagramSocket>;
+}
+
+export type LogFields = Readonly<Record<string, unknown>>;
+
+export interface Logger {
+  child(fields: LogFields): Logger;
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
+
+/** A file opened for reading; shared by every transfer of the same file. */
+export interface OpenedFile {
+  readonly size: number;
+  /** Reads exactly `length` bytes at `offset` unless the file ends first. */
+  read(offset: number, length: number): Promise<Buffer>;
+  /** Drops this holder's reference; the last release closes the handle. */
+  release(): void;
+}
+
+export type FileKind = 'file' | 'directory' | 'other';
+
+export interface FileStat {
+  readonly kind: FileKind;
+  readonly size: number;
+}
+
+export interface FileSystem {
+  /** Resolves symlinks; rejects with an error whose `code` is ENOENT, EACCES, ... */
+  realpath(path: string): Promise<string>;
+  stat(path: string): Promise<FileStat>;
+  open(path: string): Promise<OpenedFile>;
+}
+
+/** Sequential writer for uploads: written to a temporary name, renamed into place on commit. */
+export interface UploadSink {
+  write(data: Buffer): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export interface UploadStore {
+  /** Rejects with code EEXIST when the target already exists. */
+  create(path: string): Promise<UploadSink>;
+}
