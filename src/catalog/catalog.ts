@@ -1,0 +1,32 @@
+import type { Architecture, MtftpChannelConfig } from '../config/config-types.js';
+
+/** PXE MTFTP has no options: 512-byte blocks and 16-bit block numbers without rollover. */
+export const MTFTP_BLKSIZE = 512;
+export const MTFTP_MAX_BLOCKS = 65535;
+/** The last block must be short, so the largest file is one byte under the block budget. */
+export const MTFTP_MAX_FILE_SIZE = MTFTP_MAX_BLOCKS * MTFTP_BLKSIZE - 1;
+
+export interface CatalogImage {
+  readonly name: string;
+  /** As clients request it, relative to the root. */
+  readonly file: string;
+  readonly path: string;
+  readonly size: number;
+  readonly description: string;
+  readonly arch: readonly Architecture[];
+  readonly ipxeFile: string | null;
+  readonly isDefault: boolean;
+  readonly mtftp: MtftpChannelConfig | null;
+}
+
+/** One immutable snapshot of what pxecast serves; swapped whole on reload. */
+export interface Catalog {
+  /** realpath of the served root. */
+  readonly root: string;
+  readonly images: readonly CatalogImage[];
+  readonly loadedAt: number;
+}
+
+export function imageByName(catalog: Catalog, name: string): CatalogImage | undefined {
+  return catalog.images.find((i) => i.name === name);
+}

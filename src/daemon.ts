@@ -1,0 +1,111 @@
+// Lifecycle: bind every socket first and fail fast, then serve; reload swaps config and catalog
+// atomically (a bad new config leaves the old one serving); stop ends transfers with an ERROR.
+import { buildCatalog } from './catalog/build-catalog.js';
+import { CatalogStore } from './catalog/catalog-store.js';
+import type { Catalog } from './catalog/catalog.js';
+import { ConfigError, formatIssue } from './config/config-error.js';
+import type { Config, LogLevel } from './config/config-types.js';
+import type { Clock, FileSystem, Logger, SocketFactory, UploadStore } from './io/ports.js';
+import { TftpServer } from './tftp/tftp-server.js';
+
+export interface DaemonDeps {
+  readonly clock: Clock;
+  readonly sockets: SocketFactory;
+  readonly fs: FileSystem;
+  readonly logger: Logger;
+  readonly setLogLevel: (level: LogLevel) => void;
+  /** Reads and validates the ini file; throws ConfigError. */
+  readonly readConfig: (path: string) => Promise<Config>;
+  readonly uploadStore: (dir: string) => UploadStore;
+}
+
+export type ReloadResult = { readonly ok: true } | { readonly ok: false; readonly errors: readonly string[] };
+
+/** Reads the config and builds its catalog: everything `check` validates and `reload` needs. */
+export async function loadConfigAndCatalog(
+  path: string,
+  deps: Pick<DaemonDeps, 'readConfig' | 'fs' | 'clock'>,
+): Promise<{ config: Config; catalog: Catalog }> {
+  const config = await deps.readConfig(path);
+  const catalog = await buildCatalog(config, deps.fs, deps.clock.now());
+  return { config, catalog };
+}
+
+export class Daemon {
+  private config: Config;
+  private readonly catalog: CatalogStore;
+  readonly tftp: TftpServer | null;
+  readonly startedAt: number;
+
+  private constructor(
+    private readonly configPath: string,
+    private readonly deps: DaemonDeps,
+    initial: { config: Config; catalog: Catalog },
+  ) {
+    this.config = initial.config;
+    this.catalog = new CatalogStore(initial.catalog);
+    this.startedAt = deps.clock.now();
+    const tftpConfig = initial.config.tftp;
+    this.tftp = tftpConfig.enabled
+      ? new TftpServer({
+          clock: deps.clock,
+          sockets: deps.sockets,
+          fs: deps.fs,
+          uploads: tftpConfig.uploadDir === null ? null : deps.uploadStore(tftpConfig.uploadDir),
+          catalog: this.catalog,
+          logger: deps.logger.child({ service: 'tftp' }),
+          settings: () => this.config.tftp,
+        })
+      : null;
+  }
+
+  static async start(configPath: string, deps: DaemonDeps, initial: { config: Config; catalog: Catalog }): Promise<Daemon> {
+    const daemon = new Daemon(configPath, deps, initial);
+    try {
+      await daemon.tftp?.start();
+    } catch (e) {
+      daemon.tftp?.stop();
+      throw e;
+    }
+    deps.logger.info('pxecast started', {
+      config: configPath,
+      root: initial.catalog.root,
+      images: initial.catalog.images.map((i) => i.name).join(',') || 'none',
+    });
+    return daemon;
+  }
+
+  currentConfig(): Config {
+    return this.config;
+  }
+
+  currentCatalog(): Catalog {
+    return this.catalog.current();
+  }
+
+  async reload(): Promise<ReloadResult> {
+    let next;
+    try {
+      next = await loadConfigAndCatalog(this.configPath, this.deps);
+    } catch (e) {
+      const errors = e instanceof ConfigError ? e.issues.map(formatIssue) : [(e as Error).message];
+      this.deps.logger.error('reload rejected; the previous configuration stays in force', { errors });
+      return { ok: false, errors };
+    }
+    const before = this.config.tftp;
+    const after = next.config.tftp;
+    if (before.enabled !== after.enabled || before.listen !== after.listen || before.port !== after.port || before.uploadDir !== after.uploadDir) {
+      this.deps.logger.warn('[tftp] enabled, listen, port and upload_dir take effect only after a restart');
+    }
+    this.config = next.config;
+    this.catalog.replace(next.catalog);
+    this.deps.setLogLevel(next.config.log.level);
+    this.deps.logger.info('configuration reloaded', { images: next.catalog.images.map((i) => i.name).join(',') || 'none' });
+    return { ok: true };
+  }
+
+  stop(): void {
+    this.tftp?.stop();
+    this.deps.logger.info('pxecast stopped');
+  }
+}

@@ -1,0 +1,63 @@
+// node:dgram adapter. Send errors that a datagram service must shrug off (a peer gone, a route
+// flapping) are counted, not thrown; a bind failure is fatal and names the address.
+import dgram from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import type { DatagramHandler, DatagramSocket, PeerAddress, SocketFactory, SocketOptions } from './ports.js';
+
+export class SocketError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = 'SocketError';
+  }
+}
+
+class NodeDatagramSocket implements DatagramSocket {
+  sendErrors = 0;
+  constructor(private readonly socket: dgram.Socket) {}
+
+  send(chunks: Buffer | readonly Buffer[], to: PeerAddress): void {
+    const msg = Buffer.isBuffer(chunks) ? chunks : (chunks as Buffer[]);
+    this.socket.send(msg, to.port, to.address, (err) => {
+      if (err) this.sendErrors++;
+    });
+  }
+
+  onMessage(handler: DatagramHandler): void {
+    this.socket.on('message', (data, rinfo) => handler(data, { address: rinfo.address, port: rinfo.port }));
+  }
+
+  localPort(): number {
+    return this.socket.address().port;
+  }
+
+  close(): void {
+    try {
+      this.socket.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+export const nodeUdp: SocketFactory = {
+  bind(options: SocketOptions): Promise<DatagramSocket> {
+    return new Promise((resolve, reject) => {
+      const socket = dgram.createSocket({ type: isIPv6(options.address) ? 'udp6' : 'udp4', reuseAddr: false });
+      const onError = (err: NodeJS.ErrnoException) => {
+        socket.close();
+        reject(new SocketError(`cannot bind UDP ${options.address}:${options.port}: ${err.message}`, err.code));
+      };
+      socket.once('error', onError);
+      socket.bind({ address: options.address, port: options.port, exclusive: true }, () => {
+        socket.off('error', onError);
+        // After bind, errors are per-datagram (ICMP unreachable etc.): never fatal.
+        socket.on('error', () => undefined);
+        if (options.broadcast) socket.setBroadcast(true);
+        resolve(new NodeDatagramSocket(socket));
+      });
+    });
+  },
+};

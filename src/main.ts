@@ -1,0 +1,87 @@
+// Composition root: the only place that picks concrete adapters (node:dgram, node:fs, winston,
+// the system clock) and wires process signals to the daemon.
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ConfigError } from './config/config-error.js';
+import type { Config } from './config/config-types.js';
+import { parseConfig } from './config/load-config.js';
+import { Daemon, loadConfigAndCatalog, type DaemonDeps } from './daemon.js';
+import { NodeFileSystem, NodeUploadStore } from './io/node-file-system.js';
+import { nodeUdp } from './io/node-udp.js';
+import { systemClock } from './io/system-clock.js';
+import { createWinstonLogger } from './io/winston-logger.js';
+
+export const DEFAULT_CONFIG_PATH = '/etc/pxecast/pxecast.ini';
+
+async function readConfig(path: string): Promise<Config> {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError([{ file, line: 0, section: null, key: null, message: `cannot read: ${(e as Error).message}` }]);
+  }
+  return parseConfig(text, file);
+}
+
+function baseDeps() {
+  return { readConfig, fs: new NodeFileSystem(), clock: systemClock };
+}
+
+function reportConfigError(e: unknown): number {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`pxecast: ${e.message}\n`);
+    return 1;
+  }
+  throw e;
+}
+
+/** `pxecast check`: validate config and catalog without binding anything. */
+export async function runCheck(configPath: string): Promise<number> {
+  try {
+    const { config, catalog } = await loadConfigAndCatalog(configPath, baseDeps());
+    process.stdout.write(
+      `${config.sourceFile}: ok (root ${catalog.root}, ${catalog.images.length} image${catalog.images.length === 1 ? '' : 's'})\n`,
+    );
+    return 0;
+  } catch (e) {
+    return reportConfigError(e);
+  }
+}
+
+/** `pxecast serve`: run the daemon until SIGTERM/SIGINT. Resolves with the exit code. */
+export async function runServe(configPath: string): Promise<number> {
+  const base = baseDeps();
+  let initial;
+  try {
+    initial = await loadConfigAndCatalog(configPath, base);
+  } catch (e) {
+    return reportConfigError(e);
+  }
+  const log = createWinstonLogger(initial.config.log.level, initial.config.log.format);
+  const deps: DaemonDeps = {
+    ...base,
+    sockets: nodeUdp,
+    logger: log.logger,
+    setLogLevel: log.setLevel,
+    uploadStore: (dir) => new NodeUploadStore(dir),
+  };
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start(resolve(configPath), deps, initial);
+  } catch (e) {
+    log.logger.error('cannot start', { error: (e as Error).message });
+    return 1;
+  }
+  return new Promise<number>((done) => {
+    process.on('SIGHUP', () => void daemon.reload());
+    const stop = (signal: string) => {
+      log.logger.info('stopping', { signal });
+      daemon.stop();
+      // Give the final ERROR datagrams and log lines a moment to leave.
+      setTimeout(() => done(0), 100).unref();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

@@ -1,0 +1,52 @@
+// Adaptive retransmission timeout (RFC 1123 4.2.3.2 asks TFTP for one; the arithmetic is RFC 6298's):
+// smoothed RTT and variation from samples of blocks sent once (Karn), doubled on each expiry,
+// clamped to [min, max]. On a LAN this settles at the floor, so a lost block costs ~10 ms instead
+// of the fixed 1-5 s of tftpd-hpa and atftpd.
+
+export interface RtoBounds {
+  readonly minMs: number;
+  readonly maxMs: number;
+  readonly initialMs: number;
+}
+
+const CLOCK_GRANULARITY_MS = 1;
+
+export class RttEstimator {
+  private srtt: number | null = null;
+  private rttvar = 0;
+  private backoff = 1;
+
+  constructor(private readonly bounds: RtoBounds) {}
+
+  /** A round trip measured on a packet that was sent exactly once. */
+  sample(rttMs: number): void {
+    if (this.srtt === null) {
+      this.srtt = rttMs;
+      this.rttvar = rttMs / 2;
+    } else {
+      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - rttMs);
+      this.srtt = 0.875 * this.srtt + 0.125 * rttMs;
+    }
+    this.backoff = 1;
+  }
+
+  /** The peer made progress: forget the back-off even without a clean sample. */
+  progress(): void {
+    this.backoff = 1;
+  }
+
+  /** The timer expired: back off exponentially (at most to the ceiling). */
+  expired(): void {
+    if (this.rtoMs() < this.bounds.maxMs) this.backoff *= 2;
+  }
+
+  rtoMs(): number {
+    const base =
+      this.srtt === null ? this.bounds.initialMs : this.srtt + Math.max(CLOCK_GRANULARITY_MS, 4 * this.rttvar);
+    return Math.min(this.bounds.maxMs, Math.max(this.bounds.minMs, base * this.backoff));
+  }
+
+  smoothedRttMs(): number | null {
+    return this.srtt;
+  }
+}

@@ -1,0 +1,311 @@
+// Glue for the TFTP port: datagram -> codec -> policy -> transfer, and back. The only TFTP code
+// that touches sockets. Decode errors are counted and dropped (answered with ERROR 4 where the
+// RFC says so); any other exception is a bug that is logged while the server keeps serving.
+import { DecodeError } from '../codec/decode-error.js';
+import { decodeTftp, encodeTftp, TftpErrorCode, type RequestPacket, type TftpOption } from '../codec/tftp-packet.js';
+import { parseRequestedOptions } from '../codec/tftp-options.js';
+import type { CatalogStore } from '../catalog/catalog-store.js';
+import { checkRequestedPath } from '../catalog/path-policy.js';
+import { resolveInRoot } from '../catalog/served-tree.js';
+import type { TftpConfig } from '../config/config-types.js';
+import type { Clock, DatagramSocket, FileSystem, Logger, OpenedFile, PeerAddress, SocketFactory, UploadStore } from '../io/ports.js';
+import { NetasciiBlocks, OctetBlocks, type BlockProducer } from './block-producer.js';
+import { negotiateOptions } from './option-negotiation.js';
+import { ReadTransfer } from './read-transfer.js';
+import { SessionTable, type SessionEntry } from './session-table.js';
+import { summarizeTransfer } from './transfer-summary.js';
+import type { Transfer, TransferContext, TransferProgress, TransferResult } from './transfer-types.js';
+import { WriteTransfer } from './write-transfer.js';
+
+export interface TftpServerDeps {
+  readonly clock: Clock;
+  readonly sockets: SocketFactory;
+  readonly fs: FileSystem;
+  /** Where uploads go when `[tftp] upload_dir` is set; null refuses every WRQ. */
+  readonly uploads: UploadStore | null;
+  readonly catalog: CatalogStore;
+  readonly logger: Logger;
+  /** Read per request, so a reload changes limits without a restart. */
+  readonly settings: () => TftpConfig;
+}
+
+export interface TftpCounters {
+  requests: number;
+  refused: number;
+  decodeErrors: Record<string, number>;
+  wrongTid: number;
+  outcomes: Record<string, number>;
+  bytesSent: number;
+  retransmits: number;
+}
+
+export interface TransferInfo extends TransferProgress {
+  readonly client: string;
+  readonly file: string;
+  readonly direction: 'read' | 'write';
+  readonly ageMs: number;
+}
+
+class RequestRefused extends Error {
+  constructor(
+    readonly tftpCode: number,
+    readonly toClient: string,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+export class TftpServer {
+  private listener: DatagramSocket | null = null;
+  /** Errors to requests that never get a session go out from one shared ephemeral port: a client
+   *  takes the first answer's source port as the server's TID, even for an ERROR. */
+  private errorSocket: DatagramSocket | null = null;
+  private readonly sessions = new SessionTable();
+  private stopping = false;
+  readonly counters: TftpCounters = {
+    requests: 0,
+    refused: 0,
+    decodeErrors: {},
+    wrongTid: 0,
+    outcomes: {},
+    bytesSent: 0,
+    retransmits: 0,
+  };
+
+  constructor(private readonly deps: TftpServerDeps) {}
+
+  async start(): Promise<void> {
+    const { listen, port } = this.deps.settings();
+    this.listener = await this.deps.sockets.bind({ address: listen, port });
+    this.errorSocket = await this.deps.sockets.bind({ address: listen, port: 0 });
+    this.listener.onMessage((data, from) => this.guard(data, from, () => this.onRequestDatagram(data, from)));
+    this.deps.logger.info('tftp listening', { address: listen, port: this.listener.localPort() });
+  }
+
+  port(): number {
+    return this.listener?.localPort() ?? 0;
+  }
+
+  transfers(): TransferInfo[] {
+    const now = this.deps.clock.now();
+    return this.sessions.all().flatMap((e) =>
+      e.transfer
+        ? [
+            {
+              ...e.transfer.progress(),
+              client: `${e.peer.address}:${e.peer.port}`,
+              file: e.filename,
+              direction: e.op === 'RRQ' ? ('read' as const) : ('write' as const),
+              ageMs: now - e.startedAt,
+            },
+          ]
+        : [],
+    );
+  }
+
+  /** Stops accepting requests and ends running transfers with an ERROR to each client. */
+  stop(reason = 'server shutting down'): void {
+    this.stopping = true;
+    this.listener?.close();
+    this.listener = null;
+    for (const entry of this.sessions.all()) entry.transfer?.abort(reason);
+    this.errorSocket?.close();
+    this.errorSocket = null;
+  }
+
+  activeTransfers(): number {
+    return this.sessions.size;
+  }
+
+  private guard(data: Buffer, from: PeerAddress, handle: () => void): void {
+    try {
+      handle();
+    } catch (e) {
+      this.deps.logger.error('bug: exception while handling a datagram', {
+        peer: `${from.address}:${from.port}`,
+        error: (e as Error).stack ?? String(e),
+        packet: data.subarray(0, 64).toString('hex'),
+      });
+    }
+  }
+
+  private countDecodeError(e: DecodeError, data: Buffer, from: PeerAddress, where: string): void {
+    this.counters.decodeErrors[e.code] = (this.counters.decodeErrors[e.code] ?? 0) + 1;
+    this.deps.logger.debug('malformed datagram dropped', {
+      where,
+      peer: `${from.address}:${from.port}`,
+      reason: e.message,
+      packet: data.subarray(0, 64).toString('hex'),
+    });
+  }
+
+  private onRequestDatagram(data: Buffer, from: PeerAddress): void {
+    if (this.stopping) return;
+    let packet;
+    try {
+      packet = decodeTftp(data);
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      this.countDecodeError(e, data, from, 'request port');
+      // Answer only what looks like a TFTP packet; an ERROR to random noise would only amplify it.
+      if (data.length >= 4) this.sendError(from, TftpErrorCode.ILLEGAL_OPERATION, 'malformed request');
+      return;
+    }
+    switch (packet.op) {
+      case 'RRQ':
+      case 'WRQ':
+        this.counters.requests++;
+        void this.onRequest(packet, from).catch((e: unknown) =>
+          this.deps.logger.error('bug: request handling failed', { error: (e as Error).stack ?? String(e) }),
+        );
+        return;
+      case 'ERROR':
+        return; // never answer an error with an error
+      default:
+        this.sendError(from, TftpErrorCode.ILLEGAL_OPERATION, 'expected RRQ or WRQ');
+    }
+  }
+
+  private async onRequest(request: RequestPacket, from: PeerAddress): Promise<void> {
+    const existing = this.sessions.get(from);
+    if (existing) {
+      if (existing.op === request.op && existing.filename === request.filename) existing.transfer?.onDuplicateRequest();
+      else this.deps.logger.debug('request from a client with a transfer running: ignored', { peer: `${from.address}:${from.port}` });
+      return;
+    }
+    const settings = this.deps.settings();
+    const log = this.deps.logger.child({ peer: `${from.address}:${from.port}`, file: request.filename });
+    if (this.sessions.size >= settings.maxTransfers) {
+      this.refuse(from, log, new RequestRefused(TftpErrorCode.NOT_DEFINED, 'server busy, try again later', `limit of ${settings.maxTransfers} transfers reached`));
+      return;
+    }
+    const mode = request.mode.toLowerCase();
+    const entry = this.sessions.reserve({ peer: from, op: request.op, filename: request.filename, mode, startedAt: this.deps.clock.now() });
+    let socket: DatagramSocket | null = null;
+    let opened: OpenedFile | null = null;
+    let blocks: BlockProducer | null = null;
+    try {
+      if (mode !== 'octet' && !(mode === 'netascii' && settings.netascii)) {
+        throw new RequestRefused(TftpErrorCode.ILLEGAL_OPERATION, `mode ${mode} not supported`, `unsupported mode '${request.mode}'`);
+      }
+      const requested = parseRequestedOptions(request.options);
+      if (requested.ignored.length > 0) log.debug('options ignored', { ignored: requested.ignored });
+      let start: (ctx: TransferContext) => Transfer;
+      let granted: readonly TftpOption[] | null;
+      if (request.op === 'RRQ') {
+        opened = await this.openForRead(request.filename);
+        const g = negotiateOptions({ requested, limits: settings, readSize: mode === 'octet' ? opened.size : null, isWrite: false });
+        granted = g.oack;
+        const producer: BlockProducer = mode === 'netascii' ? new NetasciiBlocks(opened, g.blksize) : new OctetBlocks(opened, g.blksize);
+        opened = null; // owned (and released) by the producer from here on
+        blocks = producer;
+        start = (ctx) => new ReadTransfer(ctx, producer, { filename: request.filename, ...g });
+      } else {
+        const g = negotiateOptions({ requested, limits: settings, readSize: null, isWrite: true });
+        if (requested.tsize !== undefined && requested.tsize > settings.maxUploadSize) {
+          throw new RequestRefused(TftpErrorCode.DISK_FULL, 'file too large', `upload of ${requested.tsize} bytes exceeds max_upload_size`);
+        }
+        const sink = await this.openForWrite(request.filename);
+        granted = g.oack;
+        start = (ctx) => new WriteTransfer(ctx, sink, { filename: request.filename, maxBytes: settings.maxUploadSize, ...g });
+      }
+      socket = await this.deps.sockets.bind({ address: settings.listen, port: 0 });
+      if (this.stopping) throw new RequestRefused(TftpErrorCode.NOT_DEFINED, 'server shutting down', 'shutdown during set-up');
+      const tid = socket;
+      const transfer = start({
+        clock: this.deps.clock,
+        socket: tid,
+        peer: from,
+        timing: {
+          rtoMinMs: settings.rtoMinMs,
+          rtoMaxMs: settings.rtoMaxMs,
+          rtoInitialMs: settings.rtoInitialMs,
+          idleTimeoutMs: settings.idleTimeoutMs,
+          maxTransferTimeMs: settings.maxTransferTimeMs,
+        },
+        onEnd: (result) => this.onEnd(entry, tid, granted, result, log),
+      });
+      tid.onMessage((data, src) => this.guard(data, src, () => this.onTidDatagram(entry, tid, data, src)));
+      entry.transfer = transfer;
+      log.debug('transfer started', { op: request.op, mode, options: granted?.map((o) => `${o.name}=${o.value}`).join(',') ?? 'none' });
+      transfer.start();
+    } catch (e) {
+      this.sessions.remove(entry);
+      socket?.close();
+      blocks?.close();
+      opened?.release();
+      this.refuse(from, log, e instanceof RequestRefused ? e : this.internalRefusal(e));
+    }
+  }
+
+  private internalRefusal(e: unknown): RequestRefused {
+    return new RequestRefused(TftpErrorCode.NOT_DEFINED, 'internal error', `set-up failed: ${(e as Error).message}`);
+  }
+
+  private refuse(to: PeerAddress, log: Logger, r: RequestRefused): void {
+    this.counters.refused++;
+    log.info('request refused', { tftp_error: r.tftpCode, reason: r.detail });
+    this.sendError(to, r.tftpCode, r.toClient);
+  }
+
+  private async openForRead(filename: string): Promise<OpenedFile> {
+    const resolution = await resolveInRoot(this.deps.fs, this.deps.catalog.current().root, filename);
+    if (resolution.kind === 'not-found') throw new RequestRefused(TftpErrorCode.FILE_NOT_FOUND, 'file not found', resolution.reason);
+    if (resolution.kind === 'denied') throw new RequestRefused(TftpErrorCode.ACCESS_VIOLATION, 'access violation', resolution.reason);
+    try {
+      return await this.deps.fs.open(resolution.path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new RequestRefused(TftpErrorCode.FILE_NOT_FOUND, 'file not found', 'vanished before open');
+      throw new RequestRefused(TftpErrorCode.ACCESS_VIOLATION, 'access violation', `cannot open (${code ?? 'error'})`);
+    }
+  }
+
+  private async openForWrite(filename: string) {
+    if (!this.deps.uploads) throw new RequestRefused(TftpErrorCode.ACCESS_VIOLATION, 'uploads are disabled', 'WRQ while uploads are disabled');
+    const check = checkRequestedPath(filename);
+    if (!check.ok) throw new RequestRefused(TftpErrorCode.ACCESS_VIOLATION, 'access violation', check.reason);
+    try {
+      return await this.deps.uploads.create(check.segments.join('/'));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') throw new RequestRefused(TftpErrorCode.FILE_EXISTS, 'file already exists', 'upload target exists');
+      throw new RequestRefused(TftpErrorCode.ACCESS_VIOLATION, 'access violation', `cannot create upload (${code ?? 'error'})`);
+    }
+  }
+
+  private onTidDatagram(entry: SessionEntry, tid: DatagramSocket, data: Buffer, src: PeerAddress): void {
+    if (src.address !== entry.peer.address || src.port !== entry.peer.port) {
+      // RFC 1350 4: tell the stray source, leave the transfer alone.
+      this.counters.wrongTid++;
+      tid.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.UNKNOWN_TID, message: 'unknown transfer ID' }), src);
+      return;
+    }
+    let packet;
+    try {
+      packet = decodeTftp(data);
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      this.countDecodeError(e, data, src, 'transfer port');
+      return;
+    }
+    entry.transfer?.onPacket(packet);
+  }
+
+  private onEnd(entry: SessionEntry, tid: DatagramSocket, granted: readonly TftpOption[] | null, result: TransferResult, log: Logger): void {
+    this.sessions.remove(entry);
+    tid.close();
+    this.counters.outcomes[result.outcome] = (this.counters.outcomes[result.outcome] ?? 0) + 1;
+    this.counters.bytesSent += entry.op === 'RRQ' ? result.bytes : 0;
+    this.counters.retransmits += result.retransmits;
+    const summary = summarizeTransfer(entry.peer, entry.filename, entry.op === 'RRQ' ? 'read' : 'write', entry.mode, granted, result);
+    const failed = result.outcome === 'io-error' || result.outcome === 'protocol-error';
+    if (failed) log.warn('transfer', { ...summary });
+    else log.info('transfer', { ...summary });
+  }
+
+  private sendError(to: PeerAddress, code: number, message: string): void {
+    this.errorSocket?.send(encodeTftp({ op: 'ERROR', code, message }), to);
+  }
+}

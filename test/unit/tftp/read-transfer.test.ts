@@ -1,0 +1,351 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { TftpPacket } from '../../../src/codec/tftp-packet.js';
+import { encodeTftp } from '../../../src/codec/tftp-packet.js';
+import { NetasciiBlocks, OctetBlocks } from '../../../src/tftp/block-producer.js';
+import { FINAL_BLOCK_RETRIES, ReadTransfer } from '../../../src/tftp/read-transfer.js';
+import type { TransferResult } from '../../../src/tftp/transfer-types.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { FakeSocket, settle } from '../../support/fake-socket.js';
+import { memoryFile } from '../../support/memory-fs.js';
+
+const peer = { address: '10.0.0.2', port: 2000 };
+const timing = { rtoMinMs: 10, rtoMaxMs: 2000, rtoInitialMs: 100, idleTimeoutMs: 30000, maxTransferTimeMs: 600000 };
+
+function pattern(size: number): Buffer {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) b[i] = (i * 31 + 7) & 0xff;
+  return b;
+}
+
+function setup(opts: { size?: number; blksize?: number; windowsize?: number; oack?: boolean; timeoutS?: number | null; netascii?: Buffer; data?: Buffer } = {}) {
+  const clock = new FakeClock();
+  const socket = new FakeSocket();
+  const blksize = opts.blksize ?? 512;
+  const data = opts.data ?? pattern(opts.size ?? 512 * 10 + 100);
+  const file = memoryFile(opts.netascii ?? data);
+  const results: TransferResult[] = [];
+  const blocks = opts.netascii ? new NetasciiBlocks(file, blksize) : new OctetBlocks(file, blksize);
+  const t = new ReadTransfer({ clock, socket, peer, timing, onEnd: (r) => results.push(r) }, blocks, {
+    filename: 'f',
+    blksize,
+    windowsize: opts.windowsize ?? 1,
+    timeoutS: opts.timeoutS ?? null,
+    oack: opts.oack ? [{ name: 'blksize', value: String(blksize) }] : null,
+  });
+  const ack = (n: number) => t.onPacket({ op: 'ACK', block: n & 0xffff });
+  return { clock, socket, t, results, ack, data, file };
+}
+
+const blocksOf = (pkts: TftpPacket[]) => pkts.map((p) => (p.op === 'DATA' ? p.block : p.op));
+
+/** A perfect client: ACKs every DATA it sees; returns the reassembled bytes. */
+async function runToEnd(s: ReturnType<typeof setup>, maxSteps = 300000): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let expected = 1;
+  for (let i = 0; i < maxSteps && s.results.length === 0; i++) {
+    await settle();
+    const pkts = s.socket.take();
+    if (pkts.length === 0) {
+      s.clock.advance(5);
+      continue;
+    }
+    for (const p of pkts) {
+      if (p.op === 'OACK') s.ack(0);
+      if (p.op === 'DATA' && p.block === (expected & 0xffff)) {
+        parts.push(p.data);
+        expected++;
+        s.ack(p.block);
+      }
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+describe('ReadTransfer state machine', () => {
+  it('sends plain RFC 1350 lock-step and completes on the ACK of the short block', async () => {
+    const s = setup();
+    s.t.start();
+    const bytes = await runToEnd(s);
+    assert.deepEqual(bytes, s.data);
+    assert.equal(s.results[0]?.outcome, 'complete');
+    assert.equal(s.results[0]?.retransmits, 0);
+    assert.equal(s.results[0]?.blocks, 11);
+    assert.ok(s.file.released, 'file handle released at the end');
+  });
+
+  it('sends a final empty block when the size is a multiple of blksize', async () => {
+    const s = setup({ size: 1024 });
+    s.t.start();
+    const bytes = await runToEnd(s);
+    assert.equal(bytes.length, 1024);
+    assert.equal(s.results[0]?.blocks, 3);
+  });
+
+  it('serves an empty file as one empty DATA 1', async () => {
+    const s = setup({ size: 0 });
+    s.t.start();
+    await settle();
+    const [p] = s.socket.take();
+    assert.deepEqual(p, { op: 'DATA', block: 1, data: Buffer.alloc(0) });
+    s.ack(1);
+    assert.equal(s.results[0]?.outcome, 'complete');
+  });
+
+  it('sends the OACK first, resends it on timeout, and starts DATA on ACK 0', async () => {
+    const s = setup({ oack: true });
+    s.t.start();
+    assert.deepEqual(blocksOf(s.socket.take()), ['OACK']);
+    s.clock.advance(100);
+    assert.deepEqual(blocksOf(s.socket.take()), ['OACK']);
+    s.ack(0);
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [1]);
+  });
+
+  it('retransmits on its own timer with exponential back-off', async () => {
+    const s = setup();
+    s.t.start();
+    await settle();
+    s.socket.take();
+    const times: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const before = s.clock.now();
+      while (s.socket.sent.length === 0) {
+        s.clock.advance(1);
+        await settle();
+      }
+      times.push(s.clock.now() - before);
+      s.socket.take();
+    }
+    assert.deepEqual(times, [100, 200, 400, 800]);
+  });
+
+  it('adapts the RTO to the measured RTT, bounded below by rto_min', async () => {
+    const s = setup();
+    s.t.start();
+    for (let n = 1; n <= 5; n++) {
+      await settle();
+      s.socket.take();
+      s.clock.advance(1); // 1 ms round trips
+      s.ack(n);
+    }
+    assert.equal(s.t.progress().rtoMs, 10);
+  });
+
+  it('S1: a second ACK explained by our retransmission does not send DATA twice (RFC 1123 4.2.3.1)', async () => {
+    const s = setup();
+    s.t.start();
+    for (let n = 1; n <= 4; n++) {
+      await settle();
+      s.socket.take();
+      s.ack(n);
+    }
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [5]);
+    s.clock.advance(100); // ACK 5 is late: the timer resends DATA 5
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [5]);
+    s.ack(5);
+    s.ack(5); // the answer to the copy
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [6]);
+  });
+
+  it('S2: unexplained duplicate ACKs resend the next block once, never twice', async () => {
+    const s = setup();
+    s.t.start();
+    for (let n = 1; n <= 4; n++) {
+      await settle();
+      s.socket.take();
+      s.ack(n);
+    }
+    await settle();
+    s.socket.take();
+    for (let i = 0; i < 3; i++) {
+      s.ack(5); // separate datagrams: the block read completes between them
+      await settle();
+    }
+    assert.deepEqual(blocksOf(s.socket.take()), [6, 6]);
+  });
+
+  it('ignores stale ACKs', async () => {
+    const s = setup();
+    s.t.start();
+    for (let n = 1; n <= 3; n++) {
+      await settle();
+      s.socket.take();
+      s.ack(n);
+    }
+    await settle();
+    s.socket.take();
+    s.ack(1);
+    s.ack(2);
+    await settle();
+    assert.deepEqual(s.socket.take(), []);
+  });
+
+  it('sends a whole window at once and slides on the ACK of its last block', async () => {
+    const s = setup({ windowsize: 4 });
+    s.t.start();
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [1, 2, 3, 4]);
+    s.ack(4);
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [5, 6, 7, 8]);
+  });
+
+  it('S4: EDK2 repeating ACK 2 for every out-of-order block restarts the window once', async () => {
+    const s = setup({ windowsize: 8, size: 512 * 30 });
+    s.t.start();
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [1, 2, 3, 4, 5, 6, 7, 8]);
+    for (let i = 0; i < 5; i++) s.ack(2); // block 3 lost; blocks 4..8 each trigger ACK 2
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  it('restarts after the last ACK when the window timer expires (RFC 7440 4)', async () => {
+    const s = setup({ windowsize: 4 });
+    s.t.start();
+    await settle();
+    s.socket.take();
+    s.clock.advance(100);
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [1, 2, 3, 4]);
+  });
+
+  it('rolls block numbers over to 0 after 65535 and completes', async () => {
+    const size = 8 * 65540 + 3;
+    const s = setup({ blksize: 8, windowsize: 16, size });
+    s.t.start();
+    const bytes = await runToEnd(s);
+    assert.equal(bytes.length, size);
+    assert.deepEqual(bytes, s.data);
+    assert.equal(s.results[0]?.outcome, 'complete');
+    assert.equal(s.results[0]?.blocks, 65541);
+  });
+
+  it('gives up after the idle timeout with a bounded number of sends', async () => {
+    const s = setup();
+    s.t.start();
+    await settle();
+    for (let i = 0; i < 100 && s.results.length === 0; i++) {
+      s.clock.advance(1000);
+      await settle();
+    }
+    assert.equal(s.results[0]?.outcome, 'timeout');
+    assert.ok(s.clock.now() >= 30000 && s.clock.now() <= 33000, `gave up at ${s.clock.now()} ms`);
+    assert.ok(s.socket.sent.length < 30, `${s.socket.sent.length} sends`);
+  });
+
+  it('never lets the RTO exceed a negotiated timeout', async () => {
+    const s = setup({ timeoutS: 1 });
+    s.t.start();
+    await settle();
+    for (let i = 0; i < 8; i++) {
+      s.clock.advance(1000);
+      await settle();
+    }
+    assert.equal(s.t.progress().rtoMs, 1000);
+  });
+
+  it('calls a silent peer after the final block complete-unconfirmed', async () => {
+    const s = setup({ size: 100 });
+    s.t.start();
+    for (let i = 0; i < 20 && s.results.length === 0; i++) {
+      s.clock.advance(2000);
+      await settle();
+    }
+    assert.equal(s.results[0]?.outcome, 'complete-unconfirmed');
+    assert.equal(s.results[0]?.retransmits, FINAL_BLOCK_RETRIES);
+  });
+
+  it('resends its first answer to a duplicate request, only before progress', async () => {
+    const s = setup({ oack: true });
+    s.t.start();
+    s.socket.take();
+    s.t.onDuplicateRequest();
+    assert.deepEqual(blocksOf(s.socket.take()), ['OACK']);
+    s.ack(0);
+    await settle();
+    s.socket.take();
+    s.ack(1);
+    await settle();
+    s.socket.take();
+    s.t.onDuplicateRequest();
+    await settle();
+    assert.deepEqual(s.socket.take(), []);
+  });
+
+  it('ends quietly when the client aborts with ERROR (tsize probe)', async () => {
+    const s = setup({ oack: true });
+    s.t.start();
+    s.socket.take();
+    s.t.onPacket({ op: 'ERROR', code: 8, message: 'User aborted the transfer' });
+    assert.equal(s.results[0]?.outcome, 'aborted-by-client');
+    assert.deepEqual(s.socket.take(), []);
+  });
+
+  it('answers DATA on a read TID with ERROR 4 and ends', async () => {
+    const s = setup();
+    s.t.start();
+    await settle();
+    s.socket.take();
+    s.t.onPacket({ op: 'DATA', block: 1, data: Buffer.alloc(1) });
+    const [err] = s.socket.take();
+    assert.equal(err?.op === 'ERROR' && err.code, 4);
+    assert.equal(s.results[0]?.outcome, 'protocol-error');
+  });
+
+  it('fails cleanly with an ERROR when the file shrinks under the transfer', async () => {
+    const clock = new FakeClock();
+    const socket = new FakeSocket();
+    const results: TransferResult[] = [];
+    const file = { size: 2000, read: async (o: number, l: number) => Buffer.alloc(o >= 1024 ? 10 : l), release: () => undefined };
+    const t = new ReadTransfer({ clock, socket, peer, timing, onEnd: (r) => results.push(r) }, new OctetBlocks(file, 512), {
+      filename: 'f', blksize: 512, windowsize: 1, timeoutS: null, oack: null,
+    });
+    t.start();
+    for (let n = 1; n <= 2; n++) {
+      await settle();
+      socket.take();
+      t.onPacket({ op: 'ACK', block: n });
+    }
+    await settle();
+    const pkts = socket.take();
+    assert.equal(pkts.at(-1)?.op, 'ERROR');
+    assert.equal(results[0]?.outcome, 'io-error');
+  });
+
+  it('enforces the transfer time limit with an ERROR, even while the client keeps up', async () => {
+    const s = setup({ size: 512 * 1000 });
+    s.t.start();
+    for (let n = 1; n < 1000 && s.results.length === 0; n++) {
+      await settle();
+      s.socket.take();
+      s.clock.advance(1000);
+      s.ack(n);
+    }
+    assert.equal(s.results[0]?.outcome, 'time-limit');
+    assert.equal(s.socket.take().at(-1)?.op, 'ERROR');
+  });
+
+  it('converts netascii: LF to CR LF, CR to CR NUL', async () => {
+    const s = setup({ netascii: Buffer.from('a\nb\rc'), blksize: 512 });
+    s.t.start();
+    const bytes = await runToEnd(s);
+    assert.deepEqual(bytes, Buffer.from('a\r\nb\r\x00c'));
+  });
+
+  it('ignores packets after the end', async () => {
+    const s = setup({ size: 10 });
+    s.t.start();
+    await settle();
+    s.socket.take();
+    s.ack(1);
+    s.t.onPacket({ op: 'ACK', block: 1 });
+    assert.equal(s.results.length, 1);
+    assert.equal(encodeTftp({ op: 'ACK', block: 1 }).length, 4);
+  });
+});
