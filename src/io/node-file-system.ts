@@ -19,8 +19,8 @@ interface SharedFile {
 
 export class NodeFileSystem implements FileSystem {
   private readonly open_ = new Map<string, SharedFile>();
-  /** Insertion order is recency order (LRU). */
-  private readonly chunks = new Map<string, Promise<Buffer>>();
+  /** Loaded chunks, or the promise of one being loaded. Insertion order is recency order (LRU). */
+  private readonly chunks = new Map<string, Buffer | Promise<Buffer>>();
   private cachedBytes = 0;
 
   constructor(private readonly cacheBytes = DEFAULT_CACHE_BYTES) {}
@@ -77,14 +77,19 @@ export class NodeFileSystem implements FileSystem {
     };
   }
 
-  private async read(shared: SharedFile, offset: number, length: number): Promise<Buffer> {
+  private read(shared: SharedFile, offset: number, length: number): Buffer | Promise<Buffer> {
     const first = Math.floor(offset / CHUNK_SIZE);
     const last = Math.floor((offset + length - 1) / CHUNK_SIZE);
     if (first === last) {
-      const chunk = await this.chunk(shared, first);
       const start = offset - first * CHUNK_SIZE;
-      return chunk.subarray(start, Math.min(chunk.length, start + length));
+      const slice = (chunk: Buffer) => chunk.subarray(start, Math.min(chunk.length, start + length));
+      const chunk = this.chunk(shared, first);
+      return chunk instanceof Promise ? chunk.then(slice) : slice(chunk);
     }
+    return this.readAcross(shared, offset, length, first, last);
+  }
+
+  private async readAcross(shared: SharedFile, offset: number, length: number, first: number, last: number): Promise<Buffer> {
     const parts: Buffer[] = [];
     for (let c = first; c <= last; c++) {
       const chunk = await this.chunk(shared, c);
@@ -96,7 +101,7 @@ export class NodeFileSystem implements FileSystem {
     return Buffer.concat(parts);
   }
 
-  private chunk(shared: SharedFile, index: number): Promise<Buffer> {
+  private chunk(shared: SharedFile, index: number): Buffer | Promise<Buffer> {
     const key = `${shared.key}#${index}`;
     const hit = this.chunks.get(key);
     if (hit) {
@@ -113,7 +118,10 @@ export class NodeFileSystem implements FileSystem {
         if (bytesRead === 0) break; // truncated under us: callers see a short chunk
         got += bytesRead;
       }
-      return got === length ? buf : buf.subarray(0, got);
+      const chunk = got === length ? buf : buf.subarray(0, got);
+      // Swap the promise for the buffer so later reads are synchronous (unless evicted meanwhile).
+      if (this.chunks.get(key) instanceof Promise) this.chunks.set(key, chunk);
+      return chunk;
     })();
     loading.catch(() => this.dropChunk(key));
     this.chunks.set(key, loading);

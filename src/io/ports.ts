@@ -51,8 +51,9 @@ export interface Logger {
 /** A file opened for reading; shared by every transfer of the same file. */
 export interface OpenedFile {
   readonly size: number;
-  /** Reads exactly `length` bytes at `offset` unless the file ends first. */
-  read(offset: number, length: number): Promise<Buffer>;
+  /** Reads exactly `length` bytes at `offset` unless the file ends first. Answers synchronously
+   *  when the bytes are already in memory, so the per-block hot path needs no promise hop. */
+  read(offset: number, length: number): Buffer | Promise<Buffer>;
   /** Drops this holder's reference; the last release closes the handle. */
   release(): void;
 }

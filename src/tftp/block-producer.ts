@@ -5,7 +5,8 @@ import type { OpenedFile } from '../io/ports.js';
 export interface BlockProducer {
   /** Size the client is told in `tsize`, or null when it is not known in advance (netascii). */
   readonly knownSize: number | null;
-  block(index: number): Promise<Buffer>;
+  /** The payload, synchronously when it is already in memory. */
+  block(index: number): Buffer | Promise<Buffer>;
   /** Blocks below `index` will not be asked for again. */
   forgetBefore(index: number): void;
   close(): void;
@@ -26,15 +27,12 @@ export class OctetBlocks implements BlockProducer {
     this.knownSize = file.size;
   }
 
-  async block(index: number): Promise<Buffer> {
+  block(index: number): Buffer | Promise<Buffer> {
     const offset = (index - 1) * this.blksize;
     const length = Math.max(0, Math.min(this.blksize, this.file.size - offset));
     if (length === 0) return Buffer.alloc(0);
-    const data = await this.file.read(offset, length);
-    // The size was fixed when the transfer started; a shorter read means the file was truncated
-    // under us, and sending it would end the transfer early with a silently short file.
-    if (data.length !== length) throw new FileChangedError(`file shrank while being served (block ${index})`);
-    return data;
+    const data = this.file.read(offset, length);
+    return data instanceof Promise ? data.then((d) => checkLength(d, length, index)) : checkLength(data, length, index);
   }
 
   forgetBefore(): void {}
@@ -42,6 +40,13 @@ export class OctetBlocks implements BlockProducer {
   close(): void {
     this.file.release();
   }
+}
+
+/** The size was fixed when the transfer started; a shorter read means the file was truncated under
+ *  us, and sending it would end the transfer early with a silently short file. */
+function checkLength(data: Buffer, length: number, index: number): Buffer {
+  if (data.length !== length) throw new FileChangedError(`file shrank while being served (block ${index})`);
+  return data;
 }
 
 const NETASCII_READ_CHUNK = 16 * 1024;

@@ -194,9 +194,13 @@ export class ReadTransfer implements Transfer {
         this.pumpAgain = false;
         while (this.state === 'sending' && this.windowHasRoom()) {
           const index = this.nextToSend;
-          const data = await this.blocks.block(index);
-          if (this.state !== 'sending') return;
-          if (index !== this.nextToSend) break; // window restarted meanwhile: re-evaluate
+          const pending = this.blocks.block(index);
+          let data: Buffer;
+          if (pending instanceof Promise) {
+            data = await pending;
+            if (this.state !== 'sending') return;
+            if (index !== this.nextToSend) break; // window restarted meanwhile: re-evaluate
+          } else data = pending;
           if (data.length < this.options.blksize) this.finalIndex = index;
           this.sendBlock(index, data);
           this.nextToSend = index + 1;

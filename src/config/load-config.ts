@@ -1,0 +1,296 @@
+// ini text → frozen, typed Config, or a ConfigError listing every problem at once. Validation
+// happens here, once, at the edge: nothing downstream sees a string that should be a number.
+// Pure: the caller reads the file (no node:fs in config/, see design.md "Dependency rule").
+import { dirname, isAbsolute } from 'node:path';
+
+import { ConfigError, issueAt, type ConfigIssue } from './config-error.js';
+import {
+  ARCHITECTURES,
+  type Config,
+  type DhcpConfig,
+  type ImageConfig,
+  type LogConfig,
+  type SourceLocation,
+  type TftpConfig,
+} from './config-types.js';
+import { formatDuration } from './field-values.js';
+import { scanIni, type IniSection } from './ini-source.js';
+import {
+  CONFIG_SCHEMA,
+  DEFAULT_IMAGE_MTFTP_CLIENT_PORT,
+  DEFAULT_IMAGE_MTFTP_GROUP,
+  DHCP_MODES,
+  findSection,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  MTFTP_CHANNEL_KEYS,
+  type SectionSpec,
+} from './schema.js';
+import { SectionValues } from './section-values.js';
+import { suggestName } from './suggest.js';
+
+/**
+ * Parses and validates a pxecast ini file.
+ * @param file absolute path the text was read from: named in every issue, and relative paths
+ *   (`[tftp] root`, `[tftp] upload_dir`) are resolved against its directory.
+ * @throws ConfigError with every issue found, sorted by line.
+ */
+export function parseConfig(text: string, file: string): Config {
+  if (!isAbsolute(file)) throw new TypeError(`parseConfig needs an absolute file path, got "${file}"`);
+  const scan = scanIni(text, file);
+  const issues: ConfigIssue[] = [...scan.issues];
+  const configDir = dirname(file);
+
+  const singles = new Map<string, SectionValues>();
+  const images: SectionValues[] = [];
+  for (const section of scan.sections) {
+    const spec = acceptSection(section, issues);
+    if (spec === null) continue;
+    const entries = scan.entries.filter((e) => e.section === section.section);
+    const header = { file: section.file, line: section.line };
+    const values = new SectionValues(spec, section.sectionArg, header, file).read(entries, configDir, issues);
+    if (spec.named) images.push(values);
+    else singles.set(spec.name, values);
+  }
+  // Absent sections still provide their defaults, and report their required keys.
+  for (const spec of CONFIG_SCHEMA) {
+    if (!spec.named && !singles.has(spec.name)) {
+      singles.set(spec.name, new SectionValues(spec, null, null, file).read([], configDir, issues));
+    }
+  }
+  const section = (name: string): SectionValues => {
+    const values = singles.get(name);
+    if (values === undefined) throw new Error(`internal: no [${name}] section in the schema`);
+    return values;
+  };
+
+  checkRetransmitTimeouts(section('tftp'), issues);
+  for (const image of images) checkMtftpKeys(image, issues);
+  checkSingleDefaultImage(images, issues);
+  checkUniqueMtftpChannels(images, issues);
+
+  if (issues.length > 0) throw new ConfigError(sortByLine(issues));
+  return deepFreeze({
+    sourceFile: file,
+    log: buildLog(section('log')),
+    tftp: buildTftp(section('tftp')),
+    dhcp: buildDhcp(section('dhcp')),
+    images: images.map(buildImage),
+  });
+}
+
+/** The schema of a readable section header, or null (with an issue) when its entries must be skipped. */
+function acceptSection(section: IniSection, issues: ConfigIssue[]): SectionSpec | null {
+  const at = { file: section.file, line: section.line };
+  const spec = findSection(section.sectionName);
+  if (spec === undefined) {
+    const suggestion = suggestName(
+      section.sectionName,
+      CONFIG_SCHEMA.map((s) => s.name),
+    );
+    const meant =
+      suggestion === null
+        ? ''
+        : `; did you mean \`[${suggestion}${section.sectionArg === null ? '' : ` ${section.sectionArg}`}]\`?`;
+    issues.push(issueAt(at, section.section, null, `unknown section${meant}`));
+    return null;
+  }
+  if (spec.named && section.sectionArg === null) {
+    issues.push(issueAt(at, section.section, null, `needs a name, e.g. \`[${spec.name} ${spec.exampleName ?? 'NAME'}]\``));
+    return null;
+  }
+  if (!spec.named && section.sectionArg !== null) {
+    issues.push(issueAt(at, section.section, null, `takes no name; write \`[${spec.name}]\``));
+    return null;
+  }
+  return spec;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cross-field checks. Each looks only at values that parsed, so it never repeats a reported issue.
+
+/** rto_min ≤ rto_initial ≤ rto_max < idle_timeout; the later-written key of a pair is blamed. */
+function checkRetransmitTimeouts(tftp: SectionValues, issues: ConfigIssue[]): void {
+  const rules = [
+    { low: 'rto_min', high: 'rto_initial', strict: false },
+    { low: 'rto_initial', high: 'rto_max', strict: false },
+    // A retransmission must be able to happen before the peer is given up on.
+    { low: 'rto_max', high: 'idle_timeout', strict: true },
+  ] as const;
+  for (const { low, high, strict } of rules) {
+    const lowMs = tftp.get(low);
+    const highMs = tftp.get(high);
+    if (typeof lowMs !== 'number' || typeof highMs !== 'number') continue;
+    if (strict ? lowMs < highMs : lowMs <= highMs) continue;
+
+    const lowAt = tftp.written(low);
+    const highAt = tftp.written(high);
+    const blameLow = lowAt !== undefined && (highAt === undefined || lowAt.line > highAt.line);
+    const [key, at] = blameLow ? [low, lowAt] : [high, highAt ?? tftp.headerOrFile()];
+    const other = blameLow ? high : low;
+    const otherNote = tftp.written(other) === undefined ? ', the default' : '';
+    const describe = (ms: number): string => formatDuration(ms);
+    const relation = blameLow ? (strict ? 'less than' : 'at most') : strict ? 'greater than' : 'at least';
+    const [own, theirs] = blameLow ? [lowMs, highMs] : [highMs, lowMs];
+    issues.push(
+      issueAt(at, tftp.label, key, `${describe(own)} must be ${relation} \`${other}\` (${describe(theirs)}${otherNote})`),
+    );
+  }
+}
+
+/** MTFTP channel keys need `mtftp = true`; group and client port default only for the default image. */
+function checkMtftpKeys(image: SectionValues, issues: ConfigIssue[]): void {
+  const mtftp = image.get('mtftp');
+  if (mtftp === false) {
+    for (const key of MTFTP_CHANNEL_KEYS) {
+      const at = image.written(key);
+      if (at !== undefined) {
+        issues.push(issueAt(at, image.label, key, 'is only used by MTFTP; set `mtftp = true` or remove this key'));
+      }
+    }
+    return;
+  }
+  // When `default` itself is unreadable we cannot tell whether the fallbacks apply; its own issue suffices.
+  if (mtftp !== true || image.isRejected('default')) return;
+  const isDefault = image.get('default') === true;
+  const derived = [
+    ['mtftp_group', DEFAULT_IMAGE_MTFTP_GROUP],
+    ['mtftp_client_port', DEFAULT_IMAGE_MTFTP_CLIENT_PORT],
+  ] as const;
+  for (const [key, fallback] of derived) {
+    if (image.written(key) !== undefined) continue;
+    if (isDefault) {
+      image.setDerived(key, fallback);
+    } else {
+      const at = image.written('mtftp') ?? image.headerOrFile();
+      issues.push(
+        issueAt(at, image.label, key, `required because \`mtftp = true\` (only the default image gets ${fallback} automatically)`),
+      );
+    }
+  }
+}
+
+function checkSingleDefaultImage(images: readonly SectionValues[], issues: ConfigIssue[]): void {
+  let first: SectionValues | null = null;
+  for (const image of images) {
+    if (image.get('default') !== true) continue;
+    if (first === null) {
+      first = image;
+      continue;
+    }
+    const firstAt = first.written('default') ?? first.headerOrFile();
+    issues.push(
+      issueAt(
+        image.written('default') ?? image.headerOrFile(),
+        image.label,
+        'default',
+        `[${first.label}] is already the default (line ${firstAt.line}); only one image may be the default`,
+      ),
+    );
+  }
+}
+
+/** Two images on one (group, client port) would mix their blocks on the clients' socket. */
+function checkUniqueMtftpChannels(images: readonly SectionValues[], issues: ConfigIssue[]): void {
+  const owners = new Map<string, SectionValues>();
+  for (const image of images) {
+    if (image.get('mtftp') !== true) continue;
+    const group = image.get('mtftp_group');
+    const port = image.get('mtftp_client_port');
+    if (typeof group !== 'string' || typeof port !== 'number') continue;
+    const channel = `${group}:${port}`;
+    const owner = owners.get(channel);
+    if (owner === undefined) {
+      owners.set(channel, image);
+      continue;
+    }
+    const [key, at] = channelLocation(image);
+    issues.push(
+      issueAt(
+        at,
+        image.label,
+        key,
+        `MTFTP channel ${channel} is already used by [${owner.label}] (line ${channelLocation(owner)[1].line}); ` +
+          'give each image its own mtftp_group or mtftp_client_port',
+      ),
+    );
+  }
+}
+
+function channelLocation(image: SectionValues): [string, SourceLocation] {
+  for (const key of ['mtftp_group', 'mtftp_client_port', 'mtftp']) {
+    const at = image.written(key);
+    if (at !== undefined) return [key, at];
+  }
+  return ['mtftp', image.headerOrFile()];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assembly: only reached without issues, so every getter finds its value.
+
+function buildLog(log: SectionValues): LogConfig {
+  return { level: log.oneOf('level', LOG_LEVELS), format: log.oneOf('format', LOG_FORMATS) };
+}
+
+function buildTftp(tftp: SectionValues): TftpConfig {
+  return {
+    enabled: tftp.bool('enabled'),
+    listen: tftp.text('listen'),
+    port: tftp.int('port'),
+    root: tftp.text('root'),
+    maxBlksize: tftp.int('max_blksize'),
+    maxWindowsize: tftp.int('max_windowsize'),
+    netascii: tftp.bool('netascii'),
+    maxTransfers: tftp.int('max_transfers'),
+    maxTransferTimeMs: tftp.int('max_transfer_time'),
+    idleTimeoutMs: tftp.int('idle_timeout'),
+    rtoMinMs: tftp.int('rto_min'),
+    rtoMaxMs: tftp.int('rto_max'),
+    rtoInitialMs: tftp.int('rto_initial'),
+    uploadDir: tftp.optionalText('upload_dir'),
+    maxUploadSize: tftp.int('max_upload_size'),
+  };
+}
+
+function buildDhcp(dhcp: SectionValues): DhcpConfig {
+  return { mode: dhcp.oneOf('mode', DHCP_MODES) };
+}
+
+function buildImage(image: SectionValues): ImageConfig {
+  if (image.arg === null) throw new Error('internal: image section without a name');
+  return {
+    name: image.arg,
+    file: image.text('file'),
+    description: image.text('description'),
+    arch: image.listOf('arch', ARCHITECTURES),
+    ipxeFile: image.optionalText('ipxe_file'),
+    isDefault: image.bool('default'),
+    mtftp: image.bool('mtftp')
+      ? {
+          group: image.text('mtftp_group'),
+          clientPort: image.int('mtftp_client_port'),
+          serverPort: image.int('mtftp_server_port'),
+          openTimeoutS: image.int('mtftp_open_timeout'),
+          reopenDelayS: image.int('mtftp_reopen_delay'),
+        }
+      : null,
+    locations: image.writtenLocations(),
+    sectionLocation: image.headerOrFile(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** File-wide issues (line 0) go last; otherwise file order, stable for issues on one line. */
+function sortByLine(issues: readonly ConfigIssue[]): ConfigIssue[] {
+  const order = (issue: ConfigIssue): number => (issue.line === 0 ? Number.MAX_SAFE_INTEGER : issue.line);
+  return [...issues].sort((a, b) => order(a) - order(b));
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const nested of Object.values(value)) deepFreeze(nested);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,483 @@
+// The declarative table of every configuration section and key. load-config.ts validates against
+// it, and scripts/gen-config-docs.mjs renders the README reference and conf/pxecast.example.ini
+// from it, so the three can never disagree. Defaults are written as ini text and parsed exactly
+// like a written value.
+import { resolve } from 'node:path';
+
+import { ARCHITECTURES, type DhcpMode, type LogFormat, type LogLevel } from './config-types.js';
+import {
+  formatDuration,
+  formatSize,
+  parseBool,
+  parseDuration,
+  parseEnum,
+  parseHostPath,
+  parseInteger,
+  parseIpAddress,
+  parseList,
+  parseMulticastIpv4,
+  parseServedPath,
+  parseSize,
+  type DurationUnit,
+  type Parsed,
+} from './field-values.js';
+
+export type FieldType =
+  | { readonly kind: 'bool' }
+  | { readonly kind: 'int'; readonly min: number; readonly max: number; readonly unit?: string }
+  | { readonly kind: 'enum'; readonly values: readonly string[] }
+  /** Comma-separated enum values without duplicates. */
+  | { readonly kind: 'list'; readonly values: readonly string[] }
+  | { readonly kind: 'ip-address' }
+  | { readonly kind: 'multicast-ipv4' }
+  /** A host path; relative paths are resolved against the config file's directory. */
+  | { readonly kind: 'host-path' }
+  /** A path inside the TFTP root, as clients request it. */
+  | { readonly kind: 'served-path' }
+  | { readonly kind: 'text' }
+  /** Stored as milliseconds; a bare number is in `bareUnit`. */
+  | { readonly kind: 'duration'; readonly bareUnit: DurationUnit; readonly minMs: number; readonly maxMs: number }
+  /** Bytes; suffixes K, M, G are binary multiples. */
+  | { readonly kind: 'size'; readonly min: number; readonly max: number };
+
+export interface FieldSpec {
+  readonly key: string;
+  readonly type: FieldType;
+  readonly required: boolean;
+  /**
+   * Default as ini text, parsed like a written value; null when there is none (required keys, or
+   * keys whose default depends on other keys: see defaultNote). For optional paths, the empty
+   * text means "unset" (null).
+   */
+  readonly default: string | null;
+  /** Shown in the docs instead of `default` when the default depends on other keys. */
+  readonly defaultNote?: string;
+  /** One operator-facing sentence. */
+  readonly description: string;
+  /** Production-style value for conf/pxecast.example.ini. */
+  readonly example: string;
+  /** Write the example line commented out (an optional feature that is off by default). */
+  readonly exampleCommented?: boolean;
+}
+
+export interface SectionSpec {
+  readonly name: string;
+  /** True for `[image NAME]`: the section repeats, once per name. */
+  readonly named: boolean;
+  /** NAME used in the example ini for a named section. */
+  readonly exampleName?: string;
+  readonly description: string;
+  readonly fields: readonly FieldSpec[];
+}
+
+/** The typed value of one field after parsing; load-config.ts turns these into `Config`. */
+export type FieldValue = boolean | number | string | readonly string[] | null;
+
+const MS = 1;
+const SECOND = 1000 * MS;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const GIB = 1024 ** 3;
+
+/** The default image's MTFTP channel needs no configuration (atftp and PXE ROM examples use these). */
+export const DEFAULT_IMAGE_MTFTP_GROUP = '239.255.1.1';
+export const DEFAULT_IMAGE_MTFTP_CLIENT_PORT = 3001;
+
+/** Keys that only make sense with `mtftp = true`. */
+export const MTFTP_CHANNEL_KEYS = [
+  'mtftp_group',
+  'mtftp_client_port',
+  'mtftp_server_port',
+  'mtftp_open_timeout',
+  'mtftp_reopen_delay',
+] as const;
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const satisfies readonly LogLevel[];
+export const LOG_FORMATS = ['text', 'json'] as const satisfies readonly LogFormat[];
+export const DHCP_MODES = ['off'] as const satisfies readonly DhcpMode[];
+
+const UDP_PORT = { kind: 'int', min: 1, max: 65535 } as const;
+// PXE option 43 sub-options 4 and 5 are one byte each.
+const MTFTP_SECONDS = { kind: 'int', min: 1, max: 255, unit: 'seconds' } as const;
+
+export const CONFIG_SCHEMA: readonly SectionSpec[] = [
+  {
+    name: 'log',
+    named: false,
+    description: 'Logging.',
+    fields: [
+      {
+        key: 'level',
+        type: { kind: 'enum', values: LOG_LEVELS },
+        required: false,
+        default: 'info',
+        description: 'Least severe message that is logged; `debug` adds ignored and malformed packets.',
+        example: 'info',
+      },
+      {
+        key: 'format',
+        type: { kind: 'enum', values: LOG_FORMATS },
+        required: false,
+        default: 'text',
+        description: 'Log line format: `text` for people, `json` (one object per line) for log collectors.',
+        example: 'text',
+      },
+    ],
+  },
+  {
+    name: 'tftp',
+    named: false,
+    description: 'The TFTP server and the tree it serves.',
+    fields: [
+      {
+        key: 'enabled',
+        type: { kind: 'bool' },
+        required: false,
+        default: 'true',
+        description: 'Whether the TFTP server runs at all.',
+        example: 'true',
+      },
+      {
+        key: 'listen',
+        type: { kind: 'ip-address' },
+        required: false,
+        default: '0.0.0.0',
+        description: 'Local address the TFTP server binds to; `0.0.0.0` (or `::`) listens on every interface.',
+        example: '0.0.0.0',
+      },
+      {
+        key: 'port',
+        type: UDP_PORT,
+        required: false,
+        default: '69',
+        description: 'UDP port for TFTP requests; 69 is the standard port and needs CAP_NET_BIND_SERVICE.',
+        example: '69',
+      },
+      {
+        key: 'root',
+        type: { kind: 'host-path' },
+        required: true,
+        default: null,
+        description: 'Directory tree served over TFTP; clients can never reach anything outside it.',
+        example: '/srv/pxecast',
+      },
+      {
+        key: 'max_blksize',
+        type: { kind: 'int', min: 8, max: 65464, unit: 'bytes' },
+        required: false,
+        default: '1468',
+        description:
+          'Largest block size granted to a client (RFC 2348); 1468 fills a 1500-byte MTU without IP fragmentation.',
+        example: '1468',
+      },
+      {
+        key: 'max_windowsize',
+        type: { kind: 'int', min: 1, max: 1024, unit: 'blocks' },
+        required: false,
+        default: '64',
+        description: 'Largest number of blocks sent per acknowledgement granted to a client (RFC 7440).',
+        example: '64',
+      },
+      {
+        key: 'netascii',
+        type: { kind: 'bool' },
+        required: false,
+        default: 'true',
+        description: 'Whether netascii-mode requests are served; when false they are refused with TFTP error 4.',
+        example: 'true',
+      },
+      {
+        key: 'max_transfers',
+        type: { kind: 'int', min: 1, max: 100000 },
+        required: false,
+        default: '1000',
+        description: 'Most transfers running at once; further requests are refused until one finishes.',
+        example: '1000',
+      },
+      {
+        key: 'max_transfer_time',
+        type: { kind: 'duration', bareUnit: 's', minMs: 1 * SECOND, maxMs: 24 * HOUR },
+        required: false,
+        default: '30m',
+        description: 'Longest a single transfer may take before it is aborted.',
+        example: '30m',
+      },
+      {
+        key: 'idle_timeout',
+        type: { kind: 'duration', bareUnit: 's', minMs: 1 * SECOND, maxMs: 10 * MINUTE },
+        required: false,
+        default: '30s',
+        description: 'Peer silence after which a transfer is abandoned.',
+        example: '30s',
+      },
+      {
+        key: 'rto_min',
+        type: { kind: 'duration', bareUnit: 'ms', minMs: 1 * MS, maxMs: 10 * SECOND },
+        required: false,
+        default: '10ms',
+        description: 'Lower bound of the adaptive retransmission timeout.',
+        example: '10ms',
+      },
+      {
+        key: 'rto_max',
+        type: { kind: 'duration', bareUnit: 'ms', minMs: 10 * MS, maxMs: 60 * SECOND },
+        required: false,
+        default: '3s',
+        description: 'Upper bound of the adaptive retransmission timeout; must be shorter than `idle_timeout`.',
+        example: '3s',
+      },
+      {
+        key: 'rto_initial',
+        type: { kind: 'duration', bareUnit: 'ms', minMs: 1 * MS, maxMs: 60 * SECOND },
+        required: false,
+        default: '1s',
+        description:
+          'Retransmission timeout used until a round-trip time is measured; between `rto_min` and `rto_max`.',
+        example: '1s',
+      },
+      {
+        key: 'upload_dir',
+        type: { kind: 'host-path' },
+        required: false,
+        default: '',
+        description: 'Directory that write requests (WRQ) may create files in; empty refuses all uploads.',
+        example: '/var/lib/pxecast/uploads',
+        exampleCommented: true,
+      },
+      {
+        key: 'max_upload_size',
+        type: { kind: 'size', min: 1, max: 4 * GIB },
+        required: false,
+        default: '64M',
+        description: 'Largest file a client may upload.',
+        example: '64M',
+      },
+    ],
+  },
+  {
+    name: 'dhcp',
+    named: false,
+    description: 'The DHCP / proxyDHCP responder.',
+    fields: [
+      {
+        key: 'mode',
+        type: { kind: 'enum', values: DHCP_MODES },
+        required: false,
+        default: 'off',
+        description:
+          "Responder mode; only `off` exists until the DHCP responder arrives in a later release, so point your DHCP server's next-server and boot filename at pxecast meanwhile.",
+        example: 'off',
+      },
+    ],
+  },
+  {
+    name: 'image',
+    named: true,
+    exampleName: 'lab-default',
+    description:
+      "A boot image: a file in the TFTP root with its boot policy and optional PXE MTFTP channel; NAME is the image's catalog key.",
+    fields: [
+      {
+        key: 'file',
+        type: { kind: 'served-path' },
+        required: true,
+        default: null,
+        description: "Boot file of this image, relative to the TFTP root and '/'-separated, as clients request it.",
+        example: 'ipxe/undionly.kpxe',
+      },
+      {
+        key: 'description',
+        type: { kind: 'text' },
+        required: false,
+        default: '',
+        description: 'Free text shown in status output and logs.',
+        example: 'iPXE chainloader for BIOS lab machines',
+      },
+      {
+        key: 'arch',
+        type: { kind: 'list', values: ARCHITECTURES },
+        required: false,
+        default: '',
+        description: 'Client architectures (DHCP option 93) this image is offered to, comma-separated; empty means all.',
+        example: 'bios',
+      },
+      {
+        key: 'ipxe_file',
+        type: { kind: 'served-path' },
+        required: false,
+        default: '',
+        description:
+          'Boot file offered instead of `file` to clients already running iPXE, which breaks the chainload loop; empty offers `file` to them too.',
+        example: 'ipxe/menu.ipxe',
+      },
+      {
+        key: 'default',
+        type: { kind: 'bool' },
+        required: false,
+        default: 'false',
+        description: 'Whether this image is offered to clients no other image matches; at most one image may be the default.',
+        example: 'true',
+      },
+      {
+        key: 'mtftp',
+        type: { kind: 'bool' },
+        required: false,
+        default: 'false',
+        description: 'Whether this image is also served by PXE multicast TFTP (MTFTP), announced in DHCP option 43.',
+        example: 'true',
+      },
+      {
+        key: 'mtftp_group',
+        type: { kind: 'multicast-ipv4' },
+        required: false,
+        default: null,
+        defaultNote: `${DEFAULT_IMAGE_MTFTP_GROUP} for the default image; otherwise required with \`mtftp = true\``,
+        description: 'IPv4 multicast group the MTFTP channel sends to (PXE option 43 sub-option 1).',
+        example: DEFAULT_IMAGE_MTFTP_GROUP,
+      },
+      {
+        key: 'mtftp_client_port',
+        type: UDP_PORT,
+        required: false,
+        default: null,
+        defaultNote: `${DEFAULT_IMAGE_MTFTP_CLIENT_PORT} for the default image; otherwise required with \`mtftp = true\``,
+        description: "UDP port clients receive this image's MTFTP data on (PXE option 43 sub-option 2).",
+        example: String(DEFAULT_IMAGE_MTFTP_CLIENT_PORT),
+      },
+      {
+        key: 'mtftp_server_port',
+        type: UDP_PORT,
+        required: false,
+        default: '1759',
+        description: "UDP port the MTFTP server takes this image's requests on (PXE option 43 sub-option 3).",
+        example: '1759',
+      },
+      {
+        key: 'mtftp_open_timeout',
+        type: MTFTP_SECONDS,
+        required: false,
+        default: '2',
+        description:
+          'Seconds a client listens for a transfer already in progress before requesting one (PXE option 43 sub-option 4).',
+        example: '2',
+      },
+      {
+        key: 'mtftp_reopen_delay',
+        type: MTFTP_SECONDS,
+        required: false,
+        default: '2',
+        description:
+          'Seconds a client listens before it restarts an interrupted MTFTP transfer (PXE option 43 sub-option 5).',
+        example: '2',
+      },
+    ],
+  },
+];
+
+export function findSection(name: string): SectionSpec | undefined {
+  return CONFIG_SCHEMA.find((s) => s.name === name);
+}
+
+export function findField(section: SectionSpec, key: string): FieldSpec | undefined {
+  return section.fields.find((f) => f.key === key);
+}
+
+/**
+ * Parses one value of `field`. `configDir` (absolute) anchors relative host paths. For optional
+ * paths the empty text means "unset" and yields null.
+ */
+export function parseFieldValue(field: FieldSpec, text: string, configDir: string): Parsed<FieldValue> {
+  const type = field.type;
+  switch (type.kind) {
+    case 'bool':
+      return parseBool(text);
+    case 'int':
+      return parseInteger(text, type.min, type.max);
+    case 'enum':
+      return parseEnum(text, type.values);
+    case 'list':
+      return parseList(text, type.values);
+    case 'ip-address':
+      return parseIpAddress(text);
+    case 'multicast-ipv4':
+      return parseMulticastIpv4(text);
+    case 'host-path': {
+      if (text === '' && !field.required) return { ok: true, value: null };
+      const parsed = parseHostPath(text);
+      return parsed.ok ? { ok: true, value: resolve(configDir, parsed.value) } : parsed;
+    }
+    case 'served-path':
+      if (text === '' && !field.required) return { ok: true, value: null };
+      return parseServedPath(text);
+    case 'text':
+      return { ok: true, value: text };
+    case 'duration':
+      return parseDuration(text, type.bareUnit, type.minMs, type.maxMs);
+    case 'size':
+      return parseSize(text, type.min, type.max);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Texts for the generated reference (scripts/gen-config-docs.mjs).
+
+export function describeType(type: FieldType): string {
+  switch (type.kind) {
+    case 'bool':
+      return 'boolean';
+    case 'int':
+      return 'integer';
+    case 'enum':
+      return 'enum';
+    case 'list':
+      return 'list';
+    case 'ip-address':
+      return 'IP address';
+    case 'multicast-ipv4':
+      return 'IPv4 multicast address';
+    case 'host-path':
+      return 'path';
+    case 'served-path':
+      return 'path in TFTP root';
+    case 'text':
+      return 'string';
+    case 'duration':
+      return 'duration';
+    case 'size':
+      return 'size';
+  }
+}
+
+export function describeRange(type: FieldType): string {
+  switch (type.kind) {
+    case 'bool':
+      return 'true/false, yes/no, on/off, 1/0';
+    case 'int':
+      return `${type.min}..${type.max}${type.unit === undefined ? '' : ` ${type.unit}`}`;
+    case 'enum':
+      return `one of ${type.values.join(', ')}`;
+    case 'list':
+      return `comma-separated, any of ${type.values.join(', ')}`;
+    case 'ip-address':
+      return 'IPv4 or IPv6 literal';
+    case 'multicast-ipv4':
+      return '224.0.0.0..239.255.255.255';
+    case 'host-path':
+      return "absolute, or relative to the config file's directory";
+    case 'served-path':
+      return "relative to `[tftp] root`, '/'-separated, no `..`";
+    case 'text':
+      return '';
+    case 'duration':
+      return `${formatDuration(type.minMs)}..${formatDuration(type.maxMs)}; units ms, s, m, h; bare number = ${type.bareUnit}`;
+    case 'size':
+      return `${formatSize(type.min)}..${formatSize(type.max)} bytes; suffixes K, M, G are ×1024`;
+  }
+}
+
+export function describeDefault(field: FieldSpec): string {
+  if (field.required) return 'required';
+  if (field.defaultNote !== undefined) return field.defaultNote;
+  if (field.default === null || field.default === '') return '(empty)';
+  return field.default;
+}

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CatalogStore } from '../../../src/catalog/catalog-store.js';
+import { decodeTftp, encodeTftp, type TftpPacket } from '../../../src/codec/tftp-packet.js';
+import type { TftpConfig } from '../../../src/config/config-types.js';
+import type { DatagramSocket, Logger, SocketFactory, SocketOptions } from '../../../src/io/ports.js';
+import { TftpServer } from '../../../src/tftp/tftp-server.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { FakeSocket, settle } from '../../support/fake-socket.js';
+import { MemoryFileSystem } from '../../support/memory-fs.js';
+
+const silent: Logger = { child: () => silent, debug() {}, info() {}, warn() {}, error() {} };
+
+const settings: TftpConfig = {
+  enabled: true,
+  listen: '127.0.0.1',
+  port: 69,
+  root: '/srv',
+  maxBlksize: 1468,
+  maxWindowsize: 64,
+  netascii: false,
+  maxTransfers: 2,
+  maxTransferTimeMs: 600000,
+  idleTimeoutMs: 30000,
+  rtoMinMs: 10,
+  rtoMaxMs: 2000,
+  rtoInitialMs: 100,
+  uploadDir: null,
+  maxUploadSize: 1 << 20,
+};
+
+class FakeSockets implements SocketFactory {
+  readonly bound: Array<{ options: SocketOptions; socket: FakeSocket }> = [];
+  async bind(options: SocketOptions): Promise<DatagramSocket> {
+    const socket = new FakeSocket(options.port || 50000 + this.bound.length);
+    this.bound.push({ options, socket });
+    return socket;
+  }
+}
+
+async function setup() {
+  const fs = new MemoryFileSystem().addFile('/srv/boot.img', Buffer.alloc(3000, 7)).addFile('/etc/passwd', Buffer.from('root'));
+  fs.links.set('/srv/escape', '/etc/passwd');
+  fs.devices.add('/srv/dev0');
+  const sockets = new FakeSockets();
+  const clock = new FakeClock();
+  const server = new TftpServer({
+    clock,
+    sockets,
+    fs,
+    uploads: null,
+    catalog: new CatalogStore({ root: '/srv', images: [], loadedAt: 0 }),
+    logger: silent,
+    settings: () => settings,
+  });
+  await server.start();
+  const listener = sockets.bound[0]!.socket;
+  const errors = sockets.bound[1]!.socket;
+  const request = async (p: TftpPacket, from = { address: '10.0.0.9', port: 3000 }) => {
+    listener.deliver(encodeTftp(p), from);
+    await settle();
+  };
+  const rrq = (filename: string, options: Array<[string, string]> = [], mode = 'octet') =>
+    request({ op: 'RRQ', filename, mode, options: options.map(([name, value]) => ({ name, value })) });
+  /** The code of the last ERROR sent from the shared error socket. */
+  const lastErrorCode = () => {
+    const d = errors.sent.at(-1);
+    const p = d ? decodeTftp(d.data) : null;
+    return p?.op === 'ERROR' ? p.code : null;
+  };
+  const lastError = () => {
+    const d = errors.sent.at(-1);
+    return d ? decodeTftp(d.data) : null;
+  };
+  return { fs, sockets, clock, server, listener, errors, request, rrq, lastError, lastErrorCode };
+}
+
+describe('TftpServer glue', () => {
+  it('serves a read from a new TID socket', async () => {
+    const s = await setup();
+    await s.rrq('boot.img', [['blksize', '1024']]);
+    const tid = s.sockets.bound[2]!.socket;
+    assert.equal(s.sockets.bound[2]!.options.port, 0, 'ephemeral TID port');
+    assert.deepEqual(decodeTftp(tid.sent[0]!.data), { op: 'OACK', options: [{ name: 'blksize', value: '1024' }] });
+    assert.equal(s.server.activeTransfers(), 1);
+  });
+
+  const refusals: Array<[string, string, number]> = [
+    ['a missing file', 'nope.img', 1],
+    ['a path with ..', '../etc/passwd', 2],
+    ['an absolute path', '/etc/passwd', 2],
+    ['a symlink that escapes the root', 'escape', 2],
+    ['a device file', 'dev0', 2],
+    ['a backslash path', '..\\etc\\passwd', 2],
+  ];
+  for (const [name, file, code] of refusals) {
+    it(`refuses ${name} with ERROR ${code}`, async () => {
+      const s = await setup();
+      await s.rrq(file);
+      assert.equal(s.lastErrorCode(), code);
+      assert.equal(s.server.activeTransfers(), 0);
+      assert.equal(s.fs.openCount, 0);
+    });
+  }
+
+  it('refuses netascii when disabled and mail mode always, with ERROR 4', async () => {
+    const s = await setup();
+    await s.rrq('boot.img', [], 'netascii');
+    assert.equal(s.lastErrorCode(), 4);
+    await s.rrq('boot.img', [], 'mail');
+    assert.equal(s.lastErrorCode(), 4);
+  });
+
+  it('refuses uploads with ERROR 2 when no upload directory is configured', async () => {
+    const s = await setup();
+    await s.request({ op: 'WRQ', filename: 'x', mode: 'octet', options: [] });
+    assert.equal(s.lastErrorCode(), 2);
+  });
+
+  it('answers over the transfer limit with an ERROR, never silence', async () => {
+    const s = await setup();
+    await s.rrq('boot.img');
+    await s.request({ op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [] }, { address: '10.0.0.9', port: 3001 });
+    await s.request({ op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [] }, { address: '10.0.0.9', port: 3002 });
+    const e = s.lastError();
+    assert.equal(e?.op === 'ERROR' && e.code, 0);
+    assert.match(e?.op === 'ERROR' ? e.message : '', /busy/);
+    assert.equal(s.server.activeTransfers(), 2);
+  });
+
+  it('answers a stray source on a TID with ERROR 5 and keeps the transfer', async () => {
+    const s = await setup();
+    await s.rrq('boot.img');
+    const tid = s.sockets.bound[2]!.socket;
+    tid.sent.length = 0;
+    tid.deliver(encodeTftp({ op: 'ACK', block: 1 }), { address: '10.0.0.66', port: 3000 });
+    assert.deepEqual(decodeTftp(tid.sent[0]!.data), { op: 'ERROR', code: 5, message: 'unknown transfer ID' });
+    assert.deepEqual(tid.sent[0]!.to, { address: '10.0.0.66', port: 3000 });
+    tid.deliver(encodeTftp({ op: 'ACK', block: 1 }), { address: '10.0.0.9', port: 3000 });
+    await settle();
+    assert.deepEqual(decodeTftp(tid.sent.at(-1)!.data).op, 'DATA');
+    assert.equal(s.server.counters.wrongTid, 1);
+  });
+
+  it('de-duplicates a repeated RRQ: one TID, the first answer sent again (10.5 a)', async () => {
+    const s = await setup();
+    await s.rrq('boot.img', [['tsize', '0']]);
+    await s.rrq('boot.img', [['tsize', '0']]);
+    assert.equal(s.sockets.bound.length, 3, 'no second TID socket');
+    const tid = s.sockets.bound[2]!.socket;
+    assert.deepEqual(tid.sent.map((d) => decodeTftp(d.data).op), ['OACK', 'OACK']);
+  });
+
+  it('counts malformed datagrams, answers ERROR 4 only to packet-shaped ones, and keeps serving', async () => {
+    const s = await setup();
+    s.listener.deliver(Buffer.from([0]), { address: '10.0.0.9', port: 1 });
+    s.listener.deliver(Buffer.from([0, 9, 1, 2]), { address: '10.0.0.9', port: 1 });
+    s.listener.deliver(Buffer.from('\x00\x01file', 'latin1'), { address: '10.0.0.9', port: 1 });
+    await settle();
+    assert.equal(s.errors.sent.length, 2);
+    assert.deepEqual(s.server.counters.decodeErrors, { TRUNCATED: 1, UNKNOWN_OPCODE: 1, MISSING_NUL: 1 });
+    await s.rrq('boot.img');
+    assert.equal(s.server.activeTransfers(), 1);
+  });
+
+  it('ends running transfers with an ERROR on stop', async () => {
+    const s = await setup();
+    await s.rrq('boot.img');
+    const tid = s.sockets.bound[2]!.socket;
+    s.server.stop();
+    const last = decodeTftp(tid.sent.at(-1)!.data);
+    assert.equal(last.op, 'ERROR');
+    assert.equal(s.server.activeTransfers(), 0);
+    assert.ok(tid.closed && s.listener.closed);
+  });
+});
