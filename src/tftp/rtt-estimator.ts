@@ -43,7 +43,8 @@ export class RttEstimator {
   rtoMs(): number {
     const base =
       this.srtt === null ? this.bounds.initialMs : this.srtt + Math.max(CLOCK_GRANULARITY_MS, 4 * this.rttvar);
-    return Math.min(this.bounds.maxMs, Math.max(this.bounds.minMs, base * this.backoff));
+    // Back off from the clamped value: doubling a sub-floor estimate would stay at the floor.
+    return Math.min(this.bounds.maxMs, Math.max(this.bounds.minMs, base) * this.backoff);
   }
 
   smoothedRttMs(): number | null {

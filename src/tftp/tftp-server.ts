@@ -224,7 +224,7 @@ export class TftpServer {
           idleTimeoutMs: settings.idleTimeoutMs,
           maxTransferTimeMs: settings.maxTransferTimeMs,
         },
-        onEnd: (result) => this.onEnd(entry, tid, granted, result, log),
+        onEnd: (result) => this.onEnd(entry, tid, granted, result),
       });
       tid.onMessage((data, src) => this.guard(data, src, () => this.onTidDatagram(entry, tid, data, src)));
       entry.transfer = transfer;
@@ -293,7 +293,7 @@ export class TftpServer {
     entry.transfer?.onPacket(packet);
   }
 
-  private onEnd(entry: SessionEntry, tid: DatagramSocket, granted: readonly TftpOption[] | null, result: TransferResult, log: Logger): void {
+  private onEnd(entry: SessionEntry, tid: DatagramSocket, granted: readonly TftpOption[] | null, result: TransferResult): void {
     this.sessions.remove(entry);
     tid.close();
     this.counters.outcomes[result.outcome] = (this.counters.outcomes[result.outcome] ?? 0) + 1;
@@ -301,8 +301,9 @@ export class TftpServer {
     this.counters.retransmits += result.retransmits;
     const summary = summarizeTransfer(entry.peer, entry.filename, entry.op === 'RRQ' ? 'read' : 'write', entry.mode, granted, result);
     const failed = result.outcome === 'io-error' || result.outcome === 'protocol-error';
-    if (failed) log.warn('transfer', { ...summary });
-    else log.info('transfer', { ...summary });
+    // The summary names client and file itself, so it goes to the service logger, not `log`.
+    if (failed) this.deps.logger.warn('transfer', { ...summary });
+    else this.deps.logger.info('transfer', { ...summary });
   }
 
   private sendError(to: PeerAddress, code: number, message: string): void {

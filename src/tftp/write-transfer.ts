@@ -29,6 +29,8 @@ export class WriteTransfer implements Transfer {
   private retransmits = 0;
   private writing = false;
   private lastAnswer: Buffer;
+  /** When the current answer was first sent, while it has not been repeated (Karn's rule). */
+  private answeredAt: number | null = null;
 
   constructor(
     private readonly ctx: TransferContext,
@@ -71,6 +73,10 @@ export class WriteTransfer implements Transfer {
     }
     this.lastHeardAt = this.ctx.clock.now();
     const previous = (this.expected - 1) & 0xffff;
+    if (packet.block === (this.expected & 0xffff) && this.answeredAt !== null) {
+      this.rtt.sample(this.lastHeardAt - this.answeredAt);
+      this.answeredAt = null;
+    }
     if (packet.block === previous) {
       this.answer(this.lastAnswer, true); // our ACK was lost: the peer resent
       return;
@@ -84,7 +90,9 @@ export class WriteTransfer implements Transfer {
   }
 
   abort(reason: string): void {
-    this.fail('dropped', TftpErrorCode.NOT_DEFINED, reason);
+    // Once dallying, the file is committed and the client has its final ACK: nothing to abort.
+    if (this.state === 'dallying') void this.end('complete', '');
+    else this.fail('dropped', TftpErrorCode.NOT_DEFINED, reason);
   }
 
   private async accept(data: Buffer): Promise<void> {
@@ -118,6 +126,7 @@ export class WriteTransfer implements Transfer {
 
   private answer(packet: Buffer, isRepeat = false): void {
     if (isRepeat) this.retransmits++;
+    this.answeredAt = isRepeat ? null : this.ctx.clock.now();
     this.ctx.socket.send(packet, this.ctx.peer);
     if (this.state === 'receiving') {
       this.cancelTimer();
