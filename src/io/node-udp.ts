@@ -1,7 +1,7 @@
 // node:dgram adapter. Send errors that a datagram service must shrug off (a peer gone, a route
 // flapping) are counted, not thrown; a bind failure is fatal and names the address.
 import dgram from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 import type { DatagramHandler, DatagramSocket, PeerAddress, SocketFactory, SocketOptions } from './ports.js';
 
 export class SocketError extends Error {
@@ -12,6 +12,19 @@ export class SocketError extends Error {
     super(message);
     this.name = 'SocketError';
   }
+}
+
+/** We only ever send to IP literals (peers' source addresses, configured groups). dgram otherwise
+ *  runs dns.lookup, which answers a literal on the next tick: one deferral per datagram on the
+ *  lock-step hot path. This answers synchronously and refuses names outright. */
+function literalLookup(
+  address: string,
+  _options: unknown,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const family = isIP(address);
+  if (family === 0) callback(Object.assign(new Error(`not an IP address: ${address}`), { code: 'EINVAL' }), address, 0);
+  else callback(null, address, family);
 }
 
 class NodeDatagramSocket implements DatagramSocket {
@@ -43,7 +56,7 @@ class NodeDatagramSocket implements DatagramSocket {
 export const nodeUdp: SocketFactory = {
   bind(options: SocketOptions): Promise<DatagramSocket> {
     return new Promise((resolve, reject) => {
-      const socket = dgram.createSocket({ type: isIPv6(options.address) ? 'udp6' : 'udp4', reuseAddr: false });
+      const socket = dgram.createSocket({ type: isIPv6(options.address) ? 'udp6' : 'udp4', reuseAddr: false, lookup: literalLookup });
       const onError = (err: NodeJS.ErrnoException) => {
         socket.close();
         reject(new SocketError(`cannot bind UDP ${options.address}:${options.port}: ${err.message}`, err.code));

@@ -31,6 +31,11 @@ export class ReadTransfer implements Transfer {
   private readonly startedAt: number;
   private lastHeardAt: number;
   private timer: TimerHandle | null = null;
+  /** When the retransmission timer expires; null when disarmed. The clock timer itself is lazy:
+   *  re-arming only moves this deadline, and a timer that fires early re-arms for the rest, so a
+   *  lock-step transfer does not create and cancel a timer per block. */
+  private deadline: number | null = null;
+  private wakeAt = Infinity;
 
   /** Highest block index the peer has acknowledged (0: nothing yet / the OACK). */
   private acked = 0;
@@ -206,7 +211,7 @@ export class ReadTransfer implements Transfer {
           this.nextToSend = index + 1;
         }
       } while (this.pumpAgain);
-      if (this.state === 'sending' && this.timer === null) this.armTimer();
+      if (this.state === 'sending' && this.deadline === null) this.armTimer();
     } catch (e) {
       this.fail('io-error', TftpErrorCode.NOT_DEFINED, `read failed: ${(e as Error).message}`, 'read error');
     } finally {
@@ -243,13 +248,34 @@ export class ReadTransfer implements Transfer {
   }
 
   private armTimer(): void {
-    this.timer = this.ctx.clock.setTimer(this.rtt.rtoMs(), () => {
+    const rto = this.rtt.rtoMs();
+    this.deadline = this.ctx.clock.now() + rto;
+    if (this.deadline < this.wakeAt) this.scheduleWake(rto);
+  }
+
+  private scheduleWake(ms: number): void {
+    this.timer?.cancel();
+    this.wakeAt = this.ctx.clock.now() + ms;
+    this.timer = this.ctx.clock.setTimer(ms, () => {
       this.timer = null;
-      this.onTimeout();
+      this.wakeAt = Infinity;
+      if (this.deadline === null) return;
+      const left = this.deadline - this.ctx.clock.now();
+      if (left > 0) this.scheduleWake(left);
+      else {
+        this.deadline = null;
+        this.onTimeout();
+      }
     });
   }
 
   private cancelTimer(): void {
+    this.deadline = null;
+  }
+
+  private stopTimer(): void {
+    this.deadline = null;
+    this.wakeAt = Infinity;
     this.timer?.cancel();
     this.timer = null;
   }
@@ -287,7 +313,7 @@ export class ReadTransfer implements Transfer {
   private finish(outcome: TransferOutcome, detail: string): void {
     if (this.state === 'done') return;
     this.state = 'done';
-    this.cancelTimer();
+    this.stopTimer();
     this.blocks.close();
     this.ctx.onEnd({
       outcome,

@@ -21,6 +21,7 @@ export interface PeerProgram {
   readonly version: string;
 }
 
+/** Download helpers throw when their client is not installed; check findPeer() first. */
 export interface DownloadRequest {
   readonly host: string;
   readonly port: number;
@@ -101,8 +102,8 @@ export function downloadWithAtftp(request: DownloadRequest & AtftpOptions): Prom
 export function downloadWithTftpHpa(request: DownloadRequest & { readonly verbose?: boolean }): Promise<DownloadResult> {
   const args = [...(request.verbose ? ['-v'] : []), '-m', 'binary', request.host, String(request.port)];
   args.push('-c', 'get', request.remote, request.local);
-  // It exits 0 even after an ERROR packet or a timeout; only its output tells.
-  return download('tftp-hpa', args, request, (r) => r.exitCode === 0 && !/^(Error code|Transfer timed out)/m.test(r.output));
+  // It exits 0 even after receiving an ERROR packet, reporting it only as "Error code N: ..." on stdout.
+  return download('tftp-hpa', args, request, (r) => r.exitCode === 0 && !/^Error code/m.test(r.output));
 }
 
 /** `curl -sS -o LOCAL [--tftp-blksize N] [--tftp-no-options] tftp://HOST:PORT/REMOTE` */

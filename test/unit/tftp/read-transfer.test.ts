@@ -133,6 +133,24 @@ describe('ReadTransfer state machine', () => {
     assert.equal(s.t.progress().rtoMs, 10);
   });
 
+  it('retransmits at the shrunk RTO, not at a wake-up scheduled for the initial one', async () => {
+    const s = setup();
+    s.t.start();
+    for (let n = 1; n <= 5; n++) {
+      await settle();
+      s.socket.take();
+      s.clock.advance(1);
+      s.ack(n);
+    }
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [6]);
+    s.clock.advance(9);
+    assert.deepEqual(s.socket.take(), []);
+    s.clock.advance(1);
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [6]);
+  });
+
   it('S1: a second ACK explained by our retransmission does not send DATA twice (RFC 1123 4.2.3.1)', async () => {
     const s = setup();
     s.t.start();
