@@ -8,7 +8,7 @@
 import { encodeDataHeader, encodeTftp, TftpErrorCode, type TftpOption, type TftpPacket } from '../codec/tftp-packet.js';
 import type { TimerHandle } from '../io/ports.js';
 import type { BlockProducer } from './block-producer.js';
-import { RttEstimator } from './rtt-estimator.js';
+import { RttEstimator, rtoBounds } from './rtt-estimator.js';
 import type { Transfer, TransferContext, TransferOutcome, TransferProgress } from './transfer-types.js';
 
 export type ReadState = 'awaiting-oack-ack' | 'sending' | 'done';
@@ -66,12 +66,7 @@ export class ReadTransfer implements Transfer {
   ) {
     this.filename = options.filename;
     this.state = options.oack ? 'awaiting-oack-ack' : 'sending';
-    const ceilingMs = options.timeoutS === null ? ctx.timing.rtoMaxMs : Math.min(ctx.timing.rtoMaxMs, options.timeoutS * 1000);
-    this.rtt = new RttEstimator({
-      minMs: Math.min(ctx.timing.rtoMinMs, ceilingMs),
-      maxMs: ceilingMs,
-      initialMs: Math.min(ctx.timing.rtoInitialMs, ceilingMs),
-    });
+    this.rtt = new RttEstimator(rtoBounds(ctx.timing, options.timeoutS));
     this.startedAt = ctx.clock.now();
     this.lastHeardAt = this.startedAt;
   }

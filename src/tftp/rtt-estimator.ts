@@ -11,6 +11,19 @@ export interface RtoBounds {
 
 const CLOCK_GRANULARITY_MS = 1;
 
+/** The configured bounds, with a negotiated RFC 2349 `timeout` (seconds) as the ceiling of all. */
+export function rtoBounds(
+  configured: { readonly rtoMinMs: number; readonly rtoMaxMs: number; readonly rtoInitialMs: number },
+  negotiatedTimeoutS: number | null,
+): RtoBounds {
+  const maxMs = negotiatedTimeoutS === null ? configured.rtoMaxMs : Math.min(configured.rtoMaxMs, negotiatedTimeoutS * 1000);
+  return {
+    minMs: Math.min(configured.rtoMinMs, maxMs),
+    maxMs,
+    initialMs: Math.min(configured.rtoInitialMs, maxMs),
+  };
+}
+
 export class RttEstimator {
   private srtt: number | null = null;
   private rttvar = 0;

@@ -3,7 +3,7 @@
 // the last ACK on our own timer, and dally after the final ACK so a repeated last DATA is answered.
 import { encodeTftp, TftpErrorCode, type TftpOption, type TftpPacket } from '../codec/tftp-packet.js';
 import type { TimerHandle, UploadSink } from '../io/ports.js';
-import { RttEstimator } from './rtt-estimator.js';
+import { RttEstimator, rtoBounds } from './rtt-estimator.js';
 import type { Transfer, TransferContext, TransferOutcome, TransferProgress } from './transfer-types.js';
 
 export type WriteState = 'receiving' | 'dallying' | 'done';
@@ -38,12 +38,7 @@ export class WriteTransfer implements Transfer {
     private readonly options: WriteTransferOptions,
   ) {
     this.filename = options.filename;
-    const ceilingMs = options.timeoutS === null ? ctx.timing.rtoMaxMs : Math.min(ctx.timing.rtoMaxMs, options.timeoutS * 1000);
-    this.rtt = new RttEstimator({
-      minMs: Math.min(ctx.timing.rtoMinMs, ceilingMs),
-      maxMs: ceilingMs,
-      initialMs: Math.min(ctx.timing.rtoInitialMs, ceilingMs),
-    });
+    this.rtt = new RttEstimator(rtoBounds(ctx.timing, options.timeoutS));
     this.startedAt = ctx.clock.now();
     this.lastHeardAt = this.startedAt;
     this.lastAnswer = options.oack ? encodeTftp({ op: 'OACK', options: options.oack }) : ackPacket(0);

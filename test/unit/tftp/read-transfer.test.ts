@@ -39,6 +39,17 @@ function setup(opts: { size?: number; blksize?: number; windowsize?: number; oac
 
 const blocksOf = (pkts: TftpPacket[]) => pkts.map((p) => (p.op === 'DATA' ? p.block : p.op));
 
+/** Starts the transfer and plays a client that ACKs blocks 1..n as they come, forgetting them. */
+async function ackThrough(s: ReturnType<typeof setup>, n: number, rttMs = 0): Promise<void> {
+  s.t.start();
+  for (let block = 1; block <= n; block++) {
+    await settle();
+    s.socket.take();
+    s.clock.advance(rttMs);
+    s.ack(block);
+  }
+}
+
 /** A perfect client: ACKs every DATA it sees; returns the reassembled bytes. */
 async function runToEnd(s: ReturnType<typeof setup>, maxSteps = 300000): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -123,25 +134,13 @@ describe('ReadTransfer state machine', () => {
 
   it('adapts the RTO to the measured RTT, bounded below by rto_min', async () => {
     const s = setup();
-    s.t.start();
-    for (let n = 1; n <= 5; n++) {
-      await settle();
-      s.socket.take();
-      s.clock.advance(1); // 1 ms round trips
-      s.ack(n);
-    }
+    await ackThrough(s, 5, 1); // 1 ms round trips
     assert.equal(s.t.progress().rtoMs, 10);
   });
 
   it('retransmits at the shrunk RTO, not at a wake-up scheduled for the initial one', async () => {
     const s = setup();
-    s.t.start();
-    for (let n = 1; n <= 5; n++) {
-      await settle();
-      s.socket.take();
-      s.clock.advance(1);
-      s.ack(n);
-    }
+    await ackThrough(s, 5, 1); // 1 ms round trips
     await settle();
     assert.deepEqual(blocksOf(s.socket.take()), [6]);
     s.clock.advance(9);
@@ -153,12 +152,7 @@ describe('ReadTransfer state machine', () => {
 
   it('S1: a second ACK explained by our retransmission does not send DATA twice (RFC 1123 4.2.3.1)', async () => {
     const s = setup();
-    s.t.start();
-    for (let n = 1; n <= 4; n++) {
-      await settle();
-      s.socket.take();
-      s.ack(n);
-    }
+    await ackThrough(s, 4);
     await settle();
     assert.deepEqual(blocksOf(s.socket.take()), [5]);
     s.clock.advance(100); // ACK 5 is late: the timer resends DATA 5
@@ -172,12 +166,7 @@ describe('ReadTransfer state machine', () => {
 
   it('S2: unexplained duplicate ACKs resend the next block once, never twice', async () => {
     const s = setup();
-    s.t.start();
-    for (let n = 1; n <= 4; n++) {
-      await settle();
-      s.socket.take();
-      s.ack(n);
-    }
+    await ackThrough(s, 4);
     await settle();
     s.socket.take();
     for (let i = 0; i < 3; i++) {
@@ -189,12 +178,7 @@ describe('ReadTransfer state machine', () => {
 
   it('ignores stale ACKs', async () => {
     const s = setup();
-    s.t.start();
-    for (let n = 1; n <= 3; n++) {
-      await settle();
-      s.socket.take();
-      s.ack(n);
-    }
+    await ackThrough(s, 3);
     await settle();
     s.socket.take();
     s.ack(1);
