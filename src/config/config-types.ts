@@ -46,6 +46,27 @@ export interface TftpConfig {
   readonly maxUploadSize: number;
 }
 
+export interface MulticastConfig {
+  readonly enabled: boolean;
+  /** Inclusive pool of groups (IPv4, dotted quads) and ports that sessions draw (group, port) from. */
+  readonly groupFirst: string;
+  readonly groupLast: string;
+  readonly portFirst: number;
+  readonly portLast: number;
+  readonly ttl: number;
+  /** Local address multicast leaves from; 0.0.0.0 = the TFTP listen address (or the system's choice). */
+  readonly interface: string;
+  readonly startDelayMs: number;
+  readonly minClients: number;
+  readonly maxClients: number;
+  /** Global cap over all multicast sessions, and the per-session floor of the AIMD pacer. */
+  readonly maxRateMbps: number;
+  readonly minRateMbps: number;
+  readonly masterTimeoutMs: number;
+  readonly masterTries: number;
+  readonly deafAfter: number;
+}
+
 export type DhcpMode = 'off';
 
 export interface DhcpConfig {
@@ -79,6 +100,7 @@ export interface Config {
   readonly sourceFile: string;
   readonly log: LogConfig;
   readonly tftp: TftpConfig;
+  readonly multicast: MulticastConfig;
   readonly dhcp: DhcpConfig;
   readonly images: readonly ImageConfig[];
 }

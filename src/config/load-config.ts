@@ -8,6 +8,7 @@ import {
   ARCHITECTURES,
   type Config,
   type DhcpConfig,
+  type MulticastConfig,
   type ImageConfig,
   type LogConfig,
   type SourceLocation,
@@ -64,7 +65,8 @@ export function parseConfig(text: string, file: string): Config {
     return values;
   };
 
-  checkRetransmitTimeouts(section('tftp'), issues);
+  checkOrder(section('tftp'), TFTP_ORDER, issues);
+  checkOrder(section('multicast'), MULTICAST_ORDER, issues);
   for (const image of images) checkMtftpKeys(image, issues);
   checkSingleDefaultImage(images, issues);
   checkUniqueMtftpChannels(images, issues);
@@ -74,6 +76,7 @@ export function parseConfig(text: string, file: string): Config {
     sourceFile: file,
     log: buildLog(section('log')),
     tftp: buildTftp(section('tftp')),
+    multicast: buildMulticast(section('multicast')),
     dhcp: buildDhcp(section('dhcp')),
     images: images.map(buildImage),
   });
@@ -109,31 +112,56 @@ function acceptSection(section: IniSection, issues: ConfigIssue[]): SectionSpec 
 // ---------------------------------------------------------------------------------------------
 // Cross-field checks. Each looks only at values that parsed, so it never repeats a reported issue.
 
-/** rto_min ≤ rto_initial ≤ rto_max < idle_timeout; the later-written key of a pair is blamed. */
-function checkRetransmitTimeouts(tftp: SectionValues, issues: ConfigIssue[]): void {
-  const rules = [
-    { low: 'rto_min', high: 'rto_initial', strict: false },
-    { low: 'rto_initial', high: 'rto_max', strict: false },
-    // A retransmission must be able to happen before the peer is given up on.
-    { low: 'rto_max', high: 'idle_timeout', strict: true },
-  ] as const;
-  for (const { low, high, strict } of rules) {
-    const lowMs = tftp.get(low);
-    const highMs = tftp.get(high);
-    if (typeof lowMs !== 'number' || typeof highMs !== 'number') continue;
-    if (strict ? lowMs < highMs : lowMs <= highMs) continue;
+interface OrderRule {
+  readonly low: string;
+  readonly high: string;
+  /** low must be strictly less than high (otherwise at most). */
+  readonly strict: boolean;
+}
 
-    const lowAt = tftp.written(low);
-    const highAt = tftp.written(high);
+/** rto_min ≤ rto_initial ≤ rto_max < idle_timeout. */
+const TFTP_ORDER: readonly OrderRule[] = [
+  { low: 'rto_min', high: 'rto_initial', strict: false },
+  { low: 'rto_initial', high: 'rto_max', strict: false },
+  // A retransmission must be able to happen before the peer is given up on.
+  { low: 'rto_max', high: 'idle_timeout', strict: true },
+];
+
+/** Pools are written first..last; the pacer's floor is under its ceiling. */
+const MULTICAST_ORDER: readonly OrderRule[] = [
+  { low: 'group_first', high: 'group_last', strict: false },
+  { low: 'port_first', high: 'port_last', strict: false },
+  { low: 'min_rate', high: 'max_rate', strict: false },
+];
+
+function ipv4Number(address: string): number {
+  return address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+}
+
+/** Ordered pairs of one section; the later-written key of a pair is blamed. */
+function checkOrder(values: SectionValues, rules: readonly OrderRule[], issues: ConfigIssue[]): void {
+  const asNumber = (v: unknown): number | null =>
+    typeof v === 'number' ? v : typeof v === 'string' && /^\d+\.\d+\.\d+\.\d+$/.test(v) ? ipv4Number(v) : null;
+  for (const { low, high, strict } of rules) {
+    const lowValue = values.get(low);
+    const highValue = values.get(high);
+    const lowN = asNumber(lowValue);
+    const highN = asNumber(highValue);
+    if (lowN === null || highN === null) continue;
+    if (strict ? lowN < highN : lowN <= highN) continue;
+
+    const lowAt = values.written(low);
+    const highAt = values.written(high);
     const blameLow = lowAt !== undefined && (highAt === undefined || lowAt.line > highAt.line);
-    const [key, at] = blameLow ? [low, lowAt] : [high, highAt ?? tftp.headerOrFile()];
+    const [key, at] = blameLow ? [low, lowAt] : [high, highAt ?? values.headerOrFile()];
     const other = blameLow ? high : low;
-    const otherNote = tftp.written(other) === undefined ? ', the default' : '';
-    const describe = (ms: number): string => formatDuration(ms);
+    const otherNote = values.written(other) === undefined ? ', the default' : '';
+    const isDuration = values.spec.fields.find((f) => f.key === low)?.type.kind === 'duration';
+    const describe = (v: unknown): string => (isDuration ? formatDuration(v as number) : String(v));
     const relation = blameLow ? (strict ? 'less than' : 'at most') : strict ? 'greater than' : 'at least';
-    const [own, theirs] = blameLow ? [lowMs, highMs] : [highMs, lowMs];
+    const [own, theirs] = blameLow ? [lowValue, highValue] : [highValue, lowValue];
     issues.push(
-      issueAt(at, tftp.label, key, `${describe(own)} must be ${relation} \`${other}\` (${describe(theirs)}${otherNote})`),
+      issueAt(at, values.label, key, `${describe(own)} must be ${relation} \`${other}\` (${describe(theirs)}${otherNote})`),
     );
   }
 }
@@ -249,6 +277,26 @@ function buildTftp(tftp: SectionValues): TftpConfig {
     rtoInitialMs: tftp.int('rto_initial'),
     uploadDir: tftp.optionalText('upload_dir'),
     maxUploadSize: tftp.int('max_upload_size'),
+  };
+}
+
+function buildMulticast(m: SectionValues): MulticastConfig {
+  return {
+    enabled: m.bool('enabled'),
+    groupFirst: m.text('group_first'),
+    groupLast: m.text('group_last'),
+    portFirst: m.int('port_first'),
+    portLast: m.int('port_last'),
+    ttl: m.int('ttl'),
+    interface: m.text('interface'),
+    startDelayMs: m.int('start_delay'),
+    minClients: m.int('min_clients'),
+    maxClients: m.int('max_clients'),
+    maxRateMbps: m.int('max_rate'),
+    minRateMbps: m.int('min_rate'),
+    masterTimeoutMs: m.int('master_timeout'),
+    masterTries: m.int('master_tries'),
+    deafAfter: m.int('deaf_after'),
   };
 }
 

@@ -44,9 +44,37 @@ test('a minimal config gets every default', () => {
       uploadDir: null,
       maxUploadSize: 64 * 1024 * 1024,
     },
+    multicast: {
+      enabled: true,
+      groupFirst: '239.255.0.0',
+      groupLast: '239.255.0.255',
+      portFirst: 1758,
+      portLast: 1758,
+      ttl: 1,
+      interface: '0.0.0.0',
+      startDelayMs: 2000,
+      minClients: 0,
+      maxClients: 64,
+      maxRateMbps: 1000,
+      minRateMbps: 8,
+      masterTimeoutMs: 2000,
+      masterTries: 3,
+      deafAfter: 3,
+    },
     dhcp: { mode: 'off' },
     images: [],
   });
+});
+
+test('multicast pools and rates must be written low..high', () => {
+  assert.deepEqual(
+    issuesOf(`${ROOT}[multicast]\ngroup_first = 239.1.1.9\ngroup_last = 239.1.1.1\nport_first = 2000\nport_last = 1999\nmax_rate = 5\n`),
+    [
+      `${FILE}:5: [multicast] group_last: 239.1.1.1 must be at least \`group_first\` (239.1.1.9)`,
+      `${FILE}:7: [multicast] port_last: 1999 must be at least \`port_first\` (2000)`,
+      `${FILE}:8: [multicast] max_rate: 5 must be at least \`min_rate\` (8, the default)`,
+    ],
+  );
 });
 
 test('every key can be set', () => {
