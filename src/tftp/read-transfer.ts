@@ -6,8 +6,9 @@
 // RFC 1123 4.2.3.1) unless they cannot be explained by our own retransmissions, which proves the
 // peer re-ACKed on its own timer; then the window is resent once (protocols.md 10.5 b/d).
 import { encodeDataHeader, encodeTftp, TftpErrorCode, type TftpOption, type TftpPacket } from '../codec/tftp-packet.js';
-import type { TimerHandle } from '../io/ports.js';
 import type { BlockProducer } from './block-producer.js';
+import { AckAccounting } from './ack-accounting.js';
+import { LazyTimer } from './lazy-timer.js';
 import { RttEstimator, rtoBounds } from './rtt-estimator.js';
 import type { Transfer, TransferContext, TransferOutcome, TransferProgress } from './transfer-types.js';
 
@@ -30,28 +31,18 @@ export class ReadTransfer implements Transfer {
   private readonly rtt: RttEstimator;
   private readonly startedAt: number;
   private lastHeardAt: number;
-  private timer: TimerHandle | null = null;
-  /** When the retransmission timer expires; null when disarmed. The clock timer itself is lazy:
-   *  re-arming only moves this deadline, and a timer that fires early re-arms for the rest, so a
-   *  lock-step transfer does not create and cancel a timer per block. */
-  private deadline: number | null = null;
-  private wakeAt = Infinity;
+  private readonly timer: LazyTimer;
 
   /** Highest block index the peer has acknowledged (0: nothing yet / the OACK). */
   private acked = 0;
-  /** Copies of the ACK for `acked` received so far. */
-  private ackCopies = 0;
   /** Next block index the pump will send. */
   private nextToSend = 1;
   /** Highest block index ever sent. */
   private maxSent = 0;
   /** Index of the final (short) block, once it has been produced. */
   private finalIndex: number | null = null;
-  /** Sends per block index still of interest (index 0 counts OACK sends). */
-  private readonly sends = new Map<number, number>();
+  private readonly acks = new AckAccounting();
   private readonly firstSentAt = new Map<number, number>();
-  /** The block that already got its one ACK-triggered resend. */
-  private resentOnAckFor = -1;
   private finalRetries = 0;
 
   private bytes = 0;
@@ -69,6 +60,7 @@ export class ReadTransfer implements Transfer {
     this.rtt = new RttEstimator(rtoBounds(ctx.timing, options.timeoutS));
     this.startedAt = ctx.clock.now();
     this.lastHeardAt = this.startedAt;
+    this.timer = new LazyTimer(ctx.clock, () => this.onTimeout());
   }
 
   start(): void {
@@ -120,6 +112,7 @@ export class ReadTransfer implements Transfer {
       if (wire !== 0) return; // nothing sent yet that this could acknowledge
       this.sampleRtt(0);
       this.rtt.progress();
+      this.acks.advance(0);
       this.state = 'sending';
       this.cancelTimer();
       void this.pump();
@@ -135,9 +128,8 @@ export class ReadTransfer implements Transfer {
     this.sampleRtt(index);
     this.rtt.progress();
     this.acked = index;
-    this.ackCopies = 1;
+    this.acks.advance(index);
     this.finalRetries = 0;
-    for (const k of this.sends.keys()) if (k < index) this.sends.delete(k);
     for (const k of this.firstSentAt.keys()) if (k <= index) this.firstSentAt.delete(k);
     this.blocks.forgetBefore(index + 1);
     if (this.finalIndex !== null && index >= this.finalIndex) {
@@ -148,7 +140,7 @@ export class ReadTransfer implements Transfer {
       // RFC 7440 4: an ACK inside the window reports a gap after it; restart the window there.
       // This restart is the one ACK-triggered resend the next block gets (EDK2 repeats the ACK
       // for every out-of-order block of the window: protocols.md 3.5).
-      this.resentOnAckFor = index + 1;
+      this.acks.resentOnAck(index + 1);
       this.nextToSend = index + 1;
     }
     this.cancelTimer();
@@ -156,14 +148,9 @@ export class ReadTransfer implements Transfer {
   }
 
   private onDuplicateAck(): void {
-    this.ackCopies++;
-    const explained = this.sends.get(this.acked) ?? (this.acked === 0 ? 0 : 1);
-    if (this.ackCopies <= explained) return; // answers to our own retransmissions
-    const next = this.acked + 1;
-    if (this.resentOnAckFor === next || this.maxSent < next) return;
+    if (this.maxSent <= this.acked) return; // nothing after it sent yet: the pump is on its way
     // The peer re-ACKed on its own timer: what followed `acked` was lost. Resend it once.
-    this.resentOnAckFor = next;
-    this.resendFrom(next);
+    if (this.acks.duplicateProvesLoss(this.acked)) this.resendFrom(this.acked + 1);
   }
 
   /** The block index an ACK's 16-bit number refers to: the latest sent index with those low bits. */
@@ -173,7 +160,7 @@ export class ReadTransfer implements Transfer {
 
   private sampleRtt(index: number): void {
     const sentAt = this.firstSentAt.get(index);
-    if (sentAt !== undefined && this.sends.get(index) === 1) this.rtt.sample(this.ctx.clock.now() - sentAt);
+    if (sentAt !== undefined && this.acks.sendsOf(index) === 1) this.rtt.sample(this.ctx.clock.now() - sentAt);
   }
 
   private resendFrom(index: number): void {
@@ -206,7 +193,7 @@ export class ReadTransfer implements Transfer {
           this.nextToSend = index + 1;
         }
       } while (this.pumpAgain);
-      if (this.state === 'sending' && this.deadline === null) this.armTimer();
+      if (this.state === 'sending' && !this.timer.armed) this.armTimer();
     } catch (e) {
       this.fail('io-error', TftpErrorCode.NOT_DEFINED, `read failed: ${(e as Error).message}`, 'read error');
     } finally {
@@ -220,8 +207,7 @@ export class ReadTransfer implements Transfer {
   }
 
   private sendBlock(index: number, data: Buffer): void {
-    const count = (this.sends.get(index) ?? 0) + 1;
-    this.sends.set(index, count);
+    this.acks.sent(index);
     if (index > this.maxSent) {
       this.maxSent = index;
       this.bytes += data.length;
@@ -233,9 +219,7 @@ export class ReadTransfer implements Transfer {
   }
 
   private sendOack(): void {
-    const count = (this.sends.get(0) ?? 0) + 1;
-    this.sends.set(0, count);
-    if (count === 1) this.firstSentAt.set(0, this.ctx.clock.now());
+    if (this.acks.sent(0) === 1) this.firstSentAt.set(0, this.ctx.clock.now());
     else this.retransmits++;
     this.ctx.socket.send(encodeTftp({ op: 'OACK', options: this.options.oack ?? [] }), this.ctx.peer);
     this.cancelTimer();
@@ -243,36 +227,11 @@ export class ReadTransfer implements Transfer {
   }
 
   private armTimer(): void {
-    const rto = this.rtt.rtoMs();
-    this.deadline = this.ctx.clock.now() + rto;
-    if (this.deadline < this.wakeAt) this.scheduleWake(rto);
-  }
-
-  private scheduleWake(ms: number): void {
-    this.timer?.cancel();
-    this.wakeAt = this.ctx.clock.now() + ms;
-    this.timer = this.ctx.clock.setTimer(ms, () => {
-      this.timer = null;
-      this.wakeAt = Infinity;
-      if (this.deadline === null) return;
-      const left = this.deadline - this.ctx.clock.now();
-      if (left > 0) this.scheduleWake(left);
-      else {
-        this.deadline = null;
-        this.onTimeout();
-      }
-    });
+    this.timer.arm(this.rtt.rtoMs());
   }
 
   private cancelTimer(): void {
-    this.deadline = null;
-  }
-
-  private stopTimer(): void {
-    this.deadline = null;
-    this.wakeAt = Infinity;
-    this.timer?.cancel();
-    this.timer = null;
+    this.timer.disarm();
   }
 
   private onTimeout(): void {
@@ -308,7 +267,7 @@ export class ReadTransfer implements Transfer {
   private finish(outcome: TransferOutcome, detail: string): void {
     if (this.state === 'done') return;
     this.state = 'done';
-    this.stopTimer();
+    this.timer.stop();
     this.blocks.close();
     this.ctx.onEnd({
       outcome,

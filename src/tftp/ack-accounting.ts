@@ -1,0 +1,54 @@
+// Which duplicate ACKs prove loss (RFC 1123 4.2.3.1 with atftp's Nadvornik heuristic,
+// protocols.md 10.5 b). Every send of block b can draw one ACK for it, so the first sends(b)
+// copies of "ACK b" are explained by our own retransmissions and must not make us send again
+// (Sorcerer's Apprentice). One copy more means the peer re-ACKed on its own timer: the block after
+// b was lost, and it may be resent once, never twice for the same block.
+
+export class AckAccounting {
+  private readonly sends = new Map<number, number>();
+  private acked = -1;
+  private copies = 0;
+  private resentFor = -1;
+
+  /** Counts one transmission of `index` (index 0 stands for an OACK). */
+  sent(index: number): number {
+    const count = (this.sends.get(index) ?? 0) + 1;
+    this.sends.set(index, count);
+    return count;
+  }
+
+  sendsOf(index: number): number {
+    return this.sends.get(index) ?? 0;
+  }
+
+  /** The peer acknowledged `index` for the first time; older send counts are no longer needed. */
+  advance(index: number): void {
+    this.acked = index;
+    this.copies = 1;
+    for (const k of this.sends.keys()) if (k < index) this.sends.delete(k);
+  }
+
+  /** Another copy of the ACK for the current `index`: true when it proves the next block was lost
+   *  and that block has not had its one ACK-triggered resend yet (the caller then resends it). */
+  duplicateProvesLoss(index: number): boolean {
+    if (index !== this.acked) return false;
+    this.copies++;
+    if (this.copies <= this.sendsOf(index)) return false;
+    if (this.resentFor === index + 1) return false;
+    this.resentFor = index + 1;
+    return true;
+  }
+
+  /** A window restart already resent `index`: later duplicates must not resend it again. */
+  resentOnAck(index: number): void {
+    this.resentFor = index;
+  }
+
+  /** Forget everything (a multicast session changing master). */
+  reset(): void {
+    this.sends.clear();
+    this.acked = -1;
+    this.copies = 0;
+    this.resentFor = -1;
+  }
+}

@@ -1,0 +1,54 @@
+// A retransmission-style timer for hot paths. Re-arming only moves a deadline; the clock timer
+// underneath is replaced only when the new deadline is earlier than the scheduled wake-up, and a
+// wake-up that comes early re-arms for the rest. A lock-step transfer therefore does not create
+// and cancel a clock timer for every block.
+import type { Clock, TimerHandle } from '../io/ports.js';
+
+export class LazyTimer {
+  private deadline: number | null = null;
+  private wakeAt = Infinity;
+  private timer: TimerHandle | null = null;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly onExpire: () => void,
+  ) {}
+
+  get armed(): boolean {
+    return this.deadline !== null;
+  }
+
+  /** Expire `ms` from now (replacing any earlier arming). */
+  arm(ms: number): void {
+    this.deadline = this.clock.now() + ms;
+    if (this.deadline < this.wakeAt) this.schedule(ms);
+  }
+
+  disarm(): void {
+    this.deadline = null;
+  }
+
+  /** Disarms and releases the clock timer (at the end of a session). */
+  stop(): void {
+    this.deadline = null;
+    this.wakeAt = Infinity;
+    this.timer?.cancel();
+    this.timer = null;
+  }
+
+  private schedule(ms: number): void {
+    this.timer?.cancel();
+    this.wakeAt = this.clock.now() + ms;
+    this.timer = this.clock.setTimer(ms, () => {
+      this.timer = null;
+      this.wakeAt = Infinity;
+      if (this.deadline === null) return;
+      const left = this.deadline - this.clock.now();
+      if (left > 0) this.schedule(left);
+      else {
+        this.deadline = null;
+        this.onExpire();
+      }
+    });
+  }
+}
