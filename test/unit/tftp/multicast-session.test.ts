@@ -1,0 +1,403 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseRequestedOptions } from '../../../src/codec/tftp-options.js';
+import { decodeTftp as decode, type TftpPacket } from '../../../src/codec/tftp-packet.js';
+import type { MulticastConfig } from '../../../src/config/config-types.js';
+import type { Logger, PeerAddress } from '../../../src/io/ports.js';
+import { OctetBlocks } from '../../../src/tftp/block-producer.js';
+import { chooseSessionParameters, LossMeter, mbpsToBytesPerMs, TokenBucket } from '../../../src/tftp/flow-control.js';
+import { MAX_STRAY_ACKS, MulticastSession, type SessionSummary } from '../../../src/tftp/multicast-session.js';
+import type { TransferResult } from '../../../src/tftp/transfer-types.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { FakeSocket, settle } from '../../support/fake-socket.js';
+import { memoryFile } from '../../support/memory-fs.js';
+
+const silent: Logger = { child: () => silent, debug() {}, info() {}, warn() {}, error() {} };
+const GROUP = { group: '239.255.0.7', port: 1758 };
+const peer = (n: number): PeerAddress => ({ address: `10.0.0.${n}`, port: 2000 + n });
+
+const settings: MulticastConfig = {
+  enabled: true,
+  groupFirst: '239.255.0.0',
+  groupLast: '239.255.0.255',
+  portFirst: 1758,
+  portLast: 1758,
+  ttl: 1,
+  interface: '0.0.0.0',
+  startDelayMs: 2000,
+  minClients: 0,
+  maxClients: 64,
+  maxRateMbps: 1000,
+  minRateMbps: 8,
+  masterTimeoutMs: 2000,
+  masterTries: 3,
+  deafAfter: 3,
+};
+
+function setup(opts: { size?: number; blksize?: number; settings?: Partial<MulticastConfig>; rateMbps?: number } = {}) {
+  const clock = new FakeClock();
+  const socket = new FakeSocket();
+  const size = opts.size ?? 512 * 5 + 10;
+  const blksize = opts.blksize ?? 512;
+  const data = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) data[i] = (i * 7) & 0xff;
+  const ended: Array<{ peer: PeerAddress; result: TransferResult }> = [];
+  const closed: SessionSummary[] = [];
+  const config = { ...settings, ...opts.settings };
+  const session = new MulticastSession({
+    clock,
+    socket,
+    group: GROUP,
+    filename: 'img',
+    blocks: new OctetBlocks(memoryFile(data), blksize),
+    fileSize: size,
+    params: { blksize, rtoMinMs: 10, initialRateMbps: opts.rateMbps ?? config.maxRateMbps, reasons: [] },
+    settings: config,
+    rto: { minMs: 10, maxMs: 2000, initialMs: 100 },
+    idleTimeoutMs: 30_000,
+    maxTransferTimeMs: 600_000,
+    globalBucket: new TokenBucket(mbpsToBytesPerMs(config.maxRateMbps), 64 * 1024, 0),
+    lossMeter: new LossMeter(),
+    log: silent,
+    onMemberEnd: (m, result) => ended.push({ peer: m.peer, result }),
+    onClose: (s) => closed.push(s),
+  });
+  const join = (n: number, options: Array<[string, string]> = [['multicast', '']]) => {
+    const opts = options.map(([name, value]) => ({ name, value }));
+    session.join(peer(n), parseRequestedOptions(opts), opts.map((o) => o.name.toLowerCase()));
+  };
+  const ack = (n: number, block: number) => session.onPacket({ op: 'ACK', block }, peer(n));
+  return { clock, socket, session, join, ack, ended, closed, data };
+}
+
+type Sent = { to: string; what: string };
+/** Everything sent since the last call: destination (group or cN) and a packet summary. */
+function drain(socket: FakeSocket): Sent[] {
+  return socket.sent.splice(0).map(({ data, to }) => {
+    const p = decode(data);
+    const dest = to.address === GROUP.group ? 'group' : `c${to.address.split('.')[3]}`;
+    return { to: dest, what: summarize(p) };
+  });
+}
+function summarize(p: TftpPacket): string {
+  switch (p.op) {
+    case 'OACK':
+      return `OACK ${p.options.map((o) => `${o.name}=${o.value}`).join(' ')}`;
+    case 'DATA':
+      return `DATA ${p.block}`;
+    case 'ERROR':
+      return `ERROR ${p.code}`;
+    default:
+      return p.op;
+  }
+}
+const lines = (s: Sent[]) => s.map((x) => `${x.to}: ${x.what}`);
+
+describe('MulticastSession (RFC 2090 + flow control)', () => {
+  it('T1: OACK at once to each requester; DATA 1 only when start_delay ends', async () => {
+    const s = setup();
+    s.join(1, [['blksize', '512'], ['multicast', ''], ['tsize', '0']]);
+    assert.deepEqual(lines(drain(s.socket)), ['c1: OACK multicast=239.255.0.7,1758,1 blksize=512 tsize=2570']);
+    s.ack(1, 0);
+    s.clock.advance(500);
+    s.join(2);
+    assert.deepEqual(lines(drain(s.socket)), ['c2: OACK multicast=239.255.0.7,1758,0']);
+    s.clock.advance(1499);
+    await settle();
+    assert.deepEqual(drain(s.socket), [], 'nothing before the delay is over');
+    s.clock.advance(1);
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)), ['group: DATA 1']);
+  });
+
+  it('T2: repeated ACK 0 from the master while gathering is absorbed', async () => {
+    const s = setup();
+    s.join(1);
+    drain(s.socket);
+    for (const t of [50, 200, 500, 1000]) {
+      s.clock.advance(t);
+      s.ack(1, 0);
+    }
+    await settle();
+    assert.deepEqual(drain(s.socket), []);
+  });
+
+  it('T3: starts as soon as min_clients have joined', async () => {
+    const s = setup({ settings: { minClients: 3 } });
+    s.join(1);
+    s.ack(1, 0);
+    s.clock.advance(100);
+    s.join(2);
+    s.clock.advance(200);
+    s.join(3);
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)).at(-1), 'group: DATA 1');
+    assert.equal(s.clock.now(), 300);
+  });
+
+  it('waits for the master ACK 0 even after the delay, and passes over a master that never answers', async () => {
+    const s = setup({ settings: { startDelayMs: 100 } });
+    s.join(1);
+    s.join(2);
+    drain(s.socket);
+    s.clock.advance(100);
+    await settle();
+    assert.ok(!lines(drain(s.socket)).some((l) => l.includes('DATA')), 'no DATA without the master ACK 0');
+    s.clock.advance(2000); // master timer
+    const out = lines(drain(s.socket));
+    assert.ok(out.includes('c2: OACK multicast=239.255.0.7,1758,1'), out.join('\n'));
+    s.ack(2, 0);
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)), ['group: DATA 1']);
+  });
+
+  it('runs the master lock-step to the end, then promotes the next oldest member which fills its gaps', async () => {
+    const s = setup({ settings: { startDelayMs: 0 } });
+    s.join(1);
+    s.ack(1, 0);
+    await settle();
+    s.clock.advance(1);
+    drain(s.socket);
+    s.ack(1, 1);
+    await settle();
+    s.join(2); // late joiner: misses block 1 and 2... it hears 3 onward
+    for (const n of [2, 3, 4, 5]) {
+      s.ack(1, n);
+      await settle();
+    }
+    assert.deepEqual(lines(drain(s.socket)), [
+      'group: DATA 2',
+      'c2: OACK multicast=239.255.0.7,1758,0',
+      'group: DATA 3',
+      'group: DATA 4',
+      'group: DATA 5',
+      'group: DATA 6',
+    ]);
+    s.ack(1, 6); // master done
+    assert.deepEqual(s.ended.map((e) => [e.peer.address, e.result.outcome]), [['10.0.0.1', 'complete']]);
+    assert.deepEqual(lines(drain(s.socket)), ['c2: OACK multicast=239.255.0.7,1758,1']);
+    s.ack(2, 0); // the new master asks for block 1 (its first missing)...
+    await settle();
+    s.ack(2, 1);
+    await settle();
+    s.ack(2, 6); // ...then has everything
+    assert.deepEqual(lines(drain(s.socket)), ['group: DATA 1', 'group: DATA 2']);
+    assert.equal(s.closed.length, 1, 'session closed after the last member');
+    assert.equal(s.closed[0]!.masterSwitches, 1);
+  });
+
+  it('S5: a listener that keeps ACKing gets OACK mc=0 (rate-limited) and is dropped after 5', async () => {
+    const s = setup({ settings: { startDelayMs: 0, masterTimeoutMs: 60_000 } });
+    s.join(1);
+    s.join(2);
+    s.ack(1, 0);
+    s.ack(2, 0); // its OACK acknowledgement: absorbed
+    await settle();
+    for (let i = 0; i < MAX_STRAY_ACKS + 2; i++) {
+      s.clock.advance(2100); // longer than any RTO: the limiter lets every one through
+      s.ack(2, 0);
+      await settle();
+    }
+    const toC2 = lines(drain(s.socket)).filter((l) => l.startsWith('c2'));
+    assert.equal(toC2.filter((l) => l.includes('OACK')).length, 1 + MAX_STRAY_ACKS, 'its join OACK, then one per stray ACK');
+    assert.equal(toC2.filter((l) => l === 'c2: ERROR 0').length, 1, 'dropped once; later packets get ERROR 5');
+    assert.equal(s.ended.find((e) => e.peer.address === '10.0.0.2')?.result.outcome, 'protocol-error');
+  });
+
+  it('rate-limits OACK mc=0 answers to a burst of stray ACKs', async () => {
+    const s = setup({ settings: { startDelayMs: 0 } });
+    s.join(1);
+    s.join(2);
+    s.ack(1, 0);
+    s.ack(2, 0);
+    await settle();
+    drain(s.socket);
+    s.ack(2, 0);
+    s.ack(2, 0);
+    s.ack(2, 0);
+    assert.equal(lines(drain(s.socket)).filter((l) => l.startsWith('c2: OACK')).length, 1);
+  });
+
+  it('answers a stranger with ERROR 5 and resends the current DATA at most once per rto/2', async () => {
+    const s = setup({ settings: { startDelayMs: 0 } });
+    s.join(1);
+    s.ack(1, 0);
+    await settle();
+    drain(s.socket);
+    s.session.onPacket({ op: 'ACK', block: 3 }, peer(9));
+    s.session.onPacket({ op: 'ACK', block: 3 }, peer(9));
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)).sort(), ['c9: ERROR 5', 'c9: ERROR 5', 'group: DATA 1']);
+  });
+
+  it('does not double-send on a duplicate ACK explained by a retransmission (SAS)', async () => {
+    const s = setup({ settings: { startDelayMs: 0 } });
+    s.join(1);
+    s.ack(1, 0);
+    await settle();
+    s.ack(1, 1);
+    await settle();
+    drain(s.socket);
+    s.clock.advance(100); // timer resends DATA 2
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)), ['group: DATA 2']);
+    s.ack(1, 1); // late re-ask, explained by the resend? no: it asks for 2 again
+    s.ack(1, 2);
+    s.ack(1, 2); // answer to the copy: explained
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)).filter((l) => l.includes('DATA 3')).length, 1);
+  });
+
+  it('backs off the retransmission timer and halves the pacer rate on timeouts', async () => {
+    const s = setup({ settings: { startDelayMs: 0 } });
+    s.join(1);
+    s.ack(1, 0);
+    await settle();
+    drain(s.socket);
+    const gaps: number[] = [];
+    let last = s.clock.now();
+    for (let i = 0; i < 3; i++) {
+      while (s.socket.sent.length === 0) {
+        s.clock.advance(1);
+        await settle();
+      }
+      gaps.push(s.clock.now() - last);
+      last = s.clock.now();
+      drain(s.socket);
+    }
+    assert.deepEqual(gaps, [100, 200, 400]);
+  });
+
+  it('paces DATA to the session rate', async () => {
+    // 1 Mbit/s with 1000-byte blocks: 125 blocks/s, so 20 blocks take ~150 ms after the burst.
+    const s = setup({ settings: { startDelayMs: 0, minRateMbps: 1, maxRateMbps: 1 }, blksize: 1000, size: 1000 * 40 });
+    s.join(1, [['multicast', ''], ['blksize', '1000']]);
+    s.ack(1, 0);
+    await settle();
+    let sentData = 0;
+    for (let t = 0; t < 100; t++) {
+      for (const d of drain(s.socket)) {
+        if (d.what.startsWith('DATA')) {
+          sentData++;
+          s.ack(1, Number(d.what.split(' ')[1]));
+        }
+      }
+      s.clock.advance(1);
+      await settle();
+    }
+    // 100 ms at 125 blocks/s = 12.5 blocks, plus the 8-block burst.
+    assert.ok(sentData >= 12 && sentData <= 22, `sent ${sentData} blocks in 100 ms`);
+  });
+
+  it('drops a master that stays silent master_tries times, with an ERROR', async () => {
+    const s = setup({ settings: { startDelayMs: 0, masterTries: 2 } });
+    s.join(1);
+    s.ack(1, 0);
+    await settle();
+    for (let i = 0; i < 10 && s.closed.length === 0; i++) {
+      s.clock.advance(2000);
+      await settle();
+    }
+    const out = lines(drain(s.socket));
+    assert.ok(out.includes('c1: ERROR 0'), out.join('\n'));
+    assert.equal(s.ended[0]?.result.outcome, 'timeout');
+    assert.equal(s.closed.length, 1);
+  });
+
+  it('a master killed mid-transfer is passed over and the others finish', async () => {
+    const s = setup({ settings: { startDelayMs: 0, masterTries: 1 } });
+    s.join(1);
+    s.join(2);
+    s.ack(1, 0);
+    s.ack(2, 0);
+    await settle();
+    s.ack(1, 1);
+    await settle();
+    drain(s.socket);
+    s.clock.advance(2000); // c1 died: silent
+    await settle();
+    assert.ok(lines(drain(s.socket)).includes('c2: OACK multicast=239.255.0.7,1758,1'));
+    s.ack(2, 2); // it has 1 and 2, wants 3
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)), ['group: DATA 3']);
+  });
+
+  it('serves a master that cannot hear the group by unicast (iPXE tftm://)', async () => {
+    const s = setup({ settings: { startDelayMs: 0 } });
+    s.join(1);
+    s.ack(1, 0);
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)).at(-1), 'group: DATA 1');
+    // Deaf: it never gets DATA 1; our timer resends it twice more, then it re-asks on its own timer.
+    for (const rto of [100, 200, 400]) {
+      s.clock.advance(rto);
+      await settle();
+    }
+    s.clock.advance(50);
+    s.ack(1, 0);
+    await settle();
+    const out = lines(drain(s.socket));
+    assert.deepEqual(out, ['group: DATA 1', 'group: DATA 1', 'c1: DATA 1', 'c1: DATA 1'], 'three group sends, then unicast');
+    s.ack(1, 1);
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)), ['c1: DATA 2']);
+  });
+
+  it('a member that ERRORs leaves; an ERROR from the master promotes the next', async () => {
+    const s = setup({ settings: { startDelayMs: 0 } });
+    s.join(1);
+    s.join(2);
+    s.ack(1, 0);
+    await settle();
+    drain(s.socket);
+    s.session.onPacket({ op: 'ERROR', code: 0, message: 'bye' }, peer(1));
+    assert.deepEqual(lines(drain(s.socket)), ['c2: OACK multicast=239.255.0.7,1758,1']);
+    assert.equal(s.ended[0]?.result.outcome, 'aborted-by-client');
+  });
+
+  it('lets joiners in only with a compatible block size and while there is room', () => {
+    const s = setup({ blksize: 1024, settings: { maxClients: 2 } });
+    const req = (blksize?: number) =>
+      parseRequestedOptions([{ name: 'multicast', value: '' }, ...(blksize ? [{ name: 'blksize', value: String(blksize) }] : [])]);
+    assert.equal(s.session.canJoin(req(512)), false, 'J2: never a larger blksize than requested');
+    assert.equal(s.session.canJoin(req()), false);
+    assert.equal(s.session.canJoin(req(1432)), true);
+    s.join(1, [['multicast', ''], ['blksize', '1432']]);
+    s.join(2, [['multicast', ''], ['blksize', '1432']]);
+    assert.equal(s.session.canJoin(req(1432)), false, 'full');
+  });
+
+  it('J4: the same endpoint requesting twice is listed once and gets its OACK again', () => {
+    const s = setup();
+    s.join(1);
+    s.join(2);
+    drain(s.socket);
+    s.join(2);
+    assert.deepEqual(lines(drain(s.socket)), ['c2: OACK multicast=239.255.0.7,1758,0']);
+    assert.equal(s.session.memberCount(), 2);
+  });
+});
+
+describe('chooseSessionParameters (10.3)', () => {
+  const limits = { maxBlksize: 1468, rtoMinMs: 10, maxRateMbps: 1000, minRateMbps: 8 };
+  const calm = { activeSessions: 0, activeMembers: 0, lossRatio: 0, loopLagMs: 1 };
+  it('N1/N2: never more than asked or the cap', () => {
+    assert.equal(chooseSessionParameters(65464, 1e6, limits, calm)?.blksize, 1468);
+    assert.equal(chooseSessionParameters(1432, 1e6, limits, calm)?.blksize, 1432);
+    assert.equal(chooseSessionParameters(undefined, 1e6, limits, calm)?.blksize, 512);
+  });
+  it('N3: smaller blocks under loss', () => {
+    assert.equal(chooseSessionParameters(1432, 1e6, limits, { ...calm, lossRatio: 0.08 })?.blksize, 1024);
+    assert.equal(chooseSessionParameters(1432, 1e6, limits, { ...calm, lossRatio: 0.2 })?.blksize, 512);
+  });
+  it('raises the retransmission floor under event-loop lag and shares the rate among sessions', () => {
+    const p = chooseSessionParameters(1432, 1e6, limits, { ...calm, loopLagMs: 80, activeSessions: 3 })!;
+    assert.equal(p.rtoMinMs, 100);
+    assert.equal(p.initialRateMbps, 250);
+    assert.ok(p.reasons.length >= 2);
+  });
+  it('J5: a file over 65535 blocks at the requested size is not multicast', () => {
+    assert.equal(chooseSessionParameters(512, 70_000 * 512, limits, calm), null);
+    assert.equal(chooseSessionParameters(1432, 70_000 * 512, limits, calm)?.blksize, 1432);
+  });
+});
