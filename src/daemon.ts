@@ -17,6 +17,7 @@ export interface DaemonDeps {
   /** Reads and validates the ini file; throws ConfigError. */
   readonly readConfig: (path: string) => Promise<Config>;
   readonly uploadStore: (dir: string) => UploadStore;
+  readonly loopLagMs: () => number;
 }
 
 export type ReloadResult = { readonly ok: true } | { readonly ok: false; readonly errors: readonly string[] };
@@ -55,6 +56,8 @@ export class Daemon {
           catalog: this.catalog,
           logger: deps.logger.child({ service: 'tftp' }),
           settings: () => this.config.tftp,
+          multicastSettings: () => this.config.multicast,
+          loopLagMs: deps.loopLagMs,
         })
       : null;
   }
@@ -96,6 +99,11 @@ export class Daemon {
     const after = next.config.tftp;
     if (before.enabled !== after.enabled || before.listen !== after.listen || before.port !== after.port || before.uploadDir !== after.uploadDir) {
       this.deps.logger.warn('[tftp] enabled, listen, port and upload_dir take effect only after a restart');
+    }
+    const m0 = this.config.multicast;
+    const m1 = next.config.multicast;
+    if (m0.groupFirst !== m1.groupFirst || m0.groupLast !== m1.groupLast || m0.portFirst !== m1.portFirst || m0.portLast !== m1.portLast || m0.maxRateMbps !== m1.maxRateMbps) {
+      this.deps.logger.warn('[multicast] group_*, port_* and max_rate take effect only after a restart');
     }
     this.config = next.config;
     this.catalog.replace(next.catalog);

@@ -9,6 +9,7 @@ import { Daemon, loadConfigAndCatalog, type DaemonDeps } from './daemon.js';
 import { NodeFileSystem, NodeUploadStore } from './io/node-file-system.js';
 import { nodeUdp } from './io/node-udp.js';
 import { systemClock } from './io/system-clock.js';
+import { startLoopLagSampler } from './io/loop-lag.js';
 import { createWinstonLogger } from './io/winston-logger.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/pxecast/pxecast.ini';
@@ -59,7 +60,9 @@ export async function runServe(configPath: string): Promise<number> {
     return reportConfigError(e);
   }
   const log = createWinstonLogger(initial.config.log.level, initial.config.log.format);
+  const lag = startLoopLagSampler();
   const deps: DaemonDeps = {
+    loopLagMs: lag.lagMs,
     ...base,
     sockets: nodeUdp,
     logger: log.logger,

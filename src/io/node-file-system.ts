@@ -64,6 +64,7 @@ export class NodeFileSystem implements FileSystem {
     let released = false;
     return {
       size: shared.size,
+      identity: shared.key,
       read: (offset, length) => this.read(shared, offset, length),
       release: () => {
         if (released) return;

@@ -67,6 +67,12 @@ export const nodeUdp: SocketFactory = {
         // After bind, errors are per-datagram (ICMP unreachable etc.): never fatal.
         socket.on('error', () => undefined);
         if (options.broadcast) socket.setBroadcast(true);
+        if (options.multicast) {
+          socket.setMulticastTTL(options.multicast.ttl);
+          // Receivers on this host (and the loopback demo) hear the group too.
+          socket.setMulticastLoopback(true);
+          if (options.multicast.interface) socket.setMulticastInterface(options.multicast.interface);
+        }
         resolve(new NodeDatagramSocket(socket));
       });
     });

@@ -26,11 +26,19 @@ export interface DatagramSocket {
   close(): void;
 }
 
+export interface MulticastSendOptions {
+  readonly ttl: number;
+  /** Local address multicast leaves from; null lets the routing table decide. */
+  readonly interface: string | null;
+}
+
 export interface SocketOptions {
   readonly address: string;
   /** 0 asks the system for an ephemeral port. */
   readonly port: number;
   readonly broadcast?: boolean;
+  /** Set for sockets that send to multicast groups. */
+  readonly multicast?: MulticastSendOptions;
 }
 
 export interface SocketFactory {
@@ -51,6 +59,9 @@ export interface Logger {
 /** A file opened for reading; shared by every transfer of the same file. */
 export interface OpenedFile {
   readonly size: number;
+  /** Same value only for the same content version (device, inode, size, mtime): a file replaced
+   *  on disk never joins a multicast session of its old version. */
+  readonly identity: string;
   /** Reads exactly `length` bytes at `offset` unless the file ends first. Answers synchronously
    *  when the bytes are already in memory, so the per-block hot path needs no promise hop. */
   read(offset: number, length: number): Buffer | Promise<Buffer>;

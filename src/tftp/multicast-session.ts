@@ -334,11 +334,15 @@ export class MulticastSession {
   private noteReRequest(master: Member, block: number): void {
     if (master.unicast || master.heardGroup) return;
     if ((this.groupSends.get(block) ?? 0) < this.deps.settings.deafAfter) return;
-    master.unicast = true;
+    this.markDeaf(master, block, `asked again for block ${block} after ${this.groupSends.get(block)} group sends`);
+  }
+
+  private markDeaf(member: Member, block: number, why: string): void {
+    member.unicast = true;
     this.deps.log.info('member cannot hear the group: serving it by unicast', {
-      peer: `${master.peer.address}:${master.peer.port}`,
+      peer: `${member.peer.address}:${member.peer.port}`,
       block,
-      group_sends: this.groupSends.get(block),
+      why,
     });
   }
 
@@ -365,6 +369,15 @@ export class MulticastSession {
   private onMasterSilent(): void {
     const master = this.master;
     if (master === null || this.state === 'closed') return;
+    if (this.masterAnswered && this.current > 0 && !master.heardGroup && !master.unicast) {
+      // It answers our unicast OACKs but never a block sent to the group: it cannot hear the
+      // group (IGMP snooping, a client bug, a wrong interface). Clients that re-ask slower than
+      // master_timeout (atftp: 5 s) reach this rule before the re-ask rule.
+      this.markDeaf(master, this.current, 'silent after group DATA, yet answered its OACK');
+      this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
+      this.resend(this.current);
+      return;
+    }
     master.passedOver++;
     this.rate.congestion();
     if (master.passedOver >= this.deps.settings.masterTries) {

@@ -3,16 +3,20 @@
 // RFC says so); any other exception is a bug that is logged while the server keeps serving.
 import { DecodeError } from '../codec/decode-error.js';
 import { decodeTftp, encodeTftp, TftpErrorCode, type RequestPacket, type TftpOption } from '../codec/tftp-packet.js';
-import { parseRequestedOptions } from '../codec/tftp-options.js';
+import { parseRequestedOptions, type RequestedOptions } from '../codec/tftp-options.js';
 import type { CatalogStore } from '../catalog/catalog-store.js';
 import { checkRequestedPath } from '../catalog/path-policy.js';
 import { resolveInRoot } from '../catalog/served-tree.js';
-import type { TftpConfig } from '../config/config-types.js';
+import type { MulticastConfig, TftpConfig } from '../config/config-types.js';
 import type { Clock, DatagramSocket, FileSystem, Logger, OpenedFile, PeerAddress, SocketFactory, UploadStore } from '../io/ports.js';
 import { NetasciiBlocks, OctetBlocks, type BlockProducer } from './block-producer.js';
+import { chooseSessionParameters, LossMeter, mbpsToBytesPerMs, TokenBucket } from './flow-control.js';
+import { GroupPool } from './group-pool.js';
+import { MulticastSession, type Member, type SessionSummary } from './multicast-session.js';
 import { negotiateOptions } from './option-negotiation.js';
 import { ReadTransfer } from './read-transfer.js';
-import { SessionTable, type SessionEntry } from './session-table.js';
+import { rtoBounds } from './rtt-estimator.js';
+import { peerKey, SessionTable, type SessionEntry } from './session-table.js';
 import { summarizeTransfer } from './transfer-summary.js';
 import type { Transfer, TransferContext, TransferProgress, TransferResult } from './transfer-types.js';
 import { WriteTransfer } from './write-transfer.js';
@@ -27,6 +31,9 @@ export interface TftpServerDeps {
   readonly logger: Logger;
   /** Read per request, so a reload changes limits without a restart. */
   readonly settings: () => TftpConfig;
+  readonly multicastSettings: () => MulticastConfig;
+  /** Event-loop delay (ms), one of the conditions multicast sessions are sized by. */
+  readonly loopLagMs: () => number;
 }
 
 export interface TftpCounters {
@@ -37,6 +44,8 @@ export interface TftpCounters {
   outcomes: Record<string, number>;
   bytesSent: number;
   retransmits: number;
+  multicastSessions: number;
+  multicastFallbacks: Record<string, number>;
 }
 
 export interface TransferInfo extends TransferProgress {
@@ -44,6 +53,13 @@ export interface TransferInfo extends TransferProgress {
   readonly file: string;
   readonly direction: 'read' | 'write';
   readonly ageMs: number;
+}
+
+interface LiveMulticastSession {
+  readonly identity: string;
+  readonly session: MulticastSession;
+  /** Session-table entries of the members, by peer key. */
+  readonly members: Map<string, SessionEntry>;
 }
 
 class RequestRefused extends Error {
@@ -71,7 +87,13 @@ export class TftpServer {
     outcomes: {},
     bytesSent: 0,
     retransmits: 0,
+    multicastSessions: 0,
+    multicastFallbacks: {},
   };
+  private readonly sessionsByFile = new Set<LiveMulticastSession>();
+  private groupPool: GroupPool | null = null;
+  private globalBucket: TokenBucket | null = null;
+  private readonly lossMeter = new LossMeter();
 
   constructor(private readonly deps: TftpServerDeps) {}
 
@@ -79,6 +101,10 @@ export class TftpServer {
     const { listen, port } = this.deps.settings();
     this.listener = await this.deps.sockets.bind({ address: listen, port });
     this.errorSocket = await this.deps.sockets.bind({ address: listen, port: 0 });
+    const mc = this.deps.multicastSettings();
+    this.groupPool = new GroupPool(mc.groupFirst, mc.groupLast, mc.portFirst, mc.portLast);
+    // The global cap allows a 64 KiB burst: a few blocks per timer tick at any block size.
+    this.globalBucket = new TokenBucket(mbpsToBytesPerMs(mc.maxRateMbps), 64 * 1024, this.deps.clock.now());
     this.listener.onMessage((data, from) => this.guard(data, from, () => this.onRequestDatagram(data, from)));
     this.deps.logger.info('tftp listening', { address: listen, port: this.listener.localPort() });
   }
@@ -110,6 +136,7 @@ export class TftpServer {
     this.listener?.close();
     this.listener = null;
     for (const entry of this.sessions.all()) entry.transfer?.abort(reason);
+    for (const live of [...this.sessionsByFile]) live.session.abort(reason);
     this.errorSocket?.close();
     this.errorSocket = null;
   }
@@ -195,6 +222,10 @@ export class TftpServer {
       let granted: readonly TftpOption[] | null;
       if (request.op === 'RRQ') {
         opened = await this.openForRead(request.filename);
+        if (requested.multicast && mode === 'octet' && this.deps.multicastSettings().enabled) {
+          const served = await this.serveMulticast(entry, request, requested, opened, log);
+          if (served) return; // the session owns (or released) the file from here on
+        }
         const g = negotiateOptions({ requested, limits: settings, readSize: mode === 'octet' ? opened.size : null, isWrite: false });
         granted = g.oack;
         const producer: BlockProducer = mode === 'netascii' ? new NetasciiBlocks(opened, g.blksize) : new OctetBlocks(opened, g.blksize);
@@ -237,6 +268,159 @@ export class TftpServer {
       opened?.release();
       this.refuse(from, log, e instanceof RequestRefused ? e : this.internalRefusal(e));
     }
+  }
+
+  /**
+   * RFC 2090: join a running session of the same file version (10.2) or open a new one. Returns
+   * false when the request must be served unicast instead (file too large for 16-bit block
+   * numbers at that block size, pool exhausted): never an ERROR just because multicast is
+   * unavailable.
+   */
+  private async serveMulticast(
+    entry: SessionEntry,
+    request: RequestPacket,
+    requested: RequestedOptions,
+    file: OpenedFile,
+    log: Logger,
+  ): Promise<boolean> {
+    const order = request.options.map((o) => o.name.toLowerCase());
+    for (const live of this.sessionsByFile) {
+      if (live.identity === file.identity && live.session.canJoin(requested)) {
+        file.release(); // the session reads through its own handle of the same file
+        this.addMember(live, entry, requested, order);
+        return true;
+      }
+    }
+    const mc = this.deps.multicastSettings();
+    const tftp = this.deps.settings();
+    const params = chooseSessionParameters(requested.blksize, file.size, { ...tftp, ...mc }, this.conditions());
+    const fallback = (reason: string) => {
+      this.counters.multicastFallbacks[reason] = (this.counters.multicastFallbacks[reason] ?? 0) + 1;
+      log.info('multicast request served unicast', { reason });
+      return false;
+    };
+    if (params === null) return fallback('more than 65535 blocks at the requested block size');
+    const pair = this.groupPool?.allocate() ?? null;
+    if (pair === null) return fallback('multicast group pool exhausted');
+    const iface = mc.interface !== '0.0.0.0' ? mc.interface : tftp.listen !== '0.0.0.0' ? tftp.listen : null;
+    let socket: DatagramSocket;
+    try {
+      socket = await this.deps.sockets.bind({ address: tftp.listen, port: 0, multicast: { ttl: mc.ttl, interface: iface } });
+    } catch (e) {
+      this.groupPool?.release(pair);
+      throw e;
+    }
+    const sessionLog = this.deps.logger.child({ group: `${pair.group}:${pair.port}`, file: request.filename });
+    const live: LiveMulticastSession = {
+      identity: file.identity,
+      members: new Map(),
+      session: new MulticastSession({
+        clock: this.deps.clock,
+        socket,
+        group: pair,
+        filename: request.filename,
+        blocks: new OctetBlocks(file, params.blksize),
+        fileSize: file.size,
+        params,
+        settings: mc,
+        rto: rtoBounds(tftp, null),
+        idleTimeoutMs: tftp.idleTimeoutMs,
+        maxTransferTimeMs: tftp.maxTransferTimeMs,
+        globalBucket: this.globalBucket!,
+        lossMeter: this.lossMeter,
+        log: sessionLog,
+        onMemberEnd: (member, result) => this.onMemberEnd(live, member, result),
+        onClose: (summary) => {
+          this.sessionsByFile.delete(live);
+          this.groupPool?.release(pair);
+          socket.close();
+          this.logSessionSummary(summary, file.size);
+        },
+      }),
+    };
+    socket.onMessage((data, src) =>
+      this.guard(data, src, () => {
+        let packet;
+        try {
+          packet = decodeTftp(data);
+        } catch (e) {
+          if (!(e instanceof DecodeError)) throw e;
+          this.countDecodeError(e, data, src, 'multicast session port');
+          return;
+        }
+        live.session.onPacket(packet, src);
+      }),
+    );
+    this.sessionsByFile.add(live);
+    this.counters.multicastSessions++;
+    sessionLog.info('multicast session opened', {
+      blksize: params.blksize,
+      requested_blksize: requested.blksize ?? 'none',
+      rto_floor_ms: params.rtoMinMs,
+      rate_mbps: Math.round(params.initialRateMbps),
+      start_delay_ms: mc.startDelayMs,
+      why: params.reasons.length > 0 ? params.reasons.join('; ') : 'as requested',
+    });
+    this.addMember(live, entry, requested, order);
+    return true;
+  }
+
+  private addMember(live: LiveMulticastSession, entry: SessionEntry, requested: RequestedOptions, order: readonly string[]): void {
+    const peer = entry.peer;
+    live.members.set(peerKey(peer), entry);
+    entry.transfer = {
+      filename: entry.filename,
+      start: () => undefined,
+      // Members talk to the session's own port; nothing arrives through this facade.
+      onPacket: () => undefined,
+      onDuplicateRequest: () => live.session.join(peer, requested, order),
+      abort: (reason) => live.session.dropMember(peer, reason),
+      progress: () => live.session.memberProgress(peer),
+    };
+    live.session.join(peer, requested, order);
+  }
+
+  private onMemberEnd(live: LiveMulticastSession, member: Member, result: TransferResult): void {
+    const entry = live.members.get(peerKey(member.peer));
+    if (!entry) return;
+    live.members.delete(peerKey(member.peer));
+    this.sessions.remove(entry);
+    this.counters.outcomes[result.outcome] = (this.counters.outcomes[result.outcome] ?? 0) + 1;
+    const granted = [{ name: 'multicast', value: 'group' }, ...member.granted];
+    const summary = summarizeTransfer(member.peer, entry.filename, 'read', 'octet+multicast', granted, result);
+    this.deps.logger.info('transfer', { ...summary, unicast_fallback: member.unicast });
+  }
+
+  private logSessionSummary(s: SessionSummary, fileSize: number): void {
+    this.counters.bytesSent += s.bytesSent;
+    this.counters.retransmits += s.retransmits;
+    this.deps.logger.info('multicast session', {
+      group: `${s.group}:${s.port}`,
+      file: s.file,
+      blksize: s.blksize,
+      members: s.members,
+      bytes_sent: s.bytesSent,
+      // How many copies of the file the network carried for all members together.
+      bytes_per_file: fileSize > 0 ? Math.round((s.bytesSent / fileSize) * 100) / 100 : 0,
+      data_packets: s.dataSent,
+      retransmits: s.retransmits,
+      unicast_blocks: s.unicastBlocks,
+      master_switches: s.masterSwitches,
+      congestion_events: s.congestionEvents,
+      final_rate_mbps: s.finalRateMbps,
+      duration_ms: Math.round(s.durationMs),
+    });
+  }
+
+  private conditions() {
+    let members = 0;
+    for (const live of this.sessionsByFile) members += live.session.memberCount();
+    return {
+      activeSessions: this.sessionsByFile.size,
+      activeMembers: members,
+      lossRatio: this.lossMeter.ratio(this.deps.clock.now()),
+      loopLagMs: this.deps.loopLagMs(),
+    };
   }
 
   private internalRefusal(e: unknown): RequestRefused {

@@ -1,8 +1,9 @@
 import type { FileStat, FileSystem, OpenedFile } from '../../src/io/ports.js';
 
-export function memoryFile(data: Buffer, onRelease: () => void = () => undefined): OpenedFile & { released: boolean } {
+export function memoryFile(data: Buffer, onRelease: () => void = () => undefined, identity = 'memory'): OpenedFile & { released: boolean } {
   const file = {
     size: data.length,
+    identity,
     released: false,
     read: async (offset: number, length: number) => data.subarray(offset, offset + length),
     release: () => {
@@ -53,6 +54,6 @@ export class MemoryFileSystem implements FileSystem {
     const data = this.files.get(path);
     if (!data) throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
     this.openCount++;
-    return memoryFile(data, () => this.openCount--);
+    return memoryFile(data, () => this.openCount--, `${path}:${data.length}`);
   }
 }

@@ -162,9 +162,24 @@ export function createBridge(members: readonly Namespace[]): BridgedLan {
     tool('ip', ['-n', hub.name, 'link', 'add', port, 'type', 'veth', 'peer', 'name', end.ifname, 'netns', member.name]);
     tool('ip', ['-n', hub.name, 'link', 'set', port, 'master', 'br0', 'up']);
     configureEnd(end);
+    // Receivers join groups on the interface the route for 224/4 names, senders send there:
+    // on this one-interface LAN that is the LAN port, as on a real boot network.
+    tool('ip', ['-n', member.name, 'route', 'add', '224.0.0.0/4', 'dev', end.ifname]);
     return end;
   });
   return { hub, members: ends, subnet: `10.213.${n}.0/24` };
+}
+
+/** Bytes an interface inside `ns` has transmitted so far (its kernel counter). */
+export function txBytes(end: LinkEnd): number {
+  const out = execFileSync('ip', ['-n', end.namespace.name, '-s', '-j', 'link', 'show', 'dev', end.ifname], {
+    env: TOOL_ENV,
+    timeout: TOOL_TIMEOUT_MS,
+    encoding: 'utf8',
+  });
+  const [link] = JSON.parse(out) as Array<{ stats64: { tx: { bytes: number } } }>;
+  if (!link) throw new Error(`no link ${end.ifname} in ${end.namespace.name}`);
+  return link.stats64.tx.bytes;
 }
 
 /** Appends `-p udp -m statistic --mode random --probability P -j DROP` to a chain of `ns`. */

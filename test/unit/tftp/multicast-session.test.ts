@@ -294,6 +294,8 @@ describe('MulticastSession (RFC 2090 + flow control)', () => {
     s.join(1);
     s.ack(1, 0);
     await settle();
+    s.ack(1, 1); // it hears the group: silence now means dead, not deaf
+    await settle();
     for (let i = 0; i < 10 && s.closed.length === 0; i++) {
       s.clock.advance(2000);
       await settle();
@@ -338,6 +340,22 @@ describe('MulticastSession (RFC 2090 + flow control)', () => {
     await settle();
     const out = lines(drain(s.socket));
     assert.deepEqual(out, ['group: DATA 1', 'group: DATA 1', 'c1: DATA 1', 'c1: DATA 1'], 'three group sends, then unicast');
+    s.ack(1, 1);
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)), ['c1: DATA 2']);
+  });
+
+  it('serves a master by unicast when it answers OACKs but stays silent after group DATA (atftp-style slow re-ask)', async () => {
+    const s = setup({ settings: { startDelayMs: 0 } });
+    s.join(1);
+    s.ack(1, 0);
+    await settle();
+    drain(s.socket);
+    s.clock.advance(2000); // master_timeout: silent since DATA 1 went to the group
+    await settle();
+    const out = lines(drain(s.socket));
+    assert.equal(out.at(-1), 'c1: DATA 1');
+    assert.ok(!out.some((l) => l.includes('OACK')), 'not passed over');
     s.ack(1, 1);
     await settle();
     assert.deepEqual(lines(drain(s.socket)), ['c1: DATA 2']);

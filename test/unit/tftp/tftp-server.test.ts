@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CatalogStore } from '../../../src/catalog/catalog-store.js';
 import { decodeTftp, encodeTftp, type TftpPacket } from '../../../src/codec/tftp-packet.js';
-import type { TftpConfig } from '../../../src/config/config-types.js';
+import type { MulticastConfig, TftpConfig } from '../../../src/config/config-types.js';
 import type { DatagramSocket, Logger, SocketFactory, SocketOptions } from '../../../src/io/ports.js';
 import { TftpServer } from '../../../src/tftp/tftp-server.js';
 import { FakeClock } from '../../support/fake-clock.js';
@@ -29,6 +29,24 @@ const settings: TftpConfig = {
   maxUploadSize: 1 << 20,
 };
 
+const multicastSettings: MulticastConfig = {
+  enabled: true,
+  groupFirst: '239.255.0.0',
+  groupLast: '239.255.0.0',
+  portFirst: 1758,
+  portLast: 1758,
+  ttl: 1,
+  interface: '0.0.0.0',
+  startDelayMs: 0,
+  minClients: 0,
+  maxClients: 64,
+  maxRateMbps: 1000,
+  minRateMbps: 8,
+  masterTimeoutMs: 2000,
+  masterTries: 3,
+  deafAfter: 3,
+};
+
 class FakeSockets implements SocketFactory {
   readonly bound: Array<{ options: SocketOptions; socket: FakeSocket }> = [];
   async bind(options: SocketOptions): Promise<DatagramSocket> {
@@ -52,6 +70,8 @@ async function setup() {
     catalog: new CatalogStore({ root: '/srv', images: [], loadedAt: 0 }),
     logger: silent,
     settings: () => settings,
+    multicastSettings: () => multicastSettings,
+    loopLagMs: () => 0,
   });
   await server.start();
   const listener = sockets.bound[0]!.socket;
@@ -161,6 +181,31 @@ describe('TftpServer glue', () => {
     assert.deepEqual(s.server.counters.decodeErrors, { TRUNCATED: 1, UNKNOWN_OPCODE: 1, MISSING_NUL: 1 });
     await s.rrq('boot.img');
     assert.equal(s.server.activeTransfers(), 1);
+  });
+
+  it('J1: two multicast requests for one file share the session port and group; mc=1 then mc=0', async () => {
+    const s = await setup();
+    await s.rrq('boot.img', [['multicast', ''], ['blksize', '1024']]);
+    await s.request({ op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [{ name: 'blksize', value: '1024' }, { name: 'multicast', value: '' }] }, { address: '10.0.0.10', port: 4000 });
+    assert.equal(s.sockets.bound.length, 3, 'one session socket for both');
+    const session = s.sockets.bound[2]!;
+    assert.deepEqual(session.options.multicast, { ttl: 1, interface: '127.0.0.1' });
+    const oacks = session.socket.sent.map((d) => [d.to.address, decodeTftp(d.data)]);
+    assert.deepEqual(oacks, [
+      ['10.0.0.9', { op: 'OACK', options: [{ name: 'multicast', value: '239.255.0.0,1758,1' }, { name: 'blksize', value: '1024' }] }],
+      ['10.0.0.10', { op: 'OACK', options: [{ name: 'multicast', value: '239.255.0.0,1758,0' }, { name: 'blksize', value: '1024' }] }],
+    ]);
+    assert.equal(s.server.activeTransfers(), 2, 'each member counts as a transfer');
+  });
+
+  it('serves a multicast request unicast when the group pool is exhausted, never an ERROR', async () => {
+    const s = await setup();
+    await s.rrq('boot.img', [['multicast', ''], ['blksize', '1024']]);
+    // Different block size: cannot join, and the one-pair pool is taken.
+    await s.request({ op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [{ name: 'multicast', value: '' }, { name: 'blksize', value: '512' }] }, { address: '10.0.0.10', port: 4000 });
+    const unicast = s.sockets.bound[3]!.socket;
+    assert.deepEqual(decodeTftp(unicast.sent[0]!.data), { op: 'OACK', options: [{ name: 'blksize', value: '512' }] });
+    assert.deepEqual(s.server.counters.multicastFallbacks, { 'multicast group pool exhausted': 1 });
   });
 
   it('ends running transfers with an ERROR on stop', async () => {
