@@ -73,6 +73,9 @@ export interface MulticastSessionDeps {
   readonly params: SessionParameters;
   readonly settings: MulticastConfig;
   readonly rto: RtoBounds;
+  /** RFC 2349 timeout (s) the session was opened with (its RTO ceiling), echoed only to members
+   *  that ask for exactly this value; null when the opener did not ask for a valid one. */
+  readonly timeoutS: number | null;
   readonly idleTimeoutMs: number;
   readonly maxTransferTimeMs: number;
   /** Shared by every multicast session: the `max_rate` cap. */
@@ -200,6 +203,10 @@ export class MulticastSession {
     for (const name of order) {
       if (name === 'blksize' && requested.blksize !== undefined) granted.push({ name, value: String(this.blksize) });
       if (name === 'tsize' && requested.tsize !== undefined) granted.push({ name, value: String(this.deps.fileSize) });
+      // RFC 2349 allows only "as asked" or "omitted", and the session has one timer for all.
+      if (name === 'timeout' && requested.timeout !== undefined && requested.timeout === this.deps.timeoutS) {
+        granted.push({ name, value: String(this.deps.timeoutS) });
+      }
     }
     return granted;
   }

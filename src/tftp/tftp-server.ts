@@ -302,6 +302,7 @@ export class TftpServer {
     if (params === null) return fallback('more than 65535 blocks at the requested block size');
     const pair = this.groupPool?.allocate() ?? null;
     if (pair === null) return fallback('multicast group pool exhausted');
+    const timeoutS = requested.timeout !== undefined && requested.timeout >= 1 && requested.timeout <= 255 ? requested.timeout : null;
     const iface = mc.interface !== '0.0.0.0' ? mc.interface : tftp.listen !== '0.0.0.0' ? tftp.listen : null;
     let socket: DatagramSocket;
     try {
@@ -323,7 +324,8 @@ export class TftpServer {
         fileSize: file.size,
         params,
         settings: mc,
-        rto: rtoBounds(tftp, null),
+        rto: rtoBounds(tftp, timeoutS),
+        timeoutS,
         idleTimeoutMs: tftp.idleTimeoutMs,
         maxTransferTimeMs: tftp.maxTransferTimeMs,
         globalBucket: this.globalBucket!,

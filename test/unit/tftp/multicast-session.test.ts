@@ -54,6 +54,7 @@ function setup(opts: { size?: number; blksize?: number; settings?: Partial<Multi
     params: { blksize, rtoMinMs: 10, initialRateMbps: opts.rateMbps ?? config.maxRateMbps, reasons: [] },
     settings: config,
     rto: { minMs: 10, maxMs: 2000, initialMs: 100 },
+    timeoutS: 3,
     idleTimeoutMs: 30_000,
     maxTransferTimeMs: 600_000,
     globalBucket: new TokenBucket(mbpsToBytesPerMs(config.maxRateMbps), 64 * 1024, 0),
@@ -383,6 +384,16 @@ describe('MulticastSession (RFC 2090 + flow control)', () => {
     s.join(1, [['multicast', ''], ['blksize', '1432']]);
     s.join(2, [['multicast', ''], ['blksize', '1432']]);
     assert.equal(s.session.canJoin(req(1432)), false, 'full');
+  });
+
+  it('echoes timeout only to members asking for the session value; never windowsize', () => {
+    const s = setup();
+    s.join(1, [['multicast', ''], ['timeout', '3'], ['windowsize', '8']]);
+    s.join(2, [['multicast', ''], ['timeout', '5']]);
+    assert.deepEqual(lines(drain(s.socket)), [
+      'c1: OACK multicast=239.255.0.7,1758,1 timeout=3',
+      'c2: OACK multicast=239.255.0.7,1758,0',
+    ]);
   });
 
   it('J4: the same endpoint requesting twice is listed once and gets its OACK again', () => {
