@@ -203,6 +203,8 @@ export class ReadTransfer implements Transfer {
 
   private windowHasRoom(): boolean {
     if (this.finalIndex !== null && this.nextToSend > this.finalIndex) return false;
+    // Always the negotiated window: RFC 7440 receivers ACK only after a full window, so sending
+    // fewer blocks (a TCP-style congestion window) would stall them until their own timeout.
     return this.nextToSend <= this.acked + this.options.windowsize;
   }
 

@@ -207,6 +207,22 @@ describe('ReadTransfer state machine', () => {
     assert.deepEqual(blocksOf(s.socket.take()), [3, 4, 5, 6, 7, 8, 9, 10]);
   });
 
+  it('completes a window resent after a timeout with the ACK of its last block, not a gap report', async () => {
+    const s = setup({ windowsize: 4, size: 512 * 40 });
+    s.t.start();
+    await settle();
+    s.socket.take();
+    s.ack(4);
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [5, 6, 7, 8]);
+    s.clock.advance(10); // the second window is lost whole
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [5, 6, 7, 8]);
+    s.ack(8); // that ACK ends the resent window: the next full window follows
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [9, 10, 11, 12]);
+  });
+
   it('restarts after the last ACK when the window timer expires (RFC 7440 4)', async () => {
     const s = setup({ windowsize: 4 });
     s.t.start();
