@@ -9,16 +9,16 @@
 // - a silent master is passed over and dropped after `master_tries`; a master that cannot hear
 //   the group (it never ACKs a block sent only to the group and keeps re-asking) is served its
 //   blocks by unicast from the same session.
-import { encodeDataHeader, encodeTftp, TftpErrorCode, type TftpOption, type TftpPacket } from '../codec/tftp-packet.js';
+import { encodeTftp, TftpErrorCode, type TftpOption, type TftpPacket } from '../codec/tftp-packet.js';
 import type { RequestedOptions } from '../codec/tftp-options.js';
 import type { MulticastConfig } from '../config/config-types.js';
 import type { Clock, DatagramSocket, Logger, PeerAddress } from '../io/ports.js';
-import { AckAccounting } from './ack-accounting.js';
 import type { BlockProducer } from './block-producer.js';
-import { AimdRate, mbpsToBytesPerMs, RateLimiter, TokenBucket, type LossMeter, type SessionParameters } from './flow-control.js';
+import { RateLimiter, type LossMeter, type SessionParameters, type TokenBucket } from './flow-control.js';
 import type { GroupPort } from './group-pool.js';
 import { LazyTimer } from './lazy-timer.js';
-import { RttEstimator, type RtoBounds } from './rtt-estimator.js';
+import { MasterStream, type StreamMaster } from './master-stream.js';
+import type { RtoBounds } from './rtt-estimator.js';
 import type { TransferOutcome, TransferProgress, TransferResult } from './transfer-types.js';
 
 export type SessionState = 'gathering' | 'sending' | 'closed';
@@ -27,7 +27,7 @@ export type MemberState = 'listening' | 'master' | 'done' | 'failed';
 /** OACK mc=0 answers to a member's stray ACKs before it is dropped (protocols.md 10.5 g, S5). */
 export const MAX_STRAY_ACKS = 5;
 
-export interface Member {
+export interface Member extends StreamMaster {
   readonly peer: PeerAddress;
   readonly joinedAt: number;
   /** What this member asked for besides `multicast`, as granted (blksize, tsize), in its order. */
@@ -38,11 +38,6 @@ export interface Member {
   /** Its ACK 0 to its first OACK is expected and absorbed. */
   heardSinceJoin: boolean;
   strayAcks: number;
-  /** It cannot hear the group: its blocks go to it by unicast. */
-  unicast: boolean;
-  /** It has acknowledged a block that reached it only through the group. */
-  heardGroup: boolean;
-  retransmits: number;
   readonly oackLimiter: RateLimiter;
 }
 
@@ -96,43 +91,44 @@ export class MulticastSession {
   private lastHeardAt: number;
   private readonly finalIndex: number;
 
-  /** The block the master last asked for and we sent (0: none yet this master). */
-  private current = 0;
   /** The master has sent ACK 0 (or any ACK) since it was made master. */
   private masterAnswered = false;
-  private masterSince = 0;
-  private readonly acks = new AckAccounting();
-  /** Transmissions of each block to the group during this master's turn (deafness evidence). */
-  private readonly groupSends = new Map<number, number>();
-  private readonly firstSentAt = new Map<number, number>();
-
-  private readonly rtt: RttEstimator;
-  private readonly rate: AimdRate;
-  private readonly bucket: TokenBucket;
-  private readonly resendLimiter: RateLimiter;
-  private readonly retransmitTimer: LazyTimer;
+  private readonly stream: MasterStream;
+  /** Resends the OACK to a new master until it answers (the OACK may be lost). */
+  private readonly oackTimer: LazyTimer;
   private readonly masterTimer: LazyTimer;
   private gatherTimer: { cancel(): void } | null = null;
-  private paceTimer: { cancel(): void } | null = null;
-  private pendingSend: number | null = null;
-
-  private dataSent = 0;
-  private bytesSent = 0;
-  private retransmits = 0;
-  private unicastBlocks = 0;
   private masterSwitches = 0;
   private hadMaster = false;
 
   constructor(private readonly deps: MulticastSessionDeps) {
     this.startedAt = deps.clock.now();
     this.lastHeardAt = this.startedAt;
-    this.finalIndex = Math.floor(deps.fileSize / deps.params.blksize) + 1;
-    this.rtt = new RttEstimator({ ...deps.rto, minMs: Math.max(deps.rto.minMs, deps.params.rtoMinMs) });
-    this.rate = new AimdRate(deps.params.initialRateMbps, deps.settings.minRateMbps, deps.settings.maxRateMbps);
-    // A few blocks of burst: Node timers are ~1 ms coarse, so pacing sends in small bursts.
-    this.bucket = new TokenBucket(mbpsToBytesPerMs(this.rate.mbps), deps.params.blksize * 8, this.startedAt);
-    this.resendLimiter = new RateLimiter(() => this.rtt.rtoMs() / 2);
-    this.retransmitTimer = new LazyTimer(deps.clock, () => this.onRetransmitTimeout());
+    this.stream = new MasterStream({
+      clock: deps.clock,
+      socket: deps.socket,
+      group: { address: deps.group.group, port: deps.group.port },
+      blocks: deps.blocks,
+      blksize: deps.params.blksize,
+      fileSize: deps.fileSize,
+      rto: { ...deps.rto, minMs: Math.max(deps.rto.minMs, deps.params.rtoMinMs) },
+      initialRateMbps: deps.params.initialRateMbps,
+      minRateMbps: deps.settings.minRateMbps,
+      maxRateMbps: deps.settings.maxRateMbps,
+      globalBucket: deps.globalBucket,
+      lossMeter: deps.lossMeter,
+      deafAfter: deps.settings.deafAfter,
+      firstBlockAlsoUnicast: false,
+      log: deps.log,
+      beforeRetransmit: () => {
+        if (this.deps.clock.now() - this.lastHeardAt < this.deps.idleTimeoutMs) return true;
+        this.abort('no client answered');
+        return false;
+      },
+      onReadError: (e) => this.abort(`read failed: ${e.message}`),
+    });
+    this.finalIndex = this.stream.finalIndex;
+    this.oackTimer = new LazyTimer(deps.clock, () => this.onOackTimeout());
     this.masterTimer = new LazyTimer(deps.clock, () => this.onMasterSilent());
     // No delay, no gathering: DATA 1 follows the master's ACK 0 at once.
     if (deps.settings.startDelayMs > 0) {
@@ -188,7 +184,7 @@ export class MulticastSession {
       unicast: false,
       heardGroup: false,
       retransmits: 0,
-      oackLimiter: new RateLimiter(() => this.rtt.rtoMs()),
+      oackLimiter: new RateLimiter(() => this.stream.rtt.rtoMs()),
     };
     this.members.push(member);
     this.deps.log.debug('member joined', { peer: `${peer.address}:${peer.port}`, members: this.memberCount() });
@@ -260,10 +256,10 @@ export class MulticastSession {
     const isMaster = m !== undefined && m === this.master;
     return {
       state: `${this.state}/${m?.state ?? 'gone'}${m?.unicast ? '/unicast' : ''}`,
-      bytes: isMaster ? Math.min(this.deps.fileSize, Math.max(0, this.current - 1) * this.blksize) : 0,
+      bytes: isMaster ? Math.min(this.deps.fileSize, Math.max(0, this.stream.inFlight - 1) * this.blksize) : 0,
       totalBytes: this.deps.fileSize,
-      retransmits: this.retransmits,
-      rtoMs: this.rtt.rtoMs(),
+      retransmits: m?.retransmits ?? 0,
+      rtoMs: this.stream.rtt.rtoMs(),
     };
   }
 
@@ -275,24 +271,20 @@ export class MulticastSession {
     this.hadMaster = true;
     this.master = member;
     member.state = 'master';
-    this.current = 0;
     this.masterAnswered = false;
-    this.masterSince = this.deps.clock.now();
-    this.acks.reset();
-    this.groupSends.clear();
-    this.firstSentAt.clear();
+    this.stream.beginTurn(member);
     this.sendOack(member, true);
-    this.retransmitTimer.arm(this.rtt.rtoMs());
+    this.oackTimer.arm(this.stream.rtt.rtoMs());
   }
 
   private onMasterAck(n: number): void {
     const master = this.master!;
-    const now = this.deps.clock.now();
     if (!this.masterAnswered) {
       this.masterAnswered = true;
       master.heardSinceJoin = true;
+      this.oackTimer.disarm();
     }
-    if (now - this.startedAt > this.deps.maxTransferTimeMs) {
+    if (this.deps.clock.now() - this.startedAt > this.deps.maxTransferTimeMs) {
       this.abort('transfer time limit exceeded');
       return;
     }
@@ -301,92 +293,30 @@ export class MulticastSession {
       return;
     }
     this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
-    if (n >= this.finalIndex) {
-      this.endMember(master, 'complete', '');
-      return;
-    }
-    const want = n + 1;
-    if (want === this.current + 1 && this.current > 0) {
-      // Progress: the master has the block we sent.
-      this.onMasterProgress(master, this.current);
-      this.acks.advance(this.current);
-      this.send_(want);
-      return;
-    }
-    if (want === this.current) {
-      // The master asks again for what we last sent. Explained by our own retransmissions, or
-      // proof that it was lost (then resent once), and evidence of deafness.
-      if (this.acks.duplicateProvesLoss(n)) {
-        this.rate.congestion();
-        this.noteReRequest(master, want);
-        this.resend(want);
-      }
-      return;
-    }
-    // Any other block: RFC 2090's "ACK n = send n+1" lets a master fill its own gaps.
-    if (this.current > 0 && want > this.current) this.onMasterProgress(master, this.current);
-    this.acks.advance(n);
-    this.send_(want);
+    if (this.stream.onAck(n)) this.endMember(master, 'complete', '');
   }
 
-  private onMasterProgress(master: Member, block: number): void {
-    const sentAt = this.firstSentAt.get(block);
-    if (sentAt !== undefined && this.acks.sendsOf(block) === 1) this.rtt.sample(this.deps.clock.now() - sentAt);
-    this.rtt.progress();
-    this.rate.progress();
-    if (!master.unicast) master.heardGroup = true;
-  }
-
-  /** A master that never acknowledged a group-only block keeps re-asking: it cannot hear the group. */
-  private noteReRequest(master: Member, block: number): void {
-    if (master.unicast || master.heardGroup) return;
-    if ((this.groupSends.get(block) ?? 0) < this.deps.settings.deafAfter) return;
-    this.markDeaf(master, block, `asked again for block ${block} after ${this.groupSends.get(block)} group sends`);
-  }
-
-  private markDeaf(member: Member, block: number, why: string): void {
-    member.unicast = true;
-    this.deps.log.info('member cannot hear the group: serving it by unicast', {
-      peer: `${member.peer.address}:${member.peer.port}`,
-      block,
-      why,
-    });
-  }
-
-  private onRetransmitTimeout(): void {
-    if (this.master === null || this.state === 'closed') return;
-    if (!this.masterAnswered) {
-      // The OACK that made it master may be lost: say it again until the master timer decides.
-      this.rtt.expired();
-      this.sendOack(this.master, true);
-      this.retransmitTimer.arm(this.rtt.rtoMs());
-      return;
-    }
-    if (this.state !== 'sending' || this.current === 0) return;
-    if (this.deps.clock.now() - this.lastHeardAt >= this.deps.idleTimeoutMs) {
-      this.abort('no client answered');
-      return;
-    }
-    this.rtt.expired();
-    this.rate.congestion();
-    this.noteReRequest(this.master, this.current);
-    this.resend(this.current);
+  /** The OACK that made it master may be lost: say it again until it answers or the master timer
+   *  decides. */
+  private onOackTimeout(): void {
+    if (this.master === null || this.masterAnswered || this.state === 'closed') return;
+    this.stream.rtt.expired();
+    this.sendOack(this.master, true);
+    this.oackTimer.arm(this.stream.rtt.rtoMs());
   }
 
   private onMasterSilent(): void {
     const master = this.master;
     if (master === null || this.state === 'closed') return;
-    if (this.masterAnswered && this.current > 0 && !master.heardGroup && !master.unicast) {
-      // It answers our unicast OACKs but never a block sent to the group: it cannot hear the
-      // group (IGMP snooping, a client bug, a wrong interface). Clients that re-ask slower than
-      // master_timeout (atftp: 5 s) reach this rule before the re-ask rule.
-      this.markDeaf(master, this.current, 'silent after group DATA, yet answered its OACK');
+    // It answers our unicast OACKs but never a block sent to the group: it cannot hear the group
+    // (IGMP snooping, a client bug, a wrong interface). Clients that re-ask slower than
+    // master_timeout (atftp: 5 s) reach this rule before the re-ask rule.
+    if (this.masterAnswered && this.stream.rescueSilentMaster()) {
       this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
-      this.resend(this.current);
       return;
     }
     master.passedOver++;
-    this.rate.congestion();
+    this.stream.congestion();
     if (master.passedOver >= this.deps.settings.masterTries) {
       this.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.NOT_DEFINED, message: 'no answer as master; dropped' }), master.peer);
       this.endMember(master, 'timeout', `silent as master ${master.passedOver} time(s)`);
@@ -400,9 +330,9 @@ export class MulticastSession {
 
   /** The oldest unfinished member becomes master; those passed over come after the others. */
   private promote(): void {
-    this.retransmitTimer.disarm();
+    this.stream.endTurn();
+    this.oackTimer.disarm();
     this.masterTimer.disarm();
-    this.cancelPacedSend();
     const candidates = this.members
       .filter((m) => m.state === 'listening')
       .sort((a, b) => a.passedOver - b.passedOver || a.joinedAt - b.joinedAt);
@@ -441,13 +371,11 @@ export class MulticastSession {
   }
 
   private resendOnUnexpected(): void {
-    if (this.state !== 'sending' || this.current === 0) return;
-    if (!this.resendLimiter.allow(this.deps.clock.now())) return;
-    this.resend(this.current);
+    if (this.state === 'sending') this.stream.resendOnUnexpected();
   }
 
   // ----------------------------------------------------------------------------------------------
-  // Gathering and sending
+  // Gathering
 
   private maybeStart(deadlinePassed: boolean): void {
     if (this.state !== 'gathering') return;
@@ -467,76 +395,9 @@ export class MulticastSession {
       waited_ms: Math.round(this.deps.clock.now() - this.startedAt),
       reason: gathered ? `min_clients ${this.deps.settings.minClients} reached` : 'start_delay over',
     });
-    this.acks.advance(0); // repeats of the master's ACK 0 are explained by our OACK sends
+    this.stream.acknowledgeStart(0); // repeats of the master's ACK 0 are explained by our OACK sends
     this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
-    this.send_(1);
-  }
-
-  /** Sends block `index` when the pacers allow (now, or after a short wait). */
-  private send_(index: number): void {
-    this.cancelPacedSend();
-    // Decided now, even if the read or the pacer delays the bytes: an ACK arriving meanwhile must
-    // see this block as the one in flight, or it would be taken for progress and sent twice.
-    this.current = index;
-    const now = this.deps.clock.now();
-    this.bucket.setRate(mbpsToBytesPerMs(this.rate.mbps), now);
-    const size = this.blksize + 4;
-    const wait = Math.max(this.bucket.take(size, now), this.deps.globalBucket.take(size, now));
-    if (wait === 0) {
-      void this.transmit(index, false);
-      return;
-    }
-    this.pendingSend = index;
-    this.paceTimer = this.deps.clock.setTimer(wait, () => {
-      this.paceTimer = null;
-      const pending = this.pendingSend;
-      this.pendingSend = null;
-      if (pending !== null && this.state === 'sending') this.send_(pending);
-    });
-  }
-
-  private cancelPacedSend(): void {
-    this.paceTimer?.cancel();
-    this.paceTimer = null;
-    this.pendingSend = null;
-  }
-
-  private resend(index: number): void {
-    this.cancelPacedSend();
-    this.current = index;
-    void this.transmit(index, true);
-  }
-
-  private async transmit(index: number, isRetransmit: boolean): Promise<void> {
-    const master = this.master;
-    if (master === null) return;
-    let data: Buffer;
-    try {
-      const pending = this.deps.blocks.block(index);
-      data = pending instanceof Promise ? await pending : pending;
-    } catch (e) {
-      this.abort(`read failed: ${(e as Error).message}`);
-      return;
-    }
-    if (this.state !== 'sending' || this.master !== master || this.current !== index) return;
-    const count = this.acks.sent(index);
-    if (count === 1) this.firstSentAt.set(index, this.deps.clock.now());
-    if (isRetransmit) {
-      this.retransmits++;
-      master.retransmits++;
-    }
-    const packet = [encodeDataHeader(index), data];
-    if (master.unicast) {
-      this.unicastBlocks++;
-      this.deps.socket.send(packet, master.peer);
-    } else {
-      this.groupSends.set(index, (this.groupSends.get(index) ?? 0) + 1);
-      this.deps.socket.send(packet, { address: this.deps.group.group, port: this.deps.group.port });
-    }
-    this.dataSent++;
-    this.bytesSent += data.length;
-    this.deps.lossMeter.record(this.deps.clock.now(), 1, isRetransmit ? 1 : 0);
-    this.retransmitTimer.arm(this.rtt.rtoMs());
+    this.stream.start(1);
   }
 
   // ----------------------------------------------------------------------------------------------
@@ -575,23 +436,24 @@ export class MulticastSession {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.gatherTimer?.cancel();
-    this.cancelPacedSend();
-    this.retransmitTimer.stop();
+    this.stream.stop();
+    this.oackTimer.stop();
     this.masterTimer.stop();
     this.deps.blocks.close();
+    const stats = this.stream.stats();
     this.deps.onClose({
       group: this.deps.group.group,
       port: this.deps.group.port,
       file: this.deps.filename,
       blksize: this.blksize,
       members: this.members.length,
-      dataSent: this.dataSent,
-      bytesSent: this.bytesSent,
-      retransmits: this.retransmits,
-      unicastBlocks: this.unicastBlocks,
+      dataSent: stats.dataSent,
+      bytesSent: stats.bytesSent,
+      retransmits: stats.retransmits,
+      unicastBlocks: stats.unicastBlocks,
       masterSwitches: this.masterSwitches,
-      congestionEvents: this.rate.congestionEvents,
-      finalRateMbps: Math.round(this.rate.mbps),
+      congestionEvents: stats.congestionEvents,
+      finalRateMbps: Math.round(stats.rateMbps),
       durationMs: this.deps.clock.now() - this.startedAt,
     });
   }
@@ -608,7 +470,7 @@ export class MulticastSession {
   private sendOack(member: Member, isMaster: boolean): void {
     const value = `${this.deps.group.group},${this.deps.group.port},${isMaster ? 1 : 0}`;
     const options = [{ name: 'multicast', value }, ...member.granted];
-    if (isMaster) this.acks.sent(0);
+    if (isMaster) this.stream.countOackSend();
     this.send(encodeTftp({ op: 'OACK', options }), member.peer);
   }
 

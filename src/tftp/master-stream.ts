@@ -1,0 +1,306 @@
+// The data path both multicast protocols share: one master client drives a stream of blocks to a
+// group with its ACKs, where "ACK n" means "send n+1" (RFC 2090 as written; PXE MTFTP as atftp
+// and iPXE masters use it), so a master can ask for any block it is missing. This object owns
+// what happens between the master's ACK and the bytes on the wire (protocols.md 10):
+// - no Sorcerer's Apprentice: duplicate ACKs explained by our own retransmissions send nothing;
+//   one more proves loss and resends once (AckAccounting);
+// - adaptive retransmission timeout with back-off (RttEstimator, Karn's rule);
+// - pacing: a per-stream token bucket whose rate is AIMD, under a global bucket;
+// - rate-limited resend of the current block on unexpected packets;
+// - masters that cannot hear the group are served by unicast from the same socket.
+// Who the master is, and what happens when it finishes or goes silent, is the caller's business.
+import { encodeDataHeader } from '../codec/tftp-packet.js';
+import type { Clock, DatagramSocket, Logger, PeerAddress } from '../io/ports.js';
+import { AckAccounting } from './ack-accounting.js';
+import type { BlockProducer } from './block-producer.js';
+import { AimdRate, mbpsToBytesPerMs, RateLimiter, TokenBucket, type LossMeter } from './flow-control.js';
+import { LazyTimer } from './lazy-timer.js';
+import { RttEstimator, type RtoBounds } from './rtt-estimator.js';
+
+/** What the stream needs to know about the client currently driving it. */
+export interface StreamMaster {
+  readonly peer: PeerAddress;
+  /** It cannot hear the group: its blocks go to it by unicast. */
+  unicast: boolean;
+  /** It has acknowledged a block that reached it only through the group. */
+  heardGroup: boolean;
+  retransmits: number;
+}
+
+export interface MasterStreamDeps {
+  readonly clock: Clock;
+  /** All DATA leaves from this socket's port, unicast and multicast alike. */
+  readonly socket: DatagramSocket;
+  readonly group: { readonly address: string; readonly port: number };
+  readonly blocks: BlockProducer;
+  readonly blksize: number;
+  readonly fileSize: number;
+  readonly rto: RtoBounds;
+  readonly initialRateMbps: number;
+  readonly minRateMbps: number;
+  readonly maxRateMbps: number;
+  readonly globalBucket: TokenBucket;
+  readonly lossMeter: LossMeter;
+  /** Group sends of a block a master may re-ask for, before it is taken to be deaf. */
+  readonly deafAfter: number;
+  /** PXE MTFTP: block 1 also goes by unicast to the master (that is how a client learns it is). */
+  readonly firstBlockAlsoUnicast: boolean;
+  readonly log: Logger;
+  /** The retransmission timer expired with a block outstanding: return false to take over (the
+   *  caller ends the stream, or has something else to resend). */
+  readonly beforeRetransmit: () => boolean;
+  /** Reading a block failed: the stream cannot go on. */
+  readonly onReadError: (error: Error) => void;
+}
+
+export interface StreamStats {
+  readonly dataSent: number;
+  readonly bytesSent: number;
+  readonly retransmits: number;
+  readonly unicastBlocks: number;
+  readonly congestionEvents: number;
+  readonly rateMbps: number;
+}
+
+export class MasterStream {
+  readonly finalIndex: number;
+  private master: StreamMaster | null = null;
+  /** The block the master last asked for and we sent (0: none yet this turn). */
+  private current = 0;
+  private readonly acks = new AckAccounting();
+  /** Group transmissions of each block during this master's turn (deafness evidence). */
+  private readonly groupSends = new Map<number, number>();
+  private readonly firstSentAt = new Map<number, number>();
+  readonly rtt: RttEstimator;
+  private readonly rate: AimdRate;
+  private readonly bucket: TokenBucket;
+  private readonly resendLimiter: RateLimiter;
+  private readonly timer: LazyTimer;
+  private paceTimer: { cancel(): void } | null = null;
+  private stopped = false;
+
+  private dataSent = 0;
+  private bytesSent = 0;
+  private retransmits = 0;
+  private unicastBlocks = 0;
+
+  constructor(private readonly deps: MasterStreamDeps) {
+    this.finalIndex = Math.floor(deps.fileSize / deps.blksize) + 1;
+    this.rtt = new RttEstimator(deps.rto);
+    this.rate = new AimdRate(deps.initialRateMbps, deps.minRateMbps, deps.maxRateMbps);
+    // A few blocks of burst: Node timers are ~1 ms coarse, so pacing sends in small bursts.
+    this.bucket = new TokenBucket(mbpsToBytesPerMs(this.rate.mbps), deps.blksize * 8, deps.clock.now());
+    this.resendLimiter = new RateLimiter(() => this.rtt.rtoMs() / 2);
+    this.timer = new LazyTimer(deps.clock, () => this.onTimeout());
+  }
+
+  /** The block in flight (0 before the first one of this turn). */
+  get inFlight(): number {
+    return this.current;
+  }
+
+  /** A new master takes over: what the previous one acknowledged says nothing about this one. */
+  beginTurn(master: StreamMaster): void {
+    this.master = master;
+    this.current = 0;
+    this.acks.reset();
+    this.groupSends.clear();
+    this.firstSentAt.clear();
+    this.cancelPacedSend();
+    this.timer.disarm();
+  }
+
+  /** Ends the current turn without a successor (master finished, silent or gone). */
+  endTurn(): void {
+    this.master = null;
+    this.cancelPacedSend();
+    this.timer.disarm();
+  }
+
+  /** An OACK (or open answer) to the master counts as a send of "block 0": copies of ACK 0 up to
+   *  that many are explained by it. */
+  countOackSend(): void {
+    this.acks.sent(0);
+  }
+
+  /** The master's first ACK of its turn counts as acknowledging `index` (0: the OACK or open),
+   *  so its repeats are judged against our sends of it. */
+  acknowledgeStart(index: number): void {
+    this.acks.advance(index);
+  }
+
+  /** Starts (or restarts) the turn's data at `index`. */
+  start(index: number): void {
+    this.send(index);
+  }
+
+  /** The master's ACK n. Returns true when the master has the whole file. */
+  onAck(n: number): boolean {
+    const master = this.master;
+    if (master === null) return false;
+    if (n >= this.finalIndex) {
+      if (this.current > 0) this.onProgress(master, this.current);
+      return true;
+    }
+    const want = n + 1;
+    if (this.current > 0 && want === this.current + 1) {
+      this.onProgress(master, this.current); // it has the block we sent
+      this.acks.advance(this.current);
+      this.send(want);
+    } else if (want === this.current) {
+      // It asks again for what we last sent: explained by our own retransmissions, or proof of
+      // loss (resent once), and evidence that it may not hear the group.
+      if (this.acks.duplicateProvesLoss(n)) {
+        this.rate.congestion();
+        this.noteReRequest(master, want);
+        this.resend(want);
+      }
+    } else {
+      // Any other block: the master fills its own gaps (or skips what it already has).
+      if (this.current > 0 && want > this.current) this.onProgress(master, this.current);
+      this.acks.advance(n);
+      this.send(want);
+    }
+    return false;
+  }
+
+  /** Something arrived that shows a peer is waiting: push the current block again, rate-limited
+   *  so it cannot be used to amplify (10.5). */
+  resendOnUnexpected(): void {
+    if (this.master === null || this.current === 0) return;
+    if (!this.resendLimiter.allow(this.deps.clock.now())) return;
+    this.resend(this.current);
+  }
+
+  /** A congestion event the caller saw (a master passed over). */
+  congestion(): void {
+    this.rate.congestion();
+  }
+
+  /** The master went quiet although it answered unicast: if it never acknowledged a group-only
+   *  block, it cannot hear the group. Returns true when it was switched to unicast (and the
+   *  current block resent to it). */
+  rescueSilentMaster(): boolean {
+    const master = this.master;
+    if (master === null || this.current === 0 || master.heardGroup || master.unicast) return false;
+    this.markDeaf(master, this.current, 'silent after group DATA, yet answers unicast');
+    this.resend(this.current);
+    return true;
+  }
+
+  stats(): StreamStats {
+    return {
+      dataSent: this.dataSent,
+      bytesSent: this.bytesSent,
+      retransmits: this.retransmits,
+      unicastBlocks: this.unicastBlocks,
+      congestionEvents: this.rate.congestionEvents,
+      rateMbps: this.rate.mbps,
+    };
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.master = null;
+    this.cancelPacedSend();
+    this.timer.stop();
+  }
+
+  private onProgress(master: StreamMaster, block: number): void {
+    const sentAt = this.firstSentAt.get(block);
+    if (sentAt !== undefined && this.acks.sendsOf(block) === 1) this.rtt.sample(this.deps.clock.now() - sentAt);
+    this.rtt.progress();
+    this.rate.progress();
+    const reachedByUnicast = master.unicast || (block === 1 && this.deps.firstBlockAlsoUnicast);
+    if (!reachedByUnicast) master.heardGroup = true;
+  }
+
+  /** A master that never acknowledged a group-only block keeps re-asking: it cannot hear the group. */
+  private noteReRequest(master: StreamMaster, block: number): void {
+    if (master.unicast || master.heardGroup) return;
+    if ((this.groupSends.get(block) ?? 0) < this.deps.deafAfter) return;
+    this.markDeaf(master, block, `asked again for block ${block} after ${this.groupSends.get(block)} group sends`);
+  }
+
+  private markDeaf(master: StreamMaster, block: number, why: string): void {
+    master.unicast = true;
+    this.deps.log.info('member cannot hear the group: serving it by unicast', {
+      peer: `${master.peer.address}:${master.peer.port}`,
+      block,
+      why,
+    });
+  }
+
+  private onTimeout(): void {
+    const master = this.master;
+    if (master === null || this.current === 0 || this.stopped) return;
+    if (!this.deps.beforeRetransmit()) return;
+    this.rtt.expired();
+    this.rate.congestion();
+    this.noteReRequest(master, this.current);
+    this.resend(this.current);
+  }
+
+  /** Sends block `index` when the pacers allow (now, or after a short wait). */
+  private send(index: number): void {
+    this.cancelPacedSend();
+    // Decided now, even if the read or the pacer delays the bytes: an ACK arriving meanwhile must
+    // see this block as the one in flight, or it would be taken for progress and sent twice.
+    this.current = index;
+    const now = this.deps.clock.now();
+    this.bucket.setRate(mbpsToBytesPerMs(this.rate.mbps), now);
+    const size = this.deps.blksize + 4;
+    const wait = Math.max(this.bucket.take(size, now), this.deps.globalBucket.take(size, now));
+    if (wait === 0) {
+      void this.transmit(index, false);
+      return;
+    }
+    this.paceTimer = this.deps.clock.setTimer(wait, () => {
+      this.paceTimer = null;
+      if (this.master !== null && this.current === index) this.send(index);
+    });
+  }
+
+  private cancelPacedSend(): void {
+    this.paceTimer?.cancel();
+    this.paceTimer = null;
+  }
+
+  private resend(index: number): void {
+    this.cancelPacedSend();
+    this.current = index;
+    void this.transmit(index, true);
+  }
+
+  private async transmit(index: number, isRetransmit: boolean): Promise<void> {
+    const master = this.master;
+    if (master === null) return;
+    let data: Buffer;
+    try {
+      const pending = this.deps.blocks.block(index);
+      data = pending instanceof Promise ? await pending : pending;
+    } catch (e) {
+      this.deps.onReadError(e as Error);
+      return;
+    }
+    if (this.stopped || this.master !== master || this.current !== index) return;
+    if (this.acks.sent(index) === 1) this.firstSentAt.set(index, this.deps.clock.now());
+    if (isRetransmit) {
+      this.retransmits++;
+      master.retransmits++;
+    }
+    const packet = [encodeDataHeader(index), data];
+    if (master.unicast) {
+      this.unicastBlocks++;
+      this.deps.socket.send(packet, master.peer);
+    } else {
+      this.groupSends.set(index, (this.groupSends.get(index) ?? 0) + 1);
+      this.deps.socket.send(packet, this.deps.group);
+      if (index === 1 && this.deps.firstBlockAlsoUnicast) this.deps.socket.send(packet, master.peer);
+    }
+    this.dataSent++;
+    this.bytesSent += data.length;
+    this.deps.lossMeter.record(this.deps.clock.now(), 1, isRetransmit ? 1 : 0);
+    this.timer.arm(this.rtt.rtoMs());
+  }
+}
