@@ -6,6 +6,8 @@ import type { Catalog } from './catalog/catalog.js';
 import { ConfigError, formatIssue } from './config/config-error.js';
 import type { Config, LogLevel } from './config/config-types.js';
 import type { Clock, FileSystem, Logger, SocketFactory, UploadStore } from './io/ports.js';
+import { LossMeter, mbpsToBytesPerMs, TokenBucket } from './tftp/flow-control.js';
+import { MtftpServer } from './tftp/mtftp-server.js';
 import { TftpServer } from './tftp/tftp-server.js';
 
 export interface DaemonDeps {
@@ -36,6 +38,7 @@ export class Daemon {
   private config: Config;
   private readonly catalog: CatalogStore;
   readonly tftp: TftpServer | null;
+  readonly mtftp: MtftpServer | null;
   readonly startedAt: number;
 
   private constructor(
@@ -47,6 +50,10 @@ export class Daemon {
     this.catalog = new CatalogStore(initial.catalog);
     this.startedAt = deps.clock.now();
     const tftpConfig = initial.config.tftp;
+    // One budget for all multicast (RFC 2090 and MTFTP): the global `max_rate` cap allows a 64 KiB
+    // burst, a few blocks per timer tick at any block size.
+    const globalBucket = new TokenBucket(mbpsToBytesPerMs(initial.config.multicast.maxRateMbps), 64 * 1024, deps.clock.now());
+    const lossMeter = new LossMeter();
     this.tftp = tftpConfig.enabled
       ? new TftpServer({
           clock: deps.clock,
@@ -58,6 +65,22 @@ export class Daemon {
           settings: () => this.config.tftp,
           multicastSettings: () => this.config.multicast,
           loopLagMs: deps.loopLagMs,
+          globalBucket,
+          lossMeter,
+        })
+      : null;
+    this.mtftp = initial.config.mtftp.enabled
+      ? new MtftpServer({
+          clock: deps.clock,
+          sockets: deps.sockets,
+          fs: deps.fs,
+          catalog: this.catalog,
+          logger: deps.logger.child({ service: 'mtftp' }),
+          tftp: () => this.config.tftp,
+          multicast: () => this.config.multicast,
+          mtftp: () => this.config.mtftp,
+          globalBucket,
+          lossMeter,
         })
       : null;
   }
@@ -66,8 +89,10 @@ export class Daemon {
     const daemon = new Daemon(configPath, deps, initial);
     try {
       await daemon.tftp?.start();
+      await daemon.mtftp?.start();
     } catch (e) {
       daemon.tftp?.stop();
+      daemon.mtftp?.stop();
       throw e;
     }
     deps.logger.info('pxecast started', {
@@ -105,6 +130,10 @@ export class Daemon {
     if (m0.groupFirst !== m1.groupFirst || m0.groupLast !== m1.groupLast || m0.portFirst !== m1.portFirst || m0.portLast !== m1.portLast || m0.maxRateMbps !== m1.maxRateMbps) {
       this.deps.logger.warn('[multicast] group_*, port_* and max_rate take effect only after a restart');
     }
+    const ports = (c: Catalog) => [...new Set(c.images.flatMap((i) => (i.mtftp ? [i.mtftp.serverPort] : [])))].sort().join(',');
+    if (ports(this.catalog.current()) !== ports(next.catalog)) {
+      this.deps.logger.warn('new MTFTP server ports are bound only after a restart');
+    }
     this.config = next.config;
     this.catalog.replace(next.catalog);
     this.deps.setLogLevel(next.config.log.level);
@@ -114,6 +143,7 @@ export class Daemon {
 
   stop(): void {
     this.tftp?.stop();
+    this.mtftp?.stop();
     this.deps.logger.info('pxecast stopped');
   }
 }

@@ -67,6 +67,11 @@ export interface MulticastConfig {
   readonly deafAfter: number;
 }
 
+export interface MtftpConfig {
+  readonly enabled: boolean;
+  readonly openHoldMs: number;
+}
+
 export type DhcpMode = 'off';
 
 export interface DhcpConfig {
@@ -101,6 +106,7 @@ export interface Config {
   readonly log: LogConfig;
   readonly tftp: TftpConfig;
   readonly multicast: MulticastConfig;
+  readonly mtftp: MtftpConfig;
   readonly dhcp: DhcpConfig;
   readonly images: readonly ImageConfig[];
 }

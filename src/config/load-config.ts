@@ -77,6 +77,7 @@ export function parseConfig(text: string, file: string): Config {
     log: buildLog(section('log')),
     tftp: buildTftp(section('tftp')),
     multicast: buildMulticast(section('multicast')),
+    mtftp: { enabled: section('mtftp').bool('enabled'), openHoldMs: section('mtftp').int('open_hold') },
     dhcp: buildDhcp(section('dhcp')),
     images: images.map(buildImage),
   });

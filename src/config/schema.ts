@@ -382,6 +382,29 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
     ],
   },
   {
+    name: 'mtftp',
+    named: false,
+    description: 'The PXE MTFTP server; channels are per image (`mtftp_*` keys of `[image NAME]`), pacing and master settings come from `[multicast]`.',
+    fields: [
+      {
+        key: 'enabled',
+        type: { kind: 'bool' },
+        required: false,
+        default: 'true',
+        description: 'Whether the MTFTP server listens on the server ports of the images with `mtftp = true`.',
+        example: 'true',
+      },
+      {
+        key: 'open_hold',
+        type: { kind: 'duration', bareUnit: 'ms', minMs: 0, maxMs: 1400 },
+        required: false,
+        default: '1s',
+        description: 'How long block 1 waits after the first open so clients opening together all hear the stream from block 1; under 1.5 s because iPXE gives up on an open after about 1.75 s.',
+        example: '1s',
+      },
+    ],
+  },
+  {
     name: 'dhcp',
     named: false,
     description: 'The DHCP / proxyDHCP responder.',

@@ -294,9 +294,11 @@ export class MasterStream {
       this.unicastBlocks++;
       this.deps.socket.send(packet, master.peer);
     } else {
+      // The unicast copy first: an MTFTP opener that reads the group copy first concludes that
+      // someone else is master and goes back to listening (EFI 1.10 and atftp clients do).
+      if (index === 1 && this.deps.firstBlockAlsoUnicast) this.deps.socket.send(packet, master.peer);
       this.groupSends.set(index, (this.groupSends.get(index) ?? 0) + 1);
       this.deps.socket.send(packet, this.deps.group);
-      if (index === 1 && this.deps.firstBlockAlsoUnicast) this.deps.socket.send(packet, master.peer);
     }
     this.dataSent++;
     this.bytesSent += data.length;

@@ -10,7 +10,7 @@ import { resolveInRoot } from '../catalog/served-tree.js';
 import type { MulticastConfig, TftpConfig } from '../config/config-types.js';
 import type { Clock, DatagramSocket, FileSystem, Logger, OpenedFile, PeerAddress, SocketFactory, UploadStore } from '../io/ports.js';
 import { NetasciiBlocks, OctetBlocks, type BlockProducer } from './block-producer.js';
-import { chooseSessionParameters, LossMeter, mbpsToBytesPerMs, TokenBucket } from './flow-control.js';
+import { chooseSessionParameters, type LossMeter, type TokenBucket } from './flow-control.js';
 import { GroupPool } from './group-pool.js';
 import { MulticastSession, type Member, type SessionSummary } from './multicast-session.js';
 import { negotiateOptions } from './option-negotiation.js';
@@ -34,6 +34,9 @@ export interface TftpServerDeps {
   readonly multicastSettings: () => MulticastConfig;
   /** Event-loop delay (ms), one of the conditions multicast sessions are sized by. */
   readonly loopLagMs: () => number;
+  /** Shared with the MTFTP server: one `max_rate` and one loss picture for all multicast. */
+  readonly globalBucket: TokenBucket;
+  readonly lossMeter: LossMeter;
 }
 
 export interface TftpCounters {
@@ -92,8 +95,6 @@ export class TftpServer {
   };
   private readonly sessionsByFile = new Set<LiveMulticastSession>();
   private groupPool: GroupPool | null = null;
-  private globalBucket: TokenBucket | null = null;
-  private readonly lossMeter = new LossMeter();
 
   constructor(private readonly deps: TftpServerDeps) {}
 
@@ -103,8 +104,6 @@ export class TftpServer {
     this.errorSocket = await this.deps.sockets.bind({ address: listen, port: 0 });
     const mc = this.deps.multicastSettings();
     this.groupPool = new GroupPool(mc.groupFirst, mc.groupLast, mc.portFirst, mc.portLast);
-    // The global cap allows a 64 KiB burst: a few blocks per timer tick at any block size.
-    this.globalBucket = new TokenBucket(mbpsToBytesPerMs(mc.maxRateMbps), 64 * 1024, this.deps.clock.now());
     this.listener.onMessage((data, from) => this.guard(data, from, () => this.onRequestDatagram(data, from)));
     this.deps.logger.info('tftp listening', { address: listen, port: this.listener.localPort() });
   }
@@ -328,8 +327,8 @@ export class TftpServer {
         timeoutS,
         idleTimeoutMs: tftp.idleTimeoutMs,
         maxTransferTimeMs: tftp.maxTransferTimeMs,
-        globalBucket: this.globalBucket!,
-        lossMeter: this.lossMeter,
+        globalBucket: this.deps.globalBucket,
+        lossMeter: this.deps.lossMeter,
         log: sessionLog,
         onMemberEnd: (member, result) => this.onMemberEnd(live, member, result),
         onClose: (summary) => {
@@ -420,7 +419,7 @@ export class TftpServer {
     return {
       activeSessions: this.sessionsByFile.size,
       activeMembers: members,
-      lossRatio: this.lossMeter.ratio(this.deps.clock.now()),
+      lossRatio: this.deps.lossMeter.ratio(this.deps.clock.now()),
       loopLagMs: this.deps.loopLagMs(),
     };
   }

@@ -4,6 +4,7 @@ import { CatalogStore } from '../../../src/catalog/catalog-store.js';
 import { decodeTftp, encodeTftp, type TftpPacket } from '../../../src/codec/tftp-packet.js';
 import type { MulticastConfig, TftpConfig } from '../../../src/config/config-types.js';
 import type { DatagramSocket, Logger, SocketFactory, SocketOptions } from '../../../src/io/ports.js';
+import { LossMeter, TokenBucket } from '../../../src/tftp/flow-control.js';
 import { TftpServer } from '../../../src/tftp/tftp-server.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { FakeSocket, settle } from '../../support/fake-socket.js';
@@ -72,6 +73,8 @@ async function setup() {
     settings: () => settings,
     multicastSettings: () => multicastSettings,
     loopLagMs: () => 0,
+    globalBucket: new TokenBucket(125_000, 65536, 0),
+    lossMeter: new LossMeter(),
   });
   await server.start();
   const listener = sockets.bound[0]!.socket;

@@ -1,0 +1,245 @@
+// One PXE MTFTP channel: one catalog image, one (group, client port), served from the MTFTP server
+// port (protocols.md 5). Clients listen on the group, open with a plain octet RRQ (no options: 512-
+// byte blocks) and the opener that receives block 1 by unicast is the master: it ACKs, everyone
+// else collects what the group carries. Each run through the file is a *pass*:
+// - idle + open: the opener is master; block 1 waits `open_hold` (so openers arriving together all
+//   hear the stream from block 1; well under iPXE's ~1.75 s open patience), then goes to the group
+//   and by unicast to the master. Opens during the hold need nothing: they hear everything.
+// - opens during a pass are not answered (their clients listen, as PXE intends), but they queue
+//   another pass that starts right after this one ends, before listeners give up, with the latest
+//   of them as master: it missed the longest head, and "ACK n = send n+1" lets it ask for exactly
+//   that. Late joiners so fill their gaps without a reopen (Debian's iPXE never sends its reopen).
+// - a retransmitted open from the master while block 1 is unacknowledged resends block 1 (10.5 i);
+//   ACKs from anyone else are unexpected and push the current block again, rate-limited.
+// - a silent master that answers unicast but never a group-only block is served by unicast; any
+//   other silent master ends the pass.
+// The data path (no double sends, adaptive RTO, pacing, deafness) is the RFC 2090 one: MasterStream.
+import type { MtftpChannelConfig } from '../config/config-types.js';
+import type { Clock, DatagramSocket, Logger, OpenedFile, PeerAddress } from '../io/ports.js';
+import { OctetBlocks } from './block-producer.js';
+import type { LossMeter, TokenBucket } from './flow-control.js';
+import { LazyTimer } from './lazy-timer.js';
+import { MasterStream, type StreamMaster } from './master-stream.js';
+import type { RtoBounds } from './rtt-estimator.js';
+
+/** PXE MTFTP has no option negotiation. */
+export const MTFTP_BLKSIZE = 512;
+
+export type ChannelState = 'idle' | 'opening' | 'holding' | 'sending';
+
+export interface MtftpSettings {
+  readonly openHoldMs: number;
+  readonly masterTimeoutMs: number;
+  readonly deafAfter: number;
+  readonly minRateMbps: number;
+  readonly maxRateMbps: number;
+}
+
+export interface PassSummary {
+  readonly image: string;
+  readonly group: string;
+  readonly master: string;
+  readonly outcome: 'complete' | 'master-silent' | 'master-error' | 'aborted' | 'io-error';
+  readonly blocks: number;
+  readonly dataSent: number;
+  readonly bytesSent: number;
+  readonly retransmits: number;
+  readonly unicastBlocks: number;
+  readonly lateOpeners: number;
+  readonly durationMs: number;
+}
+
+export interface MtftpChannelDeps {
+  readonly clock: Clock;
+  /** The MTFTP server-port socket: every DATA leaves from it (EFI 1.10 accepts no other source). */
+  readonly socket: DatagramSocket;
+  readonly image: string;
+  readonly channel: MtftpChannelConfig;
+  /** Opens the image's file for one pass (each pass reads the catalog's current file). */
+  readonly openFile: () => Promise<OpenedFile>;
+  readonly settings: MtftpSettings;
+  readonly rto: RtoBounds;
+  readonly globalBucket: TokenBucket;
+  readonly lossMeter: LossMeter;
+  readonly log: Logger;
+  readonly onPassEnd: (summary: PassSummary) => void;
+}
+
+interface Pass {
+  readonly master: StreamMaster;
+  readonly stream: MasterStream;
+  readonly file: OpenedFile;
+  readonly startedAt: number;
+  lateOpeners: number;
+}
+
+const samePeer = (a: PeerAddress, b: PeerAddress) => a.address === b.address && a.port === b.port;
+
+export class MtftpChannel {
+  private state: ChannelState = 'idle';
+  private pass: Pass | null = null;
+  /** Opens seen during a pass, oldest first: each wants another pass. */
+  private pending: PeerAddress[] = [];
+  private holdTimer: { cancel(): void } | null = null;
+  private readonly masterTimer: LazyTimer;
+
+  constructor(private readonly deps: MtftpChannelDeps) {
+    this.masterTimer = new LazyTimer(deps.clock, () => this.onMasterSilent());
+  }
+
+  get channelState(): ChannelState {
+    return this.state;
+  }
+
+  /** The peer currently driving the channel, if any. */
+  masterPeer(): PeerAddress | null {
+    return this.pass?.master.peer ?? null;
+  }
+
+  /** An open (plain octet RRQ for this channel's file). */
+  onOpen(from: PeerAddress): void {
+    switch (this.state) {
+      case 'idle':
+        void this.beginPass(from, this.deps.settings.openHoldMs);
+        return;
+      case 'opening':
+      case 'holding':
+        // The master's repeat is absorbed; anyone else hears the whole stream from block 1.
+        return;
+      case 'sending': {
+        const pass = this.pass!;
+        if (samePeer(from, pass.master.peer)) {
+          // A retransmitted open: block 1 (both ways) may be lost (10.5 i). Later on, ignore it.
+          if (pass.stream.inFlight <= 1) pass.stream.resendOnUnexpected();
+          return;
+        }
+        if (!this.pending.some((p) => samePeer(p, from))) {
+          this.pending.push(from);
+          pass.lateOpeners++;
+          this.deps.log.debug('open during a pass: another pass will follow', { peer: `${from.address}:${from.port}` });
+        }
+        return;
+      }
+    }
+  }
+
+  onAck(from: PeerAddress, block: number): void {
+    const pass = this.pass;
+    if (pass === null || this.state !== 'sending') return;
+    if (!samePeer(from, pass.master.peer)) {
+      pass.stream.resendOnUnexpected(); // a listener's ACK: unexpected (only the master ACKs)
+      return;
+    }
+    this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
+    if (pass.stream.onAck(block)) this.endPass('complete');
+  }
+
+  onError(from: PeerAddress): void {
+    const pass = this.pass;
+    if (pass !== null && samePeer(from, pass.master.peer)) this.endPass('master-error');
+    this.pending = this.pending.filter((p) => !samePeer(p, from));
+  }
+
+  /** Shutdown: the pass ends, nothing follows. */
+  abort(): void {
+    this.pending = [];
+    this.holdTimer?.cancel();
+    this.holdTimer = null;
+    if (this.pass) this.endPass('aborted');
+    this.state = 'idle';
+    this.masterTimer.stop();
+  }
+
+  private async beginPass(master: PeerAddress, holdMs: number): Promise<void> {
+    this.state = 'opening';
+    let file: OpenedFile;
+    try {
+      file = await this.deps.openFile();
+    } catch (e) {
+      this.deps.log.warn('cannot open the image for an MTFTP pass', { error: (e as Error).message });
+      this.state = 'idle';
+      return;
+    }
+    if (this.state !== 'opening') {
+      file.release(); // aborted meanwhile
+      return;
+    }
+    const streamMaster: StreamMaster = { peer: master, unicast: false, heardGroup: false, retransmits: 0 };
+    const stream = new MasterStream({
+      clock: this.deps.clock,
+      socket: this.deps.socket,
+      group: { address: this.deps.channel.group, port: this.deps.channel.clientPort },
+      blocks: new OctetBlocks(file, MTFTP_BLKSIZE),
+      blksize: MTFTP_BLKSIZE,
+      fileSize: file.size,
+      rto: this.deps.rto,
+      initialRateMbps: this.deps.settings.maxRateMbps,
+      minRateMbps: this.deps.settings.minRateMbps,
+      maxRateMbps: this.deps.settings.maxRateMbps,
+      globalBucket: this.deps.globalBucket,
+      lossMeter: this.deps.lossMeter,
+      deafAfter: this.deps.settings.deafAfter,
+      firstBlockAlsoUnicast: true,
+      log: this.deps.log,
+      beforeRetransmit: () => true,
+      onReadError: (e) => {
+        this.deps.log.warn('MTFTP read failed', { error: e.message });
+        this.endPass('io-error');
+      },
+    });
+    this.pass = { master: streamMaster, stream, file, startedAt: this.deps.clock.now(), lateOpeners: 0 };
+    const send = () => {
+      this.holdTimer = null;
+      this.state = 'sending';
+      stream.beginTurn(streamMaster);
+      this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
+      stream.start(1);
+    };
+    if (holdMs > 0) {
+      this.state = 'holding';
+      this.holdTimer = this.deps.clock.setTimer(holdMs, send);
+    } else send();
+  }
+
+  private onMasterSilent(): void {
+    const pass = this.pass;
+    if (pass === null || this.state !== 'sending') return;
+    // It opened by unicast but never acknowledged a group-only block: it cannot hear the group.
+    if (pass.stream.rescueSilentMaster()) {
+      this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
+      return;
+    }
+    this.endPass('master-silent');
+  }
+
+  private endPass(outcome: PassSummary['outcome']): void {
+    const pass = this.pass;
+    if (pass === null) return;
+    this.pass = null;
+    this.masterTimer.disarm();
+    pass.stream.stop();
+    pass.file.release();
+    const stats = pass.stream.stats();
+    this.deps.onPassEnd({
+      image: this.deps.image,
+      group: `${this.deps.channel.group}:${this.deps.channel.clientPort}`,
+      master: `${pass.master.peer.address}:${pass.master.peer.port}`,
+      outcome,
+      blocks: pass.stream.finalIndex,
+      dataSent: stats.dataSent,
+      bytesSent: stats.bytesSent,
+      retransmits: stats.retransmits,
+      unicastBlocks: stats.unicastBlocks,
+      lateOpeners: pass.lateOpeners,
+      durationMs: this.deps.clock.now() - pass.startedAt,
+    });
+    this.state = 'idle';
+    // Late openers get their pass now, before they give up listening; the latest missed the most.
+    const next = outcome === 'aborted' ? undefined : this.pending.pop();
+    if (next) {
+      this.deps.log.info('MTFTP pass for late openers', { master: `${next.address}:${next.port}`, waiting: this.pending.length + 1 });
+      this.pending = [];
+      void this.beginPass(next, 0);
+    }
+  }
+}

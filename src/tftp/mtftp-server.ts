@@ -1,0 +1,188 @@
+// Glue for the PXE MTFTP server ports: one socket per distinct `mtftp_server_port` of the catalog,
+// all DATA sent from it (EFI 1.10 accepts MTFTP data only from the advertised server port, and it
+// costs iPXE nothing: protocols.md 5.3, 11.3). Channels are looked up in the catalog snapshot of
+// the moment, so a reload that changes an image's tuple changes what the next pass uses, exactly
+// as DHCP option 43 (which reads the same tuple) changes.
+import { DecodeError } from '../codec/decode-error.js';
+import { decodeTftp, encodeTftp, TftpErrorCode } from '../codec/tftp-packet.js';
+import type { CatalogImage } from '../catalog/catalog.js';
+import type { CatalogStore } from '../catalog/catalog-store.js';
+import { checkRequestedPath } from '../catalog/path-policy.js';
+import type { MtftpConfig, MulticastConfig, TftpConfig } from '../config/config-types.js';
+import type { Clock, DatagramSocket, FileSystem, Logger, PeerAddress, SocketFactory } from '../io/ports.js';
+import type { LossMeter, TokenBucket } from './flow-control.js';
+import { MtftpChannel, type PassSummary } from './mtftp-channel.js';
+import { rtoBounds } from './rtt-estimator.js';
+
+export interface MtftpServerDeps {
+  readonly clock: Clock;
+  readonly sockets: SocketFactory;
+  readonly fs: FileSystem;
+  readonly catalog: CatalogStore;
+  readonly logger: Logger;
+  readonly tftp: () => TftpConfig;
+  readonly multicast: () => MulticastConfig;
+  readonly mtftp: () => MtftpConfig;
+  /** Shared with RFC 2090 sessions: one `max_rate` for all multicast. */
+  readonly globalBucket: TokenBucket;
+  readonly lossMeter: LossMeter;
+}
+
+export interface MtftpCounters {
+  opens: number;
+  refused: number;
+  decodeErrors: number;
+  strayAcks: number;
+  passes: Record<string, number>;
+}
+
+/** The catalog key of a channel: a changed tuple is a different channel. */
+const channelKey = (image: CatalogImage) =>
+  `${image.name}|${image.mtftp!.group}|${image.mtftp!.clientPort}|${image.mtftp!.serverPort}`;
+
+export class MtftpServer {
+  private readonly sockets = new Map<number, DatagramSocket>();
+  private readonly channels = new Map<string, MtftpChannel>();
+  readonly counters: MtftpCounters = { opens: 0, refused: 0, decodeErrors: 0, strayAcks: 0, passes: {} };
+
+  constructor(private readonly deps: MtftpServerDeps) {}
+
+  /** Binds the server port of every image with an MTFTP channel. */
+  async start(): Promise<void> {
+    const ports = new Set(this.deps.catalog.current().images.flatMap((i) => (i.mtftp ? [i.mtftp.serverPort] : [])));
+    const tftp = this.deps.tftp();
+    const mc = this.deps.multicast();
+    const iface = mc.interface !== '0.0.0.0' ? mc.interface : tftp.listen !== '0.0.0.0' ? tftp.listen : null;
+    for (const port of ports) {
+      const socket = await this.deps.sockets.bind({ address: tftp.listen, port, multicast: { ttl: mc.ttl, interface: iface } });
+      this.sockets.set(port, socket);
+      socket.onMessage((data, from) => this.guard(data, from, () => this.onDatagram(port, socket, data, from)));
+      this.deps.logger.info('mtftp listening', { address: tftp.listen, port: socket.localPort() });
+    }
+  }
+
+  ports(): number[] {
+    return [...this.sockets.values()].map((s) => s.localPort());
+  }
+
+  stop(): void {
+    for (const channel of this.channels.values()) channel.abort();
+    for (const socket of this.sockets.values()) socket.close();
+    this.sockets.clear();
+  }
+
+  private guard(data: Buffer, from: PeerAddress, handle: () => void): void {
+    try {
+      handle();
+    } catch (e) {
+      this.deps.logger.error('bug: exception while handling an MTFTP datagram', {
+        peer: `${from.address}:${from.port}`,
+        error: (e as Error).stack ?? String(e),
+        packet: data.subarray(0, 64).toString('hex'),
+      });
+    }
+  }
+
+  private onDatagram(port: number, socket: DatagramSocket, data: Buffer, from: PeerAddress): void {
+    let packet;
+    try {
+      packet = decodeTftp(data);
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      this.counters.decodeErrors++;
+      this.deps.logger.debug('malformed MTFTP datagram dropped', { peer: `${from.address}:${from.port}`, reason: e.message });
+      return;
+    }
+    switch (packet.op) {
+      case 'RRQ': {
+        this.counters.opens++;
+        const refusal = this.openChannel(port, packet.filename, packet.mode, from);
+        if (refusal) {
+          this.counters.refused++;
+          this.deps.logger.info('MTFTP open refused', { peer: `${from.address}:${from.port}`, file: packet.filename, reason: refusal.reason });
+          socket.send(encodeTftp({ op: 'ERROR', code: refusal.code, message: refusal.message }), from);
+        }
+        return;
+      }
+      case 'ACK': {
+        const channel = [...this.channels.values()].find((c) => {
+          const m = c.masterPeer();
+          return m !== null && m.address === from.address && m.port === from.port;
+        });
+        if (channel) channel.onAck(from, packet.block);
+        else this.counters.strayAcks++;
+        return;
+      }
+      case 'ERROR':
+        for (const channel of this.channels.values()) channel.onError(from);
+        return;
+      default:
+        socket.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.ILLEGAL_OPERATION, message: 'MTFTP takes RRQ and ACK only' }), from);
+    }
+  }
+
+  /** Routes an open to its channel; returns why it was refused, if it was. */
+  private openChannel(port: number, filename: string, mode: string, from: PeerAddress) {
+    if (mode.toLowerCase() !== 'octet') return { code: TftpErrorCode.ILLEGAL_OPERATION, message: 'MTFTP serves octet mode only', reason: `mode ${mode}` };
+    const check = checkRequestedPath(filename);
+    if (!check.ok) return { code: TftpErrorCode.ACCESS_VIOLATION, message: 'access violation', reason: check.reason };
+    const wanted = check.segments.join('/');
+    const image = this.deps.catalog.current().images.find((i) => i.file === wanted);
+    if (!image) return { code: TftpErrorCode.FILE_NOT_FOUND, message: 'no such image', reason: 'not a catalog image' };
+    if (!image.mtftp) return { code: TftpErrorCode.ACCESS_VIOLATION, message: 'image has no MTFTP channel', reason: `image ${image.name} has mtftp = false` };
+    if (image.mtftp.serverPort !== port) {
+      return { code: TftpErrorCode.ACCESS_VIOLATION, message: 'wrong MTFTP server port', reason: `image ${image.name} is served on port ${image.mtftp.serverPort}` };
+    }
+    this.channelFor(image, port).onOpen(from);
+    return null;
+  }
+
+  private channelFor(image: CatalogImage, port: number): MtftpChannel {
+    const key = channelKey(image);
+    let channel = this.channels.get(key);
+    if (channel) return channel;
+    const tftp = this.deps.tftp();
+    const mc = this.deps.multicast();
+    const log = this.deps.logger.child({ image: image.name, group: `${image.mtftp!.group}:${image.mtftp!.clientPort}` });
+    channel = new MtftpChannel({
+      clock: this.deps.clock,
+      socket: this.sockets.get(port)!,
+      image: image.name,
+      channel: image.mtftp!,
+      // Each pass opens what the catalog names now: a reload's new file is served by the next pass.
+      openFile: () => {
+        const current = this.deps.catalog.current().images.find((i) => i.name === image.name) ?? image;
+        return this.deps.fs.open(current.path);
+      },
+      settings: {
+        openHoldMs: this.deps.mtftp().openHoldMs,
+        masterTimeoutMs: mc.masterTimeoutMs,
+        deafAfter: mc.deafAfter,
+        minRateMbps: mc.minRateMbps,
+        maxRateMbps: mc.maxRateMbps,
+      },
+      rto: rtoBounds(tftp, null),
+      globalBucket: this.deps.globalBucket,
+      lossMeter: this.deps.lossMeter,
+      log,
+      onPassEnd: (summary) => this.onPassEnd(summary, log),
+    });
+    this.channels.set(key, channel);
+    return channel;
+  }
+
+  private onPassEnd(s: PassSummary, log: Logger): void {
+    this.counters.passes[s.outcome] = (this.counters.passes[s.outcome] ?? 0) + 1;
+    log.info('mtftp pass', {
+      master: s.master,
+      outcome: s.outcome,
+      blocks: s.blocks,
+      data_packets: s.dataSent,
+      bytes_sent: s.bytesSent,
+      retransmits: s.retransmits,
+      unicast_blocks: s.unicastBlocks,
+      late_openers: s.lateOpeners,
+      duration_ms: Math.round(s.durationMs),
+    });
+  }
+}

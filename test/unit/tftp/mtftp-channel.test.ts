@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decodeTftp } from '../../../src/codec/tftp-packet.js';
+import type { Logger, PeerAddress } from '../../../src/io/ports.js';
+import { LossMeter, TokenBucket } from '../../../src/tftp/flow-control.js';
+import { MtftpChannel, type PassSummary } from '../../../src/tftp/mtftp-channel.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { FakeSocket, settle } from '../../support/fake-socket.js';
+import { memoryFile } from '../../support/memory-fs.js';
+
+const silent: Logger = { child: () => silent, debug() {}, info() {}, warn() {}, error() {} };
+const GROUP = '239.255.1.1';
+const peer = (n: number): PeerAddress => ({ address: `10.0.0.${n}`, port: 3001 });
+
+function setup(opts: { size?: number; openHoldMs?: number } = {}) {
+  const clock = new FakeClock();
+  const socket = new FakeSocket();
+  const size = opts.size ?? 512 * 4 + 100; // 5 blocks
+  let opens = 0;
+  const passes: PassSummary[] = [];
+  const channel = new MtftpChannel({
+    clock,
+    socket,
+    image: 'demo',
+    channel: { group: GROUP, clientPort: 3001, serverPort: 1759, openTimeoutS: 2, reopenDelayS: 2 },
+    openFile: async () => {
+      opens++;
+      return memoryFile(Buffer.alloc(size, 1));
+    },
+    settings: { openHoldMs: opts.openHoldMs ?? 1000, masterTimeoutMs: 2000, deafAfter: 3, minRateMbps: 8, maxRateMbps: 1000 },
+    rto: { minMs: 10, maxMs: 2000, initialMs: 100 },
+    globalBucket: new TokenBucket(125_000, 65536, 0),
+    lossMeter: new LossMeter(),
+    log: silent,
+    onPassEnd: (s) => passes.push(s),
+  });
+  const drain = () =>
+    socket.sent.splice(0).map(({ data, to }) => {
+      const p = decodeTftp(data);
+      const dest = to.address === GROUP ? 'group' : `c${to.address.split('.')[3]}`;
+      return `${dest}: ${p.op === 'DATA' ? `DATA ${p.block}` : p.op}`;
+    });
+  return { clock, socket, channel, passes, drain, opens: () => opens };
+}
+
+describe('MtftpChannel (PXE MTFTP)', () => {
+  it('holds block 1 for open_hold, then sends it by unicast to the opener and then to the group', async () => {
+    const s = setup();
+    s.channel.onOpen(peer(1));
+    await settle();
+    s.clock.advance(999);
+    await settle();
+    assert.deepEqual(s.drain(), []);
+    s.clock.advance(1);
+    await settle();
+    assert.deepEqual(s.drain(), ['c1: DATA 1', 'group: DATA 1']);
+  });
+
+  it('runs lock-step with the master to the end: every later block to the group only, never twice', async () => {
+    const s = setup({ openHoldMs: 0 });
+    s.channel.onOpen(peer(1));
+    await settle();
+    s.drain();
+    for (let n = 1; n <= 4; n++) {
+      s.channel.onAck(peer(1), n);
+      await settle();
+    }
+    assert.deepEqual(s.drain(), ['group: DATA 2', 'group: DATA 3', 'group: DATA 4', 'group: DATA 5']);
+    s.channel.onAck(peer(1), 5);
+    assert.equal(s.passes[0]?.outcome, 'complete');
+    assert.equal(s.passes[0]?.dataSent, 5);
+    assert.equal(s.channel.channelState, 'idle');
+  });
+
+  it('ignores opens from others during the hold: they hear the stream from block 1', async () => {
+    const s = setup();
+    s.channel.onOpen(peer(1));
+    await settle();
+    s.channel.onOpen(peer(2));
+    s.channel.onOpen(peer(3));
+    s.clock.advance(1000);
+    await settle();
+    assert.deepEqual(s.drain(), ['c1: DATA 1', 'group: DATA 1']);
+    for (let n = 1; n <= 5; n++) {
+      s.channel.onAck(peer(1), n);
+      await settle();
+    }
+    assert.equal(s.passes.length, 1, 'no second pass needed');
+    assert.equal(s.opens(), 1);
+  });
+
+  it('a running pass is not restarted by an open; the late opener masters a pass right after', async () => {
+    const s = setup({ openHoldMs: 0 });
+    s.channel.onOpen(peer(1));
+    await settle();
+    s.channel.onAck(peer(1), 1);
+    await settle();
+    s.channel.onAck(peer(1), 2);
+    await settle();
+    s.channel.onOpen(peer(2)); // joins mid-stream: gets no answer, listens (blocks 4, 5)
+    await settle();
+    assert.deepEqual(s.drain(), ['c1: DATA 1', 'group: DATA 1', 'group: DATA 2', 'group: DATA 3']);
+    s.channel.onAck(peer(1), 3);
+    await settle();
+    s.channel.onAck(peer(1), 4);
+    await settle();
+    s.channel.onAck(peer(1), 5);
+    await settle();
+    assert.deepEqual(s.passes.map((p) => [p.outcome, p.lateOpeners]), [['complete', 1]]);
+    assert.deepEqual(s.drain(), ['group: DATA 4', 'group: DATA 5', 'c2: DATA 1', 'group: DATA 1'], 'next pass at once, c2 master');
+    // c2 has 1 now, and 4 and 5 from before: it asks for 2, 3, then says it has everything.
+    s.channel.onAck(peer(2), 1);
+    await settle();
+    s.channel.onAck(peer(2), 2);
+    await settle();
+    s.channel.onAck(peer(2), 5);
+    assert.deepEqual(s.drain(), ['group: DATA 2', 'group: DATA 3']);
+    assert.equal(s.passes[1]?.outcome, 'complete');
+  });
+
+  it('a retransmitted open from the master resends block 1 both ways (10.5 i), rate-limited', async () => {
+    const s = setup({ openHoldMs: 0 });
+    s.channel.onOpen(peer(1));
+    await settle();
+    s.drain();
+    s.channel.onOpen(peer(1));
+    s.channel.onOpen(peer(1));
+    await settle();
+    assert.deepEqual(s.drain(), ['c1: DATA 1', 'group: DATA 1']);
+  });
+
+  it('retransmits on its own timer with back-off, and ends the pass when the master stays silent', async () => {
+    const s = setup({ openHoldMs: 0 });
+    s.channel.onOpen(peer(1));
+    await settle();
+    s.channel.onAck(peer(1), 1); // it hears: not deaf
+    await settle();
+    s.drain();
+    s.clock.advance(100);
+    await settle();
+    assert.deepEqual(s.drain(), ['group: DATA 2']);
+    for (let i = 0; i < 10 && s.passes.length === 0; i++) {
+      s.clock.advance(500);
+      await settle();
+    }
+    assert.equal(s.passes[0]?.outcome, 'master-silent');
+    assert.equal(s.channel.channelState, 'idle');
+  });
+
+  it('a new open after a pass ends starts a new pass (the reopen after the reopen delay)', async () => {
+    const s = setup({ openHoldMs: 0 });
+    s.channel.onOpen(peer(1));
+    await settle();
+    for (let n = 1; n <= 5; n++) {
+      s.channel.onAck(peer(1), n);
+      await settle();
+    }
+    s.drain();
+    s.clock.advance(2000);
+    s.channel.onOpen(peer(1));
+    await settle();
+    assert.deepEqual(s.drain(), ['c1: DATA 1', 'group: DATA 1']);
+    assert.equal(s.opens(), 2, 'each pass opens the catalog file afresh');
+  });
+
+  it('ACKs from a listener push the current block again, at most once per half RTO', async () => {
+    const s = setup({ openHoldMs: 0 });
+    s.channel.onOpen(peer(1));
+    await settle();
+    s.channel.onAck(peer(1), 1);
+    await settle();
+    s.drain();
+    s.channel.onAck(peer(7), 1);
+    s.channel.onAck(peer(7), 1);
+    await settle();
+    assert.deepEqual(s.drain(), ['group: DATA 2']);
+  });
+
+  it('serves a master by unicast when it never hears the group', async () => {
+    const s = setup({ openHoldMs: 0 });
+    s.channel.onOpen(peer(1));
+    await settle();
+    s.channel.onAck(peer(1), 1); // block 1 came by unicast too: no evidence it hears the group
+    await settle();
+    s.drain();
+    s.clock.advance(2000); // silent on group block 2
+    await settle();
+    const out = s.drain();
+    assert.equal(out.at(-1), 'c1: DATA 2');
+    s.channel.onAck(peer(1), 2);
+    await settle();
+    assert.deepEqual(s.drain(), ['c1: DATA 3']);
+  });
+});
