@@ -72,10 +72,36 @@ export interface MtftpConfig {
   readonly openHoldMs: number;
 }
 
-export type DhcpMode = 'off';
+export type DhcpMode = 'off' | 'full' | 'proxy';
+
+export interface DhcpReservation {
+  /** Lower-case, colon-separated. */
+  readonly mac: string;
+  readonly address: string;
+}
+
+export interface DhcpPoolConfig {
+  readonly name: string;
+  readonly first: string;
+  readonly last: string;
+  readonly prefix: number;
+  readonly router: string | null;
+  readonly dns: string | null;
+  readonly reservations: readonly DhcpReservation[];
+}
 
 export interface DhcpConfig {
   readonly mode: DhcpMode;
+  /** The serving address: replies leave from it, and it is the server identifier (option 54). */
+  readonly interface: string | null;
+  readonly port: number;
+  readonly proxyPort: number;
+  /** TFTP server clients are sent to (siaddr); the serving address when unset. */
+  readonly nextServer: string | null;
+  readonly leaseTimeMs: number;
+  readonly offerTimeoutMs: number;
+  readonly stateFile: string;
+  readonly pools: readonly DhcpPoolConfig[];
 }
 
 export interface MtftpChannelConfig {

@@ -8,6 +8,7 @@ import {
   ARCHITECTURES,
   type Config,
   type DhcpConfig,
+  type DhcpReservation,
   type MulticastConfig,
   type ImageConfig,
   type LogConfig,
@@ -43,14 +44,14 @@ export function parseConfig(text: string, file: string): Config {
   const configDir = dirname(file);
 
   const singles = new Map<string, SectionValues>();
-  const images: SectionValues[] = [];
+  const named = new Map<string, SectionValues[]>();
   for (const section of scan.sections) {
     const spec = acceptSection(section, issues);
     if (spec === null) continue;
     const entries = scan.entries.filter((e) => e.section === section.section);
     const header = { file: section.file, line: section.line };
     const values = new SectionValues(spec, section.sectionArg, header, file).read(entries, configDir, issues);
-    if (spec.named) images.push(values);
+    if (spec.named) named.set(spec.name, [...(named.get(spec.name) ?? []), values]);
     else singles.set(spec.name, values);
   }
   // Absent sections still provide their defaults, and report their required keys.
@@ -67,7 +68,11 @@ export function parseConfig(text: string, file: string): Config {
 
   checkOrder(section('tftp'), TFTP_ORDER, issues);
   checkOrder(section('multicast'), MULTICAST_ORDER, issues);
+  const images = named.get('image') ?? [];
+  const pools = named.get('pool') ?? [];
   for (const image of images) checkMtftpKeys(image, issues);
+  const reservations = new Map(pools.map((pool) => [pool, checkPool(pool, issues)]));
+  checkDhcp(section('dhcp'), pools, issues);
   checkSingleDefaultImage(images, issues);
   checkUniqueMtftpChannels(images, issues);
 
@@ -78,7 +83,7 @@ export function parseConfig(text: string, file: string): Config {
     tftp: buildTftp(section('tftp')),
     multicast: buildMulticast(section('multicast')),
     mtftp: { enabled: section('mtftp').bool('enabled'), openHoldMs: section('mtftp').int('open_hold') },
-    dhcp: buildDhcp(section('dhcp')),
+    dhcp: buildDhcp(section('dhcp'), pools, reservations),
     images: images.map(buildImage),
   });
 }
@@ -164,6 +169,57 @@ function checkOrder(values: SectionValues, rules: readonly OrderRule[], issues: 
     issues.push(
       issueAt(at, values.label, key, `${describe(own)} must be ${relation} \`${other}\` (${describe(theirs)}${otherNote})`),
     );
+  }
+}
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+function subnetOf(address: string, prefix: number): number {
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return (ipv4Number(address) & mask) >>> 0;
+}
+
+/** A pool: IPv4, first..last in one subnet, reservations well-formed and inside that subnet. */
+function checkPool(pool: SectionValues, issues: ConfigIssue[]): DhcpReservation[] {
+  const first = pool.get('first');
+  const last = pool.get('last');
+  const prefix = pool.get('prefix');
+  const at = (key: string) => pool.written(key) ?? pool.headerOrFile();
+  if (typeof first !== 'string' || typeof last !== 'string' || typeof prefix !== 'number') return [];
+  for (const [key, value] of [['first', first], ['last', last]] as const) {
+    if (!IPV4.test(value)) issues.push(issueAt(at(key), pool.label, key, 'pools are IPv4'));
+  }
+  if (!IPV4.test(first) || !IPV4.test(last)) return [];
+  if (ipv4Number(first) > ipv4Number(last)) issues.push(issueAt(at('last'), pool.label, 'last', `${last} is below \`first\` (${first})`));
+  else if (subnetOf(first, prefix) !== subnetOf(last, prefix)) {
+    issues.push(issueAt(at('last'), pool.label, 'last', `${last} is not in the /${prefix} subnet of \`first\` (${first})`));
+  }
+  const reservations: DhcpReservation[] = [];
+  const text = pool.get('reservations');
+  if (typeof text !== 'string' || text.trim() === '') return reservations;
+  for (const item of text.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const [macText = '', address = ''] = item.split('=').map((x) => x.trim());
+    const mac = macText.toLowerCase().replace(/-/g, ':');
+    if (!MAC.test(mac) || !IPV4.test(address)) {
+      issues.push(issueAt(at('reservations'), pool.label, 'reservations', `\`${item}\` is not MAC=ADDRESS (e.g. 52:54:00:12:34:56=${first})`));
+    } else if (subnetOf(address, prefix) !== subnetOf(first, prefix)) {
+      issues.push(issueAt(at('reservations'), pool.label, 'reservations', `${address} (for ${mac}) is outside the pool's /${prefix} subnet`));
+    } else reservations.push({ mac, address });
+  }
+  return reservations;
+}
+
+/** A DHCP mode needs a serving address, and `full` needs somewhere to take addresses from. */
+function checkDhcp(dhcp: SectionValues, pools: readonly SectionValues[], issues: ConfigIssue[]): void {
+  const mode = dhcp.get('mode');
+  if (mode === 'off' || mode === undefined) return;
+  const iface = dhcp.get('interface');
+  if (iface === '0.0.0.0' || (typeof iface === 'string' && !IPV4.test(iface))) {
+    issues.push(issueAt(dhcp.written('interface') ?? dhcp.written('mode') ?? dhcp.headerOrFile(), dhcp.label, 'interface', `an IPv4 serving address is required with \`mode = ${String(mode)}\``));
+  }
+  if (mode === 'full' && pools.length === 0) {
+    issues.push(issueAt(dhcp.written('mode') ?? dhcp.headerOrFile(), dhcp.label, 'mode', '`full` needs at least one `[pool NAME]` section'));
   }
 }
 
@@ -301,8 +357,32 @@ function buildMulticast(m: SectionValues): MulticastConfig {
   };
 }
 
-function buildDhcp(dhcp: SectionValues): DhcpConfig {
-  return { mode: dhcp.oneOf('mode', DHCP_MODES) };
+const unset = (address: string): string | null => (address === '0.0.0.0' ? null : address);
+
+function buildDhcp(
+  dhcp: SectionValues,
+  pools: readonly SectionValues[],
+  reservations: ReadonlyMap<SectionValues, readonly DhcpReservation[]>,
+): DhcpConfig {
+  return {
+    mode: dhcp.oneOf('mode', DHCP_MODES),
+    interface: unset(dhcp.text('interface')),
+    port: dhcp.int('port'),
+    proxyPort: dhcp.int('proxy_port'),
+    nextServer: unset(dhcp.text('next_server')),
+    leaseTimeMs: dhcp.int('lease_time'),
+    offerTimeoutMs: dhcp.int('offer_timeout'),
+    stateFile: dhcp.text('state_file'),
+    pools: pools.map((pool) => ({
+      name: pool.arg ?? '',
+      first: pool.text('first'),
+      last: pool.text('last'),
+      prefix: pool.int('prefix'),
+      router: unset(pool.text('router')),
+      dns: unset(pool.text('dns')),
+      reservations: reservations.get(pool) ?? [],
+    })),
+  };
 }
 
 function buildImage(image: SectionValues): ImageConfig {

@@ -94,7 +94,7 @@ export const MTFTP_CHANNEL_KEYS = [
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const satisfies readonly LogLevel[];
 export const LOG_FORMATS = ['text', 'json'] as const satisfies readonly LogFormat[];
-export const DHCP_MODES = ['off'] as const satisfies readonly DhcpMode[];
+export const DHCP_MODES = ['off', 'full', 'proxy'] as const satisfies readonly DhcpMode[];
 
 const UDP_PORT = { kind: 'int', min: 1, max: 65535 } as const;
 // PXE option 43 sub-options 4 and 5 are one byte each.
@@ -407,7 +407,7 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
   {
     name: 'dhcp',
     named: false,
-    description: 'The DHCP / proxyDHCP responder.',
+    description: 'The DHCP / proxyDHCP responder; address pools are `[pool NAME]` sections.',
     fields: [
       {
         key: 'mode',
@@ -415,8 +415,120 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         required: false,
         default: 'off',
         description:
-          "Responder mode; only `off` exists until the DHCP responder arrives in a later release, so point your DHCP server's next-server and boot filename at pxecast meanwhile.",
-        example: 'off',
+          '`full` assigns addresses from the pools and boots PXE clients; `proxy` leaves addresses to the site DHCP server and only adds boot information for PXE clients (and answers port 4011); `off` runs no DHCP.',
+        example: 'proxy',
+      },
+      {
+        key: 'interface',
+        type: { kind: 'ip-address' },
+        required: false,
+        default: '0.0.0.0',
+        description: 'Serving address (required unless `mode = off`): replies leave from it and it is the server identifier; Node cannot tell which interface a broadcast came in on, so it is named here.',
+        example: '192.168.10.1',
+      },
+      {
+        key: 'port',
+        type: UDP_PORT,
+        required: false,
+        default: '67',
+        description: 'DHCP server port; clients are answered on this port + 1.',
+        example: '67',
+      },
+      {
+        key: 'proxy_port',
+        type: UDP_PORT,
+        required: false,
+        default: '4011',
+        description: 'PXE boot-server / proxyDHCP request port (answered to the request\'s source port: iPXE uses 68, UEFI 4011).',
+        example: '4011',
+      },
+      {
+        key: 'next_server',
+        type: { kind: 'ip-address' },
+        required: false,
+        default: '0.0.0.0',
+        description: 'TFTP server address given to clients (siaddr); `0.0.0.0` means the serving address.',
+        example: '0.0.0.0',
+      },
+      {
+        key: 'lease_time',
+        type: { kind: 'duration', bareUnit: 's', minMs: 60 * SECOND, maxMs: 30 * 24 * HOUR },
+        required: false,
+        default: '1h',
+        description: 'Lease length in `full` mode; clients renew at half (T1) and rebind at 7/8 (T2).',
+        example: '12h',
+      },
+      {
+        key: 'offer_timeout',
+        type: { kind: 'duration', bareUnit: 's', minMs: 1 * SECOND, maxMs: 10 * MINUTE },
+        required: false,
+        default: '60s',
+        description: 'How long an offered address stays reserved for the client it was offered to.',
+        example: '60s',
+      },
+      {
+        key: 'state_file',
+        type: { kind: 'host-path' },
+        required: false,
+        default: '/var/lib/pxecast/leases.json',
+        description: 'Lease database (`full` mode), written atomically (write and rename) on every change and read at start.',
+        example: '/var/lib/pxecast/leases.json',
+      },
+    ],
+  },
+  {
+    name: 'pool',
+    named: true,
+    exampleName: 'lab',
+    description: 'A DHCP address pool for `full` mode; a request is served from the pool whose subnet holds its relay address (giaddr), or the serving address.',
+    fields: [
+      {
+        key: 'first',
+        type: { kind: 'ip-address' },
+        required: true,
+        default: null,
+        description: 'First address handed out.',
+        example: '192.168.10.100',
+      },
+      {
+        key: 'last',
+        type: { kind: 'ip-address' },
+        required: true,
+        default: null,
+        description: 'Last address handed out (inclusive), in the same subnet as `first`.',
+        example: '192.168.10.199',
+      },
+      {
+        key: 'prefix',
+        type: { kind: 'int', min: 8, max: 30, unit: 'bits' },
+        required: false,
+        default: '24',
+        description: 'Subnet prefix length (24 = netmask 255.255.255.0).',
+        example: '24',
+      },
+      {
+        key: 'router',
+        type: { kind: 'ip-address' },
+        required: false,
+        default: '0.0.0.0',
+        description: 'Default gateway given to clients (option 3); `0.0.0.0` gives none.',
+        example: '192.168.10.1',
+      },
+      {
+        key: 'dns',
+        type: { kind: 'ip-address' },
+        required: false,
+        default: '0.0.0.0',
+        description: 'DNS server given to clients (option 6); `0.0.0.0` gives none.',
+        example: '192.168.10.1',
+      },
+      {
+        key: 'reservations',
+        type: { kind: 'text' },
+        required: false,
+        default: '',
+        description: 'Fixed addresses by MAC, comma-separated `MAC=ADDRESS` pairs inside the pool\'s subnet.',
+        example: '52:54:00:12:34:56=192.168.10.50',
       },
     ],
   },

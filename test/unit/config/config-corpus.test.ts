@@ -225,9 +225,45 @@ const corpus: readonly BrokenCase[] = [
     issues: [`${at(2)}: [log] format: "syslog" is not one of text, json`],
   },
   {
-    name: 'dhcp mode that does not exist yet',
+    name: 'dhcp mode that does not exist',
+    ini: [...TFTP, '[dhcp]', 'mode = relay'],
+    issues: [`${at(4)}: [dhcp] mode: "relay" is not one of off, full, proxy`],
+  },
+  {
+    name: 'dhcp proxy without a serving address',
     ini: [...TFTP, '[dhcp]', 'mode = proxy'],
-    issues: [`${at(4)}: [dhcp] mode: "proxy" is not one of off`],
+    issues: [`${at(4)}: [dhcp] interface: an IPv4 serving address is required with \`mode = proxy\``],
+  },
+  {
+    name: 'dhcp full without a pool',
+    ini: [...TFTP, '[dhcp]', 'mode = full', 'interface = 10.0.0.1'],
+    issues: [`${at(4)}: [dhcp] mode: \`full\` needs at least one \`[pool NAME]\` section`],
+  },
+  {
+    name: 'pool running backwards',
+    ini: [...TFTP, '[pool lab]', 'first = 10.0.0.50', 'last = 10.0.0.10'],
+    issues: [`${at(5)}: [pool lab] last: 10.0.0.10 is below \`first\` (10.0.0.50)`],
+  },
+  {
+    name: 'pool spanning two subnets',
+    ini: [...TFTP, '[pool lab]', 'first = 10.0.0.50', 'last = 10.0.1.10'],
+    issues: [`${at(5)}: [pool lab] last: 10.0.1.10 is not in the /24 subnet of \`first\` (10.0.0.50)`],
+  },
+  {
+    name: 'pool without its required keys',
+    ini: [...TFTP, '[pool lab]', 'prefix = 24'],
+    issues: [
+      `${at(3)}: [pool lab] first: required key is missing; add \`first = 192.168.10.100\``,
+      `${at(3)}: [pool lab] last: required key is missing; add \`last = 192.168.10.199\``,
+    ],
+  },
+  {
+    name: 'malformed and foreign reservations',
+    ini: [...TFTP, '[pool lab]', 'first = 10.0.0.50', 'last = 10.0.0.60', 'reservations = 52:54:00:12:34:56=10.0.9.1, nonsense'],
+    issues: [
+      `${at(6)}: [pool lab] reservations: 10.0.9.1 (for 52:54:00:12:34:56) is outside the pool's /24 subnet`,
+      `${at(6)}: [pool lab] reservations: \`nonsense\` is not MAC=ADDRESS (e.g. 52:54:00:12:34:56=10.0.0.50)`,
+    ],
   },
   {
     name: 'listen address out of range',

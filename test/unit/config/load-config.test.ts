@@ -62,7 +62,17 @@ test('a minimal config gets every default', () => {
       deafAfter: 3,
     },
     mtftp: { enabled: true, openHoldMs: 1000 },
-    dhcp: { mode: 'off' },
+    dhcp: {
+      mode: 'off',
+      interface: null,
+      port: 67,
+      proxyPort: 4011,
+      nextServer: null,
+      leaseTimeMs: 3_600_000,
+      offerTimeoutMs: 60_000,
+      stateFile: '/var/lib/pxecast/leases.json',
+      pools: [],
+    },
     images: [],
   });
 });
