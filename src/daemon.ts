@@ -9,6 +9,8 @@ import type { Clock, FileSystem, Logger, SocketFactory, UploadStore } from './io
 import { LossMeter, mbpsToBytesPerMs, TokenBucket } from './tftp/flow-control.js';
 import { MtftpServer } from './tftp/mtftp-server.js';
 import { TftpServer } from './tftp/tftp-server.js';
+import { DhcpServer } from './dhcp/dhcp-server.js';
+import type { LeaseStore } from './dhcp/leases.js';
 
 export interface DaemonDeps {
   readonly clock: Clock;
@@ -20,6 +22,9 @@ export interface DaemonDeps {
   readonly readConfig: (path: string) => Promise<Config>;
   readonly uploadStore: (dir: string) => UploadStore;
   readonly loopLagMs: () => number;
+  /** Wall-clock milliseconds, for DHCP leases (they outlive the process). */
+  readonly wallClock: () => number;
+  readonly leaseStore: (path: string) => LeaseStore;
 }
 
 export type ReloadResult = { readonly ok: true } | { readonly ok: false; readonly errors: readonly string[] };
@@ -39,6 +44,7 @@ export class Daemon {
   private readonly catalog: CatalogStore;
   readonly tftp: TftpServer | null;
   readonly mtftp: MtftpServer | null;
+  readonly dhcp: DhcpServer | null;
   readonly startedAt: number;
 
   private constructor(
@@ -83,6 +89,19 @@ export class Daemon {
           lossMeter,
         })
       : null;
+    const dhcp = initial.config.dhcp;
+    this.dhcp =
+      dhcp.mode !== 'off' && dhcp.interface !== null
+        ? new DhcpServer({
+            sockets: deps.sockets,
+            catalog: this.catalog,
+            logger: deps.logger.child({ service: 'dhcp' }),
+            settings: dhcp,
+            wallClock: deps.wallClock,
+            leaseStore: deps.leaseStore(dhcp.stateFile),
+            nextServer: dhcp.nextServer ?? dhcp.interface,
+          })
+        : null;
   }
 
   static async start(configPath: string, deps: DaemonDeps, initial: { config: Config; catalog: Catalog }): Promise<Daemon> {
@@ -90,9 +109,11 @@ export class Daemon {
     try {
       await daemon.tftp?.start();
       await daemon.mtftp?.start();
+      await daemon.dhcp?.start();
     } catch (e) {
       daemon.tftp?.stop();
       daemon.mtftp?.stop();
+      daemon.dhcp?.stop();
       throw e;
     }
     deps.logger.info('pxecast started', {
@@ -144,6 +165,7 @@ export class Daemon {
   stop(): void {
     this.tftp?.stop();
     this.mtftp?.stop();
+    this.dhcp?.stop();
     this.deps.logger.info('pxecast stopped');
   }
 }

@@ -9,6 +9,7 @@ import { Daemon, loadConfigAndCatalog, type DaemonDeps } from './daemon.js';
 import { NodeFileSystem, NodeUploadStore } from './io/node-file-system.js';
 import { nodeUdp } from './io/node-udp.js';
 import { systemClock } from './io/system-clock.js';
+import { JsonLeaseFile } from './io/lease-file.js';
 import { startLoopLagSampler } from './io/loop-lag.js';
 import { createWinstonLogger } from './io/winston-logger.js';
 
@@ -63,6 +64,8 @@ export async function runServe(configPath: string): Promise<number> {
   const lag = startLoopLagSampler();
   const deps: DaemonDeps = {
     loopLagMs: lag.lagMs,
+    wallClock: () => Date.now(),
+    leaseStore: (path) => new JsonLeaseFile(path),
     ...base,
     sockets: nodeUdp,
     logger: log.logger,

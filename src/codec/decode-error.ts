@@ -5,7 +5,8 @@ export type DecodeErrorCode =
   | 'EMPTY_FILENAME'
   | 'NOT_NETASCII'
   | 'BAD_LENGTH'
-  | 'BAD_OPTIONS';
+  | 'BAD_OPTIONS'
+  | 'BAD_MAGIC';
 
 /** Malformed input: the only exception a decoder may throw. Counted by `code` at the socket. */
 export class DecodeError extends Error {

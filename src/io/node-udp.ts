@@ -56,13 +56,14 @@ class NodeDatagramSocket implements DatagramSocket {
 export const nodeUdp: SocketFactory = {
   bind(options: SocketOptions): Promise<DatagramSocket> {
     return new Promise((resolve, reject) => {
-      const socket = dgram.createSocket({ type: isIPv6(options.address) ? 'udp6' : 'udp4', reuseAddr: false, lookup: literalLookup });
+      const reuseAddr = options.reuseAddr ?? false;
+      const socket = dgram.createSocket({ type: isIPv6(options.address) ? 'udp6' : 'udp4', reuseAddr, lookup: literalLookup });
       const onError = (err: NodeJS.ErrnoException) => {
         socket.close();
         reject(new SocketError(`cannot bind UDP ${options.address}:${options.port}: ${err.message}`, err.code));
       };
       socket.once('error', onError);
-      socket.bind({ address: options.address, port: options.port, exclusive: true }, () => {
+      socket.bind({ address: options.address, port: options.port, exclusive: !reuseAddr }, () => {
         socket.off('error', onError);
         // After bind, errors are per-datagram (ICMP unreachable etc.): never fatal.
         socket.on('error', () => undefined);

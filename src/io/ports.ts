@@ -37,6 +37,8 @@ export interface SocketOptions {
   /** 0 asks the system for an ephemeral port. */
   readonly port: number;
   readonly broadcast?: boolean;
+  /** Share the port with another socket bound to a different address (DHCP: wildcard + serving). */
+  readonly reuseAddr?: boolean;
   /** Set for sockets that send to multicast groups. */
   readonly multicast?: MulticastSendOptions;
 }
@@ -93,4 +95,32 @@ export interface UploadSink {
 export interface UploadStore {
   /** Rejects with code EEXIST when the target already exists. */
   create(path: string): Promise<UploadSink>;
+}
+
+/** Answers one control request frame (a line of JSON text, as the client sent it) with one reply frame. */
+export interface ControlRequestHandler {
+  onRequest(text: string): Promise<string>;
+  /** The reply to a frame over the transport's size limit (the connection is closed after it). */
+  onOversize(limitBytes: number): string;
+}
+
+export interface ControlListener {
+  /** Stops listening, ends open connections and removes the socket file. */
+  close(): Promise<void>;
+}
+
+/** The local control channel (a Unix socket): one reply per request, JSON text on both sides. */
+export interface ControlTransport {
+  /**
+   * Listens at `path` with permissions `mode`, creating a missing parent directory. A socket file
+   * that nobody answers on (left by a crashed daemon) is replaced; one that answers is not: rejects
+   * with code EADDRINUSE.
+   */
+  listen(path: string, mode: number, handler: ControlRequestHandler): Promise<ControlListener>;
+  /**
+   * Sends one request frame and resolves with the reply frame. Rejects with an error whose `code`
+   * is ENOENT (no socket), ECONNREFUSED (stale socket), EACCES, ETIMEDOUT (no reply within
+   * `timeoutMs`), ECONNRESET (closed without a reply), ...
+   */
+  request(path: string, text: string, timeoutMs: number): Promise<string>;
 }

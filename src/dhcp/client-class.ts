@@ -1,0 +1,45 @@
+// Who is asking (protocols.md 7.1, 8): a PXE client by option 60 `PXEClient` (the 9-byte prefix
+// both iPXE and EDK2 classify on), its architecture from option 93, iPXE by its user class 77
+// (`iPXE`, raw bytes, not RFC 3004 format) or its encapsulated options 175, and its GUID from 97.
+import type { DhcpMessage } from '../codec/dhcp-message.js';
+import type { Architecture } from '../config/config-types.js';
+
+export interface ClientInfo {
+  readonly mac: string;
+  readonly isPxe: boolean;
+  readonly isIpxe: boolean;
+  /** First type of option 93, or null (a plain DHCP client). */
+  readonly archType: number | null;
+  readonly arch: Architecture | null;
+  /** Option 97 as sent, echoed by PXE replies (type 0 + 16-byte UUID). */
+  readonly machineId: Buffer | null;
+}
+
+/** RFC 4578 / IANA processor architecture types served by name in the catalog. Type 9 is x64 in
+ *  practice (RFC 4578 swapped 7 and 9; erratum), so it is treated as x64 like 7. */
+const ARCH_BY_TYPE: ReadonlyMap<number, Architecture> = new Map([
+  [0, 'bios'],
+  [6, 'efi-ia32'],
+  [7, 'efi-x64'],
+  [9, 'efi-x64'],
+  [10, 'efi-arm32'],
+  [11, 'efi-arm64'],
+  [16, 'efi-x64-http'],
+  [19, 'efi-arm64-http'],
+]);
+
+export function classifyClient(msg: DhcpMessage): ClientInfo {
+  const vendorClass = msg.raw.get(60)?.toString('latin1') ?? '';
+  const arch93 = msg.raw.get(93);
+  const archType = arch93 && arch93.length >= 2 ? arch93.readUInt16BE(0) : null;
+  const userClass = msg.raw.get(77)?.toString('latin1') ?? '';
+  const machineId = msg.raw.get(97) ?? null;
+  return {
+    mac: msg.chaddr,
+    isPxe: vendorClass.startsWith('PXEClient'),
+    isIpxe: userClass === 'iPXE' || msg.raw.has(175),
+    archType,
+    arch: archType === null ? null : (ARCH_BY_TYPE.get(archType) ?? null),
+    machineId: machineId && machineId.length === 17 ? machineId : null,
+  };
+}

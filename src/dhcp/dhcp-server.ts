@@ -1,0 +1,278 @@
+// Glue for DHCP: datagram -> codec -> policy (client class, boot policy, leases) -> reply.
+// Sockets (protocols.md 6.4): one wildcard socket on the server port receives broadcasts; one
+// bound to the serving address receives unicasts (renewals, relays) and sends every reply, so
+// replies leave through the serving interface even on a multi-homed host (Node cannot report the
+// receiving interface). The PXE port (4011) is bound on the serving address.
+//
+// full:  DISCOVER/OFFER, REQUEST (selecting, init-reboot, renewing, rebinding)/ACK/NAK, DECLINE,
+//        RELEASE, INFORM; boot information for PXE clients in OFFER/ACK (protocols.md 7.3 A2).
+// proxy: only PXE clients (option 60 `PXEClient`); OFFER with yiaddr 0 and the boot information;
+//        REQUESTs on port 67 belong to the site DHCP server; requests on 4011 get an ACK with the
+//        boot information, sent to their source port (iPXE uses 68, UEFI 4011).
+import type { CatalogStore } from '../catalog/catalog-store.js';
+import { DecodeError } from '../codec/decode-error.js';
+import { decodeDhcp, DhcpMessageType, encodeDhcp, type DhcpMessage } from '../codec/dhcp-message.js';
+import type { DhcpConfig } from '../config/config-types.js';
+import type { DatagramSocket, Logger, PeerAddress, SocketFactory } from '../io/ports.js';
+import { decideBoot, type BootDecision } from './boot-policy.js';
+import { classifyClient, type ClientInfo } from './client-class.js';
+import { LeaseTable, prefixMask, type Lease, type LeaseStore } from './leases.js';
+import { BROADCAST, replyDestination } from './reply-destination.js';
+
+const MESSAGE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(DhcpMessageType).map(([k, v]) => [v, k]));
+
+export interface DhcpServerDeps {
+  readonly sockets: SocketFactory;
+  readonly catalog: CatalogStore;
+  readonly logger: Logger;
+  readonly settings: DhcpConfig;
+  /** Wall-clock milliseconds (leases outlive the process). */
+  readonly wallClock: () => number;
+  readonly leaseStore: LeaseStore;
+  /** The TFTP server's address as clients must reach it (siaddr). */
+  readonly nextServer: string;
+}
+
+export interface DhcpCounters {
+  received: Record<string, number>;
+  sent: Record<string, number>;
+  ignored: Record<string, number>;
+  decodeErrors: Record<string, number>;
+  leaseWriteErrors: number;
+}
+
+export class DhcpServer {
+  private readonly leases: LeaseTable | null;
+  private wildcard: DatagramSocket | null = null;
+  private serving: DatagramSocket | null = null;
+  private pxePort: DatagramSocket | null = null;
+  readonly counters: DhcpCounters = { received: {}, sent: {}, ignored: {}, decodeErrors: {}, leaseWriteErrors: 0 };
+  private readonly serverId: string;
+
+  constructor(private readonly deps: DhcpServerDeps) {
+    const s = deps.settings;
+    if (s.interface === null) throw new Error('DHCP needs a serving address');
+    this.serverId = s.interface;
+    this.leases =
+      s.mode === 'full'
+        ? new LeaseTable(s.pools, { leaseTimeMs: s.leaseTimeMs, offerTimeoutMs: s.offerTimeoutMs, serverAddress: s.interface }, deps.wallClock)
+        : null;
+  }
+
+  async start(): Promise<void> {
+    const s = this.deps.settings;
+    if (this.leases) this.leases.restore(await this.deps.leaseStore.load());
+    this.wildcard = await this.deps.sockets.bind({ address: '0.0.0.0', port: s.port, reuseAddr: true });
+    this.serving = await this.deps.sockets.bind({ address: this.serverId, port: s.port, reuseAddr: true, broadcast: true });
+    this.pxePort = await this.deps.sockets.bind({ address: this.serverId, port: s.proxyPort, reuseAddr: true });
+    this.wildcard.onMessage((d, from) => this.guard(d, from, () => this.onDatagram(d, from, 'dhcp')));
+    this.serving.onMessage((d, from) => this.guard(d, from, () => this.onDatagram(d, from, 'dhcp')));
+    this.pxePort.onMessage((d, from) => this.guard(d, from, () => this.onDatagram(d, from, 'pxe')));
+    this.deps.logger.info('dhcp listening', { mode: s.mode, address: this.serverId, port: s.port, pxe_port: s.proxyPort });
+  }
+
+  stop(): void {
+    for (const s of [this.wildcard, this.serving, this.pxePort]) s?.close();
+    this.wildcard = this.serving = this.pxePort = null;
+  }
+
+  leaseList(): Lease[] {
+    return this.leases?.all() ?? [];
+  }
+
+  private guard(data: Buffer, from: PeerAddress, handle: () => void): void {
+    try {
+      handle();
+    } catch (e) {
+      if (e instanceof DecodeError) {
+        this.counters.decodeErrors[e.code] = (this.counters.decodeErrors[e.code] ?? 0) + 1;
+        this.deps.logger.debug('malformed DHCP datagram dropped', { peer: `${from.address}:${from.port}`, reason: e.message });
+        return;
+      }
+      this.deps.logger.error('bug: exception while handling a DHCP datagram', {
+        peer: `${from.address}:${from.port}`,
+        error: (e as Error).stack ?? String(e),
+        packet: data.subarray(0, 64).toString('hex'),
+      });
+    }
+  }
+
+  private ignore(reason: string, msg?: DhcpMessage): void {
+    this.counters.ignored[reason] = (this.counters.ignored[reason] ?? 0) + 1;
+    this.deps.logger.debug('dhcp request ignored', { reason, mac: msg?.chaddr });
+  }
+
+  private onDatagram(data: Buffer, from: PeerAddress, port: 'dhcp' | 'pxe'): void {
+    const msg = decodeDhcp(data);
+    if (msg.op !== 1) return this.ignore('not a BOOTREQUEST', msg);
+    const type = msg.options[53];
+    if (typeof type !== 'number') return this.ignore('no message type (BOOTP)', msg);
+    const name = MESSAGE_NAMES[type] ?? `type-${type}`;
+    this.counters.received[name] = (this.counters.received[name] ?? 0) + 1;
+    const client = classifyClient(msg);
+    if (port === 'pxe') return this.onPxeRequest(msg, client, from, type);
+    if (this.deps.settings.mode === 'proxy') return this.onProxyRequest(msg, client, type);
+    return this.onFullRequest(msg, client, type);
+  }
+
+  // ----------------------------------------------------------------------------------------------
+  // full mode
+
+  private onFullRequest(msg: DhcpMessage, client: ClientInfo, type: number): void {
+    const leases = this.leases!;
+    const pool = leases.poolFor(msg.giaddr !== '0.0.0.0' ? msg.giaddr : this.serverId);
+    if (pool === null) return this.ignore('no pool for this link', msg);
+    const requested = typeof msg.options[50] === 'string' ? (msg.options[50] as string) : null;
+    const serverId = typeof msg.options[54] === 'string' ? (msg.options[54] as string) : null;
+    switch (type) {
+      case DhcpMessageType.DISCOVER: {
+        const lease = leases.offer(client.mac, pool, requested);
+        if (lease === null) {
+          this.deps.logger.warn('dhcp pool exhausted', { pool: pool.name, mac: client.mac });
+          return;
+        }
+        this.persist();
+        this.reply(msg, client, DhcpMessageType.OFFER, lease.address, this.addressOptions(pool, true));
+        return;
+      }
+      case DhcpMessageType.REQUEST: {
+        if (serverId !== null && serverId !== this.serverId) {
+          leases.withdrawOffer(client.mac); // it took another server's offer
+          this.persist();
+          return this.ignore('request for another server', msg);
+        }
+        // Selecting/init-reboot name the address in option 50; renewing/rebinding in ciaddr.
+        const address = requested ?? (msg.ciaddr !== '0.0.0.0' ? msg.ciaddr : null);
+        if (address === null) return this.ignore('request without an address', msg);
+        const verdict = leases.request(client.mac, pool, address);
+        if (!verdict.ack) {
+          this.deps.logger.info('dhcp nak', { mac: client.mac, address, reason: verdict.reason });
+          this.reply(msg, client, DhcpMessageType.NAK, '0.0.0.0', { 56: verdict.reason });
+          return;
+        }
+        this.persist();
+        this.deps.logger.info('dhcp lease', { mac: client.mac, address, pool: pool.name, pxe: client.isPxe, arch: client.arch ?? 'none' });
+        this.reply(msg, client, DhcpMessageType.ACK, address, this.addressOptions(pool, true));
+        return;
+      }
+      case DhcpMessageType.DECLINE:
+        if (requested !== null && leases.decline(client.mac, requested)) {
+          this.deps.logger.warn('dhcp address declined: quarantined', { mac: client.mac, address: requested });
+          this.persist();
+        }
+        return;
+      case DhcpMessageType.RELEASE:
+        if (leases.release(client.mac, msg.ciaddr)) {
+          this.deps.logger.info('dhcp release', { mac: client.mac, address: msg.ciaddr });
+          this.persist();
+        }
+        return;
+      case DhcpMessageType.INFORM:
+        // RFC 2131 3.4: configuration only, no yiaddr, no lease time.
+        this.reply(msg, client, DhcpMessageType.ACK, '0.0.0.0', this.addressOptions(pool, false));
+        return;
+      default:
+        this.ignore(`unexpected message type ${type}`, msg);
+    }
+  }
+
+  private addressOptions(pool: { prefix: number; router: string | null; dns: string | null }, withLease: boolean): Record<number, unknown> {
+    const s = this.deps.settings;
+    const seconds = Math.floor(s.leaseTimeMs / 1000);
+    const options: Record<number, unknown> = { 1: prefixMask(pool.prefix) };
+    if (pool.router) options[3] = [pool.router];
+    if (pool.dns) options[6] = [pool.dns];
+    if (withLease) {
+      options[51] = seconds;
+      options[58] = Math.floor(seconds / 2);
+      options[59] = Math.floor((seconds * 7) / 8);
+    }
+    return options;
+  }
+
+  private persist(): void {
+    if (!this.leases) return;
+    this.deps.leaseStore.save(this.leases.all()).catch((e: unknown) => {
+      this.counters.leaseWriteErrors++;
+      this.deps.logger.error('cannot write the lease file; the previous one is kept', { error: (e as Error).message });
+    });
+  }
+
+  // ----------------------------------------------------------------------------------------------
+  // proxy mode and port 4011
+
+  private onProxyRequest(msg: DhcpMessage, client: ClientInfo, type: number): void {
+    if (!client.isPxe) return this.ignore('proxy: not a PXE client', msg);
+    if (type !== DhcpMessageType.DISCOVER) return this.ignore('proxy: only DISCOVER is answered on the DHCP port', msg);
+    this.reply(msg, client, DhcpMessageType.OFFER, '0.0.0.0', {}, true);
+  }
+
+  private onPxeRequest(msg: DhcpMessage, client: ClientInfo, from: PeerAddress, type: number): void {
+    if (!client.isPxe) return this.ignore('pxe port: not a PXE client', msg);
+    if (type !== DhcpMessageType.REQUEST && type !== DhcpMessageType.INFORM) return this.ignore('pxe port: not a REQUEST', msg);
+    // Unicast back to where it came from (ciaddr when set): iPXE sends from 68, UEFI from 4011.
+    const to = { address: msg.ciaddr !== '0.0.0.0' ? msg.ciaddr : from.address, port: from.port };
+    this.reply(msg, client, DhcpMessageType.ACK, '0.0.0.0', {}, true, to);
+  }
+
+  // ----------------------------------------------------------------------------------------------
+
+  private reply(
+    msg: DhcpMessage,
+    client: ClientInfo,
+    type: number,
+    yiaddr: string,
+    extra: Record<number, unknown>,
+    proxy = false,
+    to?: PeerAddress,
+  ): void {
+    const boot: BootDecision | null = type === DhcpMessageType.NAK ? null : decideBoot(client, this.deps.catalog.current());
+    const options: Record<number, unknown> = { 53: type, 54: this.serverId, ...extra };
+    const pxe = client.isPxe && boot !== null;
+    if (pxe) {
+      options[60] = 'PXEClient'; // PXE requires it echoed, exactly (protocols.md 7.1)
+      options[43] = [...boot.vendorOptions!];
+      if (client.machineId) options[97] = [...client.machineId];
+    }
+    const bootFile = boot !== null && type !== DhcpMessageType.NAK ? boot.file : '';
+    if (bootFile) {
+      const asked = Array.isArray(msg.options[55]) ? (msg.options[55] as number[]) : [];
+      if (asked.includes(66)) options[66] = this.deps.nextServer;
+      if (asked.includes(67)) options[67] = bootFile;
+    }
+    const isNak = type === DhcpMessageType.NAK;
+    const reply = encodeDhcp({
+      xid: msg.xid,
+      // Proxy offers have no yiaddr to unicast to: force broadcast (dnsmasq does the same).
+      flags: proxy && !to ? 0x8000 : msg.flags & 0x8000,
+      ciaddr: isNak || proxy ? '0.0.0.0' : msg.ciaddr,
+      yiaddr,
+      siaddr: bootFile ? this.deps.nextServer : '0.0.0.0',
+      giaddr: msg.giaddr,
+      chaddr: msg.chaddr,
+      file: bootFile,
+      options,
+    });
+    const s = this.deps.settings;
+    const destination =
+      to ??
+      replyDestination({
+        giaddr: msg.giaddr,
+        ciaddr: type === DhcpMessageType.OFFER || proxy ? '0.0.0.0' : msg.ciaddr,
+        isNak,
+        clientPort: s.port + 1,
+        serverPort: s.port,
+      });
+    const socket = to ? this.pxePort : this.serving;
+    socket?.send(reply, destination);
+    const name = MESSAGE_NAMES[type] ?? String(type);
+    this.counters.sent[name] = (this.counters.sent[name] ?? 0) + 1;
+    this.deps.logger.debug('dhcp reply', {
+      type: name,
+      mac: client.mac,
+      yiaddr,
+      file: bootFile || 'none',
+      to: destination.address === BROADCAST ? 'broadcast' : `${destination.address}:${destination.port}`,
+    });
+  }
+}
