@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Catalog, CatalogImage } from '../../../src/catalog/catalog.js';
+import { decodeDhcp } from '../../../src/codec/dhcp-message.js';
+import { decodeMtftpSubOptions, decodePxeVendorOptions } from '../../../src/codec/pxe-options.js';
+import { decideBoot } from '../../../src/dhcp/boot-policy.js';
+import { classifyClient, type ClientInfo } from '../../../src/dhcp/client-class.js';
+import { replyDestination } from '../../../src/dhcp/reply-destination.js';
+import { capture } from '../../support/fixtures.js';
+
+const image = (over: Partial<CatalogImage>): CatalogImage => ({
+  name: 'x',
+  file: 'x',
+  path: '/srv/x',
+  size: 1,
+  description: '',
+  arch: [],
+  ipxeFile: null,
+  isDefault: false,
+  mtftp: null,
+  ...over,
+});
+const catalog: Catalog = {
+  root: '/srv',
+  loadedAt: 0,
+  images: [
+    image({ name: 'uefi', file: 'ipxe.efi', arch: ['efi-x64'], ipxeFile: 'boot.ipxe' }),
+    image({
+      name: 'bios',
+      file: 'undionly.kpxe',
+      arch: ['bios'],
+      ipxeFile: 'boot.ipxe',
+      isDefault: true,
+      mtftp: { group: '239.255.1.1', clientPort: 3001, serverPort: 1759, openTimeoutS: 2, reopenDelayS: 3 },
+    }),
+  ],
+};
+const client = (over: Partial<ClientInfo>): ClientInfo => ({
+  mac: '52:54:00:00:00:01',
+  isPxe: true,
+  isIpxe: false,
+  archType: 0,
+  arch: 'bios',
+  machineId: null,
+  ...over,
+});
+
+describe('client classification', () => {
+  it('recognises iPXE BIOS from the captured DISCOVER', () => {
+    const c = classifyClient(decodeDhcp(capture('ipxe-dhcp-discover')));
+    assert.deepEqual({ ...c, machineId: c.machineId?.length }, {
+      mac: '52:54:00:d7:00:00',
+      isPxe: true,
+      isIpxe: true,
+      archType: 0,
+      arch: 'bios',
+      machineId: 17,
+    });
+  });
+});
+
+describe('boot policy', () => {
+  it('gives firmware its image by architecture, and iPXE the script so a chainload never loops', () => {
+    assert.equal(decideBoot(client({}), catalog)?.file, 'undionly.kpxe');
+    assert.equal(decideBoot(client({ isIpxe: true }), catalog)?.file, 'boot.ipxe');
+    assert.equal(decideBoot(client({ archType: 7, arch: 'efi-x64' }), catalog)?.file, 'ipxe.efi');
+    assert.equal(decideBoot(client({ archType: 11, arch: 'efi-arm64' }), catalog)?.image.name, 'bios', 'no match: the default image');
+  });
+
+  it('option 43 for a BIOS PXE client carries exactly the catalog MTFTP tuple, and discovery control 8', () => {
+    const d = decideBoot(client({}), catalog)!;
+    assert.deepEqual(decodeMtftpSubOptions(d.vendorOptions!), catalog.images[1]!.mtftp);
+    assert.deepEqual([...decodePxeVendorOptions(d.vendorOptions!).get(6)!], [8]);
+  });
+
+  it('never sends MTFTP sub-options to UEFI (EDK2 discards such offers), nor option 43 to plain DHCP clients', () => {
+    const uefi = decideBoot(client({ archType: 7, arch: 'efi-x64' }), catalog)!;
+    assert.deepEqual([...decodePxeVendorOptions(uefi.vendorOptions!).keys()], [6]);
+    assert.equal(decideBoot(client({ isPxe: false, archType: null, arch: null }), catalog)?.vendorOptions, null);
+  });
+});
+
+describe('reply destination (RFC 2131 4.1)', () => {
+  const base = { giaddr: '0.0.0.0', ciaddr: '0.0.0.0', isNak: false, clientPort: 68, serverPort: 67 };
+  it('relay, renewing client, NAK and fresh client', () => {
+    assert.deepEqual(replyDestination({ ...base, giaddr: '10.1.0.1' }), { address: '10.1.0.1', port: 67 });
+    assert.deepEqual(replyDestination({ ...base, ciaddr: '10.0.0.5' }), { address: '10.0.0.5', port: 68 });
+    assert.deepEqual(replyDestination({ ...base, ciaddr: '10.0.0.5', isNak: true }), { address: '255.255.255.255', port: 68 });
+    assert.deepEqual(replyDestination(base), { address: '255.255.255.255', port: 68 });
+  });
+});

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { DhcpPoolConfig } from '../../../src/config/config-types.js';
+import { DECLINE_QUARANTINE_MS, LeaseTable } from '../../../src/dhcp/leases.js';
+
+const pool: DhcpPoolConfig = {
+  name: 'lab',
+  first: '10.0.0.10',
+  last: '10.0.0.13',
+  prefix: 24,
+  router: '10.0.0.1',
+  dns: null,
+  reservations: [{ mac: 'aa:aa:aa:aa:aa:aa', address: '10.0.0.12' }],
+};
+const MAC = (n: number) => `52:54:00:00:00:0${n}`;
+
+function setup() {
+  let t = 1_000_000;
+  const table = new LeaseTable([pool], { leaseTimeMs: 3_600_000, offerTimeoutMs: 60_000, serverAddress: '10.0.0.11' }, () => t);
+  return { table, advance: (ms: number) => (t += ms) };
+}
+
+describe('LeaseTable', () => {
+  it('offers the lowest free address, skipping the server and reservations for others', () => {
+    const { table } = setup();
+    assert.equal(table.offer(MAC(1), pool, null)?.address, '10.0.0.10');
+    assert.equal(table.offer(MAC(2), pool, null)?.address, '10.0.0.13', '11 is the server, 12 is reserved');
+    assert.equal(table.offer(MAC(3), pool, null), null, 'pool full');
+  });
+
+  it('an offer is held for its client: two clients never get the same address', () => {
+    const { table } = setup();
+    const a = table.offer(MAC(1), pool, null)!;
+    const b = table.offer(MAC(2), pool, a.address)!;
+    assert.notEqual(a.address, b.address);
+    assert.equal(table.request(MAC(2), pool, a.address).ack, false);
+  });
+
+  it('an expired offer frees the address', () => {
+    const { table, advance } = setup();
+    table.offer(MAC(1), pool, null);
+    advance(60_001);
+    assert.equal(table.offer(MAC(2), pool, null)?.address, '10.0.0.10');
+  });
+
+  it('binds on REQUEST, keeps the address across DISCOVERs, and renews', () => {
+    const { table, advance } = setup();
+    table.offer(MAC(1), pool, null);
+    const bound = table.request(MAC(1), pool, '10.0.0.10');
+    assert.ok(bound.ack && bound.lease.state === 'bound');
+    advance(1_800_000);
+    assert.equal(table.offer(MAC(1), pool, null)?.address, '10.0.0.10');
+    const renewed = table.request(MAC(1), pool, '10.0.0.10');
+    assert.ok(renewed.ack && renewed.lease.expiresAt > bound.lease.expiresAt);
+  });
+
+  it('gives a reserved MAC its reserved address', () => {
+    const { table } = setup();
+    assert.equal(table.offer('aa:aa:aa:aa:aa:aa', pool, null)?.address, '10.0.0.12');
+  });
+
+  it('NAKs an address on another network or held by another MAC (init-reboot after a move)', () => {
+    const { table } = setup();
+    assert.equal(table.request(MAC(1), pool, '192.168.1.5').ack, false);
+    table.request(MAC(1), pool, '10.0.0.10');
+    assert.equal(table.request(MAC(2), pool, '10.0.0.10').ack, false);
+  });
+
+  it('quarantines a declined address', () => {
+    const { table, advance } = setup();
+    table.request(MAC(1), pool, '10.0.0.10');
+    assert.ok(table.decline(MAC(1), '10.0.0.10'));
+    assert.equal(table.offer(MAC(2), pool, '10.0.0.10')?.address, '10.0.0.13');
+    advance(DECLINE_QUARANTINE_MS + 1);
+    assert.equal(table.offer(MAC(3), pool, '10.0.0.10')?.address, '10.0.0.10');
+  });
+
+  it('frees a released address, only for its holder', () => {
+    const { table } = setup();
+    table.request(MAC(1), pool, '10.0.0.10');
+    assert.equal(table.release(MAC(2), '10.0.0.10'), false);
+    assert.ok(table.release(MAC(1), '10.0.0.10'));
+    assert.equal(table.offer(MAC(2), pool, null)?.address, '10.0.0.10');
+  });
+
+  it('restores unexpired leases: a restart never hands a leased address to another MAC', () => {
+    const { table } = setup();
+    table.request(MAC(1), pool, '10.0.0.10');
+    const saved = JSON.parse(JSON.stringify(table.all()));
+    const again = setup();
+    again.table.restore(saved);
+    assert.equal(again.table.offer(MAC(2), pool, '10.0.0.10')?.address, '10.0.0.13');
+    assert.equal(again.table.offer(MAC(1), pool, null)?.address, '10.0.0.10');
+  });
+
+  it('picks the pool by the relay address (giaddr) or the serving address', () => {
+    const { table } = setup();
+    assert.equal(table.poolFor('10.0.0.1')?.name, 'lab');
+    assert.equal(table.poolFor('10.9.0.1'), null);
+  });
+});
