@@ -131,14 +131,13 @@ export class DhcpServer {
           this.deps.logger.warn('dhcp pool exhausted', { pool: pool.name, mac: client.mac });
           return;
         }
-        this.persist();
+        // Offers are not persisted: they expire within offer_timeout anyway.
         this.reply(msg, client, DhcpMessageType.OFFER, lease.address, this.addressOptions(pool, true));
         return;
       }
       case DhcpMessageType.REQUEST: {
         if (serverId !== null && serverId !== this.serverId) {
           leases.withdrawOffer(client.mac); // it took another server's offer
-          this.persist();
           return this.ignore('request for another server', msg);
         }
         // Selecting/init-reboot name the address in option 50; renewing/rebinding in ciaddr.
@@ -150,21 +149,22 @@ export class DhcpServer {
           this.reply(msg, client, DhcpMessageType.NAK, '0.0.0.0', { 56: verdict.reason });
           return;
         }
-        this.persist();
         this.deps.logger.info('dhcp lease', { mac: client.mac, address, pool: pool.name, pxe: client.isPxe, arch: client.arch ?? 'none' });
-        this.reply(msg, client, DhcpMessageType.ACK, address, this.addressOptions(pool, true));
+        // The binding is on disk before the client hears of it: a crash or SIGKILL right after the
+        // ACK cannot give the address to someone else after the restart.
+        void this.persist().then(() => this.reply(msg, client, DhcpMessageType.ACK, address, this.addressOptions(pool, true)));
         return;
       }
       case DhcpMessageType.DECLINE:
         if (requested !== null && leases.decline(client.mac, requested)) {
           this.deps.logger.warn('dhcp address declined: quarantined', { mac: client.mac, address: requested });
-          this.persist();
+          void this.persist();
         }
         return;
       case DhcpMessageType.RELEASE:
         if (leases.release(client.mac, msg.ciaddr)) {
           this.deps.logger.info('dhcp release', { mac: client.mac, address: msg.ciaddr });
-          this.persist();
+          void this.persist();
         }
         return;
       case DhcpMessageType.INFORM:
@@ -190,9 +190,11 @@ export class DhcpServer {
     return options;
   }
 
-  private persist(): void {
-    if (!this.leases) return;
-    this.deps.leaseStore.save(this.leases.all()).catch((e: unknown) => {
+  /** Saves the lease table; a failed write is logged and counted, and serving goes on (a lab
+   *  keeps booting on a full disk; the previous lease file stays intact). */
+  private persist(): Promise<void> {
+    if (!this.leases) return Promise.resolve();
+    return this.deps.leaseStore.save(this.leases.all()).catch((e: unknown) => {
       this.counters.leaseWriteErrors++;
       this.deps.logger.error('cannot write the lease file; the previous one is kept', { error: (e as Error).message });
     });

@@ -1,13 +1,20 @@
 // The lease database as a JSON file, replaced atomically: write a temporary file beside it, fsync,
 // rename over the old one. A crash leaves either the old or the new file, never a torn one.
-// Writes are serialized; a write that fails (disk full, unwritable directory) is reported and the
-// previous file stays intact.
+// Saves coalesce: while one write is in flight, later snapshots replace each other and go out in
+// one write after it, so a burst of ACKs costs two fsyncs, not one each. A write that fails (disk
+// full, unwritable directory) rejects its callers and the previous file stays intact.
 import { promises as fsp } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import type { Lease, LeaseStore } from '../dhcp/leases.js';
 
+interface PendingSave {
+  leases: readonly Lease[];
+  readonly waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }>;
+}
+
 export class JsonLeaseFile implements LeaseStore {
-  private queue: Promise<void> = Promise.resolve();
+  private pending: PendingSave | null = null;
+  private writing = false;
 
   constructor(private readonly path: string) {}
 
@@ -25,9 +32,28 @@ export class JsonLeaseFile implements LeaseStore {
   }
 
   save(leases: readonly Lease[]): Promise<void> {
-    const next = this.queue.then(() => this.write(leases));
-    this.queue = next.catch(() => undefined);
-    return next;
+    return new Promise((resolve, reject) => {
+      if (this.pending) this.pending.leases = leases; // the newer snapshot includes the older
+      else this.pending = { leases, waiters: [] };
+      this.pending.waiters.push({ resolve, reject });
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.writing || this.pending === null) return;
+    const batch = this.pending;
+    this.pending = null;
+    this.writing = true;
+    try {
+      await this.write(batch.leases);
+      for (const w of batch.waiters) w.resolve();
+    } catch (e) {
+      for (const w of batch.waiters) w.reject(e);
+    } finally {
+      this.writing = false;
+      void this.flush();
+    }
   }
 
   private async write(leases: readonly Lease[]): Promise<void> {
