@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeDhcp, DhcpMessageType, type DhcpMessage } from '../../src/codec/dhcp-message.js';
 import { decodeMtftpSubOptions, decodePxeVendorOptions } from '../../src/codec/pxe-options.js';
-import { cliPath } from '../support/daemon-process.js';
+import { startDaemonIn } from '../support/netns-daemon.js';
 import { capture, repoRoot } from '../support/fixtures.js';
 import {
   canUseNetns,
@@ -68,12 +68,7 @@ function writeConfig(mode: 'full' | 'proxy', reopenDelay = TUPLE.reopenDelayS): 
 }
 
 async function startDaemon(): Promise<void> {
-  daemon = spawnInNamespace(serverNs, process.execPath, [cliPath, 'serve', '--config', configFile]);
-  const deadline = Date.now() + 10_000;
-  while (!/dhcp listening/.test(daemon.outputTail())) {
-    assert.ok(daemon.isRunning() && Date.now() < deadline, `pxecast did not start:\n${daemon.outputTail()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  daemon = await startDaemonIn(serverNs, configFile, /dhcp listening/);
 }
 
 async function stopDaemon(): Promise<void> {

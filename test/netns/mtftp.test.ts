@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cliPath, writeTempConfig } from '../support/daemon-process.js';
+import { writeTempConfig } from '../support/daemon-process.js';
+import { startDaemonIn } from '../support/netns-daemon.js';
 import {
   addRandomDrop,
   canUseNetns,
@@ -48,12 +49,7 @@ before(async () => {
       `[mtftp]\nopen_hold = 500ms\n[multicast]\nmaster_timeout = 1s\n` +
       `[image demo]\nfile = image.img\ndefault = true\nmtftp = true\n`,
   );
-  daemon = spawnInNamespace(serverNs, process.execPath, [cliPath, 'serve', '--config', config]);
-  const deadline = Date.now() + 10_000;
-  while (!/mtftp listening/.test(daemon.outputTail())) {
-    assert.ok(daemon.isRunning() && Date.now() < deadline, `pxecast did not start:\n${daemon.outputTail()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  daemon = await startDaemonIn(serverNs, config, /mtftp listening/);
 });
 
 after(async () => {

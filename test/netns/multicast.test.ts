@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cliPath, writeTempConfig } from '../support/daemon-process.js';
+import { writeTempConfig } from '../support/daemon-process.js';
+import { startDaemonIn } from '../support/netns-daemon.js';
 import {
   addRandomDrop,
   canUseNetns,
@@ -48,12 +49,7 @@ before(async () => {
     `[log]\nlevel = info\n[tftp]\nlisten = ${server.address}\nport = 69\nroot = ${root}\n` +
       `[multicast]\nstart_delay = 1s\nmaster_timeout = 1s\n`,
   );
-  daemon = spawnInNamespace(serverNs, process.execPath, [cliPath, 'serve', '--config', config]);
-  const deadline = Date.now() + 10_000;
-  while (!/tftp listening/.test(daemon.outputTail())) {
-    assert.ok(daemon.isRunning() && Date.now() < deadline, `pxecast did not start:\n${daemon.outputTail()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  daemon = await startDaemonIn(serverNs, config, /tftp listening/);
 });
 
 after(async () => {

@@ -7,8 +7,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cliPath, writeTempConfig } from '../support/daemon-process.js';
-import { addRandomDrop, canUseNetns, connectVeth, createNamespace, spawnInNamespace, teardown, type Namespace, type ProcessHandle } from '../support/netns.js';
+import { writeTempConfig } from '../support/daemon-process.js';
+import { startDaemonIn } from '../support/netns-daemon.js';
+import { addRandomDrop, canUseNetns, connectVeth, createNamespace, teardown, type Namespace, type ProcessHandle } from '../support/netns.js';
 import { downloadWithAtftp, downloadWithCurl, sha256File } from '../support/peers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'pxecast-loss-'));
@@ -32,12 +33,7 @@ before(async () => {
   serverAddress = link.a.address;
   addRandomDrop(client, { probability: 0.05, chain: 'INPUT', protocol: 'udp' });
   const config = writeTempConfig(`[tftp]\nlisten = ${serverAddress}\nport = 69\nroot = ${join(work, 'root')}\n`);
-  daemon = spawnInNamespace(server, process.execPath, [cliPath, 'serve', '--config', config]);
-  const deadline = Date.now() + 10_000;
-  while (!/tftp listening/.test(daemon.outputTail())) {
-    assert.ok(daemon.isRunning() && Date.now() < deadline, `pxecast did not start:\n${daemon.outputTail()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  daemon = await startDaemonIn(server, config, /tftp listening/);
 });
 
 after(async () => {

@@ -11,28 +11,13 @@ import type { TransferResult } from '../../../src/tftp/transfer-types.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { FakeSocket, settle } from '../../support/fake-socket.js';
 import { memoryFile } from '../../support/memory-fs.js';
+import { multicastSettings } from '../../support/settings.js';
 
 const silent: Logger = { child: () => silent, debug() {}, info() {}, warn() {}, error() {} };
 const GROUP = { group: '239.255.0.7', port: 1758 };
 const peer = (n: number): PeerAddress => ({ address: `10.0.0.${n}`, port: 2000 + n });
 
-const settings: MulticastConfig = {
-  enabled: true,
-  groupFirst: '239.255.0.0',
-  groupLast: '239.255.0.255',
-  portFirst: 1758,
-  portLast: 1758,
-  ttl: 1,
-  interface: '0.0.0.0',
-  startDelayMs: 2000,
-  minClients: 0,
-  maxClients: 64,
-  maxRateMbps: 1000,
-  minRateMbps: 8,
-  masterTimeoutMs: 2000,
-  masterTries: 3,
-  deafAfter: 3,
-};
+const settings: MulticastConfig = multicastSettings({ interface: '0.0.0.0' });
 
 function setup(opts: { size?: number; blksize?: number; settings?: Partial<MulticastConfig>; rateMbps?: number } = {}) {
   const clock = new FakeClock();

@@ -9,44 +9,22 @@ import { TftpServer } from '../../../src/tftp/tftp-server.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { FakeSocket, settle } from '../../support/fake-socket.js';
 import { MemoryFileSystem } from '../../support/memory-fs.js';
+import { multicastSettings, tftpSettings } from '../../support/settings.js';
 
 const silent: Logger = { child: () => silent, debug() {}, info() {}, warn() {}, error() {} };
 
-const settings: TftpConfig = {
-  enabled: true,
+const settings: TftpConfig = tftpSettings({
   listen: '127.0.0.1',
-  port: 69,
   root: '/srv',
-  maxBlksize: 1468,
-  maxWindowsize: 64,
   netascii: false,
   maxTransfers: 2,
-  maxTransferTimeMs: 600000,
-  idleTimeoutMs: 30000,
-  rtoMinMs: 10,
   rtoMaxMs: 2000,
   rtoInitialMs: 100,
-  uploadDir: null,
   maxUploadSize: 1 << 20,
-};
+});
 
-const multicastSettings: MulticastConfig = {
-  enabled: true,
-  groupFirst: '239.255.0.0',
-  groupLast: '239.255.0.0',
-  portFirst: 1758,
-  portLast: 1758,
-  ttl: 1,
-  interface: '0.0.0.0',
-  startDelayMs: 0,
-  minClients: 0,
-  maxClients: 64,
-  maxRateMbps: 1000,
-  minRateMbps: 8,
-  masterTimeoutMs: 2000,
-  masterTries: 3,
-  deafAfter: 3,
-};
+// A one-pair pool, so a second session cannot get a group.
+const mcSettings: MulticastConfig = multicastSettings({ groupLast: '239.255.0.0', startDelayMs: 0 });
 
 class FakeSockets implements SocketFactory {
   readonly bound: Array<{ options: SocketOptions; socket: FakeSocket }> = [];
@@ -71,7 +49,7 @@ async function setup() {
     catalog: new CatalogStore({ root: '/srv', images: [], loadedAt: 0 }),
     logger: silent,
     settings: () => settings,
-    multicastSettings: () => multicastSettings,
+    multicastSettings: () => mcSettings,
     loopLagMs: () => 0,
     globalBucket: new TokenBucket(125_000, 65536, 0),
     lossMeter: new LossMeter(),

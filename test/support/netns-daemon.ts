@@ -1,0 +1,15 @@
+// The real `pxecast serve` inside a test namespace, started by PID and waited for.
+import assert from 'node:assert/strict';
+import { cliPath } from './daemon-process.js';
+import { spawnInNamespace, type Namespace, type ProcessHandle } from './netns.js';
+
+/** Starts the daemon in `ns` on `configFile` and resolves once its output matches `ready`. */
+export async function startDaemonIn(ns: Namespace, configFile: string, ready: RegExp, timeoutMs = 10_000): Promise<ProcessHandle> {
+  const daemon = spawnInNamespace(ns, process.execPath, [cliPath, 'serve', '--config', configFile]);
+  const deadline = Date.now() + timeoutMs;
+  while (!ready.test(daemon.outputTail())) {
+    assert.ok(daemon.isRunning() && Date.now() < deadline, `pxecast did not start:\n${daemon.outputTail()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return daemon;
+}
