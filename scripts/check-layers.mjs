@@ -17,6 +17,9 @@ const rules = [
   ['src/catalog', (spec) => IO_MODULES.test(spec) || /\/io\/(?!ports\.js)/.test(spec) || ADAPTER_PACKAGES.test(spec)],
   ['src/tftp', (spec) => IO_MODULES.test(spec) || /\/io\/(?!ports\.js)/.test(spec) || ADAPTER_PACKAGES.test(spec)],
   ['src/dhcp', (spec) => IO_MODULES.test(spec) || /\/io\/(?!ports\.js)/.test(spec) || ADAPTER_PACKAGES.test(spec)],
+  // The control protocol, handler and formatting reach the socket only through io/ports.ts, so
+  // node-ipc stays replaceable (design.md section 6).
+  ['src/control', (spec) => IO_MODULES.test(spec) || /\/io\/(?!ports\.js)/.test(spec) || ADAPTER_PACKAGES.test(spec)],
 ];
 
 function walk(dir) {

@@ -1,9 +1,12 @@
 // Composition root: the only place that picks concrete adapters (node:dgram, node:fs, winston,
-// the system clock) and wires process signals to the daemon.
+// node-ipc, the system clock) and wires process signals to the daemon.
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError } from './config/config-error.js';
-import type { Config } from './config/config-types.js';
+import type { Config, ControlConfig } from './config/config-types.js';
+import { formatFileMode } from './config/field-values.js';
+import { controlRequestHandler } from './control/control-server.js';
+import { createDaemonView } from './control/daemon-view.js';
 import { parseConfig } from './config/load-config.js';
 import { Daemon, loadConfigAndCatalog, type DaemonDeps } from './daemon.js';
 import { NodeFileSystem, NodeUploadStore } from './io/node-file-system.js';
@@ -12,6 +15,9 @@ import { systemClock } from './io/system-clock.js';
 import { JsonLeaseFile } from './io/lease-file.js';
 import { startLoopLagSampler } from './io/loop-lag.js';
 import { createWinstonLogger } from './io/winston-logger.js';
+import { nodeIpcTransport } from './io/node-ipc-transport.js';
+import type { ControlListener, Logger } from './io/ports.js';
+import { pxecastVersion } from './version.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/pxecast/pxecast.ini';
 
@@ -51,8 +57,29 @@ export async function runCheck(configPath: string): Promise<number> {
   }
 }
 
+/** Serves the control socket unless `[control] enabled = false`; `--socket` overrides the path. */
+async function startControl(daemon: Daemon, config: ControlConfig, socketOverride: string | undefined, logger: Logger): Promise<ControlListener | null> {
+  if (!config.enabled && socketOverride === undefined) return null;
+  const socket = resolve(socketOverride ?? config.socket);
+  const view = createDaemonView(daemon, {
+    clock: systemClock,
+    wallClock: () => Date.now(),
+    version: pxecastVersion(),
+    pid: process.pid,
+    controlSocket: socket,
+  });
+  const listener = await nodeIpcTransport.listen(socket, config.mode, controlRequestHandler(view, logger.child({ service: 'control' })));
+  logger.info('control socket listening', { path: socket, mode: formatFileMode(config.mode) });
+  return listener;
+}
+
+export interface ServeOptions {
+  /** Control socket path instead of the config's `[control] socket`. */
+  readonly socket?: string;
+}
+
 /** `pxecast serve`: run the daemon until SIGTERM/SIGINT. Resolves with the exit code. */
-export async function runServe(configPath: string): Promise<number> {
+export async function runServe(configPath: string, options: ServeOptions = {}): Promise<number> {
   const base = baseDeps();
   let initial;
   try {
@@ -79,13 +106,23 @@ export async function runServe(configPath: string): Promise<number> {
     log.logger.error('cannot start', { error: (e as Error).message });
     return 1;
   }
+  let control: ControlListener | null;
+  try {
+    control = await startControl(daemon, initial.config.control, options.socket, log.logger);
+  } catch (e) {
+    log.logger.error('cannot start', { error: `control socket: ${(e as Error).message}` });
+    daemon.stop();
+    return 1;
+  }
   return new Promise<number>((done) => {
     process.on('SIGHUP', () => void daemon.reload());
     const stop = (signal: string) => {
       log.logger.info('stopping', { signal });
       daemon.stop();
-      // Give the final ERROR datagrams and log lines a moment to leave.
-      setTimeout(() => done(0), 100).unref();
+      // Give the final ERROR datagrams and log lines a moment to leave; closing the control
+      // listener removes its socket file.
+      const linger = new Promise((r) => setTimeout(r, 100).unref());
+      void Promise.all([control?.close(), linger]).then(() => done(0));
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

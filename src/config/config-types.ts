@@ -104,6 +104,14 @@ export interface DhcpConfig {
   readonly pools: readonly DhcpPoolConfig[];
 }
 
+export interface ControlConfig {
+  readonly enabled: boolean;
+  /** Absolute path of the control socket. */
+  readonly socket: string;
+  /** Permission bits the socket is created with, e.g. 0o660. */
+  readonly mode: number;
+}
+
 export interface MtftpChannelConfig {
   readonly group: string;
   readonly clientPort: number;
@@ -135,4 +143,5 @@ export interface Config {
   readonly mtftp: MtftpConfig;
   readonly dhcp: DhcpConfig;
   readonly images: readonly ImageConfig[];
+  readonly control: ControlConfig;
 }

@@ -123,6 +123,17 @@ export function formatSize(bytes: number): string {
   return `${bytes}`;
 }
 
+/** Permission bits in octal, as chmod takes them: `0660` or `660`. */
+export function parseFileMode(text: string): Parsed<number> {
+  if (!/^0?[0-7]{3}$/.test(text)) return fail(`${quoteValue(text)} is not an octal file mode (e.g. 0660; expected 0000..0777)`);
+  return ok(parseInt(text, 8));
+}
+
+/** `0660` for 0o660. */
+export function formatFileMode(mode: number): string {
+  return `0${mode.toString(8).padStart(3, '0')}`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // IP addresses
 

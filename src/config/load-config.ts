@@ -28,6 +28,7 @@ import {
   MTFTP_CHANNEL_KEYS,
   type SectionSpec,
 } from './schema.js';
+import { buildControl } from './control-section.js';
 import { SectionValues } from './section-values.js';
 import { suggestName } from './suggest.js';
 
@@ -85,6 +86,7 @@ export function parseConfig(text: string, file: string): Config {
     mtftp: { enabled: section('mtftp').bool('enabled'), openHoldMs: section('mtftp').int('open_hold') },
     dhcp: buildDhcp(section('dhcp'), pools, reservations),
     images: images.map(buildImage),
+    control: buildControl(section('control')),
   });
 }
 

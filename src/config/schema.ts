@@ -11,6 +11,7 @@ import {
   parseBool,
   parseDuration,
   parseEnum,
+  parseFileMode,
   parseHostPath,
   parseInteger,
   parseIpAddress,
@@ -38,7 +39,9 @@ export type FieldType =
   /** Stored as milliseconds; a bare number is in `bareUnit`. */
   | { readonly kind: 'duration'; readonly bareUnit: DurationUnit; readonly minMs: number; readonly maxMs: number }
   /** Bytes; suffixes K, M, G are binary multiples. */
-  | { readonly kind: 'size'; readonly min: number; readonly max: number };
+  | { readonly kind: 'size'; readonly min: number; readonly max: number }
+  /** Unix permission bits written in octal, e.g. `0660`. */
+  | { readonly kind: 'file-mode' };
 
 export interface FieldSpec {
   readonly key: string;
@@ -533,6 +536,40 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
     ],
   },
   {
+    name: 'control',
+    named: false,
+    description:
+      'The local control socket that `pxecast status`, `sessions`, `reload` and the other operator commands talk to; read at start only (a reload does not move it).',
+    fields: [
+      {
+        key: 'enabled',
+        type: { kind: 'bool' },
+        required: false,
+        default: 'true',
+        description: 'Whether the daemon serves the control socket; without it the operator commands cannot reach the daemon.',
+        example: 'true',
+      },
+      {
+        key: 'socket',
+        type: { kind: 'host-path' },
+        required: false,
+        default: '/run/pxecast/control.sock',
+        description:
+          "Path of the control socket; the unit's `RuntimeDirectory=pxecast` provides /run/pxecast, and a missing directory is created.",
+        example: '/run/pxecast/control.sock',
+      },
+      {
+        key: 'mode',
+        type: { kind: 'file-mode' },
+        required: false,
+        default: '0660',
+        description:
+          "Permissions of the control socket; 0660 lets the daemon's user and the members of its group (`pxecast`) run the operator commands.",
+        example: '0660',
+      },
+    ],
+  },
+  {
     name: 'image',
     named: true,
     exampleName: 'lab-default',
@@ -677,6 +714,8 @@ export function parseFieldValue(field: FieldSpec, text: string, configDir: strin
       return parseDuration(text, type.bareUnit, type.minMs, type.maxMs);
     case 'size':
       return parseSize(text, type.min, type.max);
+    case 'file-mode':
+      return parseFileMode(text);
   }
 }
 
@@ -707,6 +746,8 @@ export function describeType(type: FieldType): string {
       return 'duration';
     case 'size':
       return 'size';
+    case 'file-mode':
+      return 'file mode';
   }
 }
 
@@ -734,6 +775,8 @@ export function describeRange(type: FieldType): string {
       return `${formatDuration(type.minMs)}..${formatDuration(type.maxMs)}; units ms, s, m, h; bare number = ${type.bareUnit}`;
     case 'size':
       return `${formatSize(type.min)}..${formatSize(type.max)} bytes; suffixes K, M, G are ×1024`;
+    case 'file-mode':
+      return 'octal, 0000..0777';
   }
 }
 

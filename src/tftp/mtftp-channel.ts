@@ -49,6 +49,22 @@ export interface PassSummary {
   readonly durationMs: number;
 }
 
+/** A running pass as status displays show it. */
+export interface PassProgress {
+  readonly image: string;
+  /** `group:client-port` */
+  readonly group: string;
+  readonly master: PeerAddress;
+  readonly state: ChannelState;
+  /** Blocks the master has acknowledged, in bytes. */
+  readonly bytes: number;
+  readonly totalBytes: number;
+  readonly retransmits: number;
+  readonly ageMs: number;
+  /** Late openers waiting for the next pass. */
+  readonly waiting: number;
+}
+
 export interface MtftpChannelDeps {
   readonly clock: Clock;
   /** The MTFTP server-port socket: every DATA leaves from it (EFI 1.10 accepts no other source). */
@@ -94,6 +110,23 @@ export class MtftpChannel {
   /** The peer currently driving the channel, if any. */
   masterPeer(): PeerAddress | null {
     return this.pass?.master.peer ?? null;
+  }
+
+  /** The running pass, if any. */
+  passProgress(): PassProgress | null {
+    const pass = this.pass;
+    if (pass === null) return null;
+    return {
+      image: this.deps.image,
+      group: `${this.deps.channel.group}:${this.deps.channel.clientPort}`,
+      master: pass.master.peer,
+      state: this.state,
+      bytes: Math.min(pass.file.size, Math.max(0, pass.stream.inFlight - 1) * MTFTP_BLKSIZE),
+      totalBytes: pass.file.size,
+      retransmits: pass.stream.stats().retransmits,
+      ageMs: this.deps.clock.now() - pass.startedAt,
+      waiting: this.pending.length,
+    };
   }
 
   /** An open (plain octet RRQ for this channel's file). */

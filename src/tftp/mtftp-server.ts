@@ -11,7 +11,7 @@ import { checkRequestedPath } from '../catalog/path-policy.js';
 import type { MtftpConfig, MulticastConfig, TftpConfig } from '../config/config-types.js';
 import type { Clock, DatagramSocket, FileSystem, Logger, PeerAddress, SocketFactory } from '../io/ports.js';
 import type { LossMeter, TokenBucket } from './flow-control.js';
-import { MtftpChannel, type PassSummary } from './mtftp-channel.js';
+import { MtftpChannel, type PassProgress, type PassSummary } from './mtftp-channel.js';
 import { rtoBounds } from './rtt-estimator.js';
 
 export interface MtftpServerDeps {
@@ -63,6 +63,11 @@ export class MtftpServer {
 
   ports(): number[] {
     return [...this.sockets.values()].map((s) => s.localPort());
+  }
+
+  /** Every pass running now, one per busy channel. */
+  passes(): PassProgress[] {
+    return [...this.channels.values()].flatMap((c) => c.passProgress() ?? []);
   }
 
   stop(): void {

@@ -167,12 +167,6 @@ export class MulticastSession {
       return;
     }
     if (known) this.members.splice(this.members.indexOf(known), 1); // finished: a new transfer
-    // The same host from a new port is a new attempt: its old entry is finished (10.2 rule 3).
-    for (const old of this.members) {
-      if (old.peer.address === peer.address && (old.state === 'listening' || old.state === 'master')) {
-        this.endMember(old, 'aborted-by-client', 'replaced by a new request from the same host');
-      }
-    }
     const member: Member = {
       peer,
       joinedAt: this.deps.clock.now(),
@@ -186,10 +180,18 @@ export class MulticastSession {
       retransmits: 0,
       oackLimiter: new RateLimiter(() => this.stream.rtt.rtoMs()),
     };
+    // Added before the same host's older entry ends, so that ending it (it may be the master, or
+    // the only member) promotes this one instead of closing the session under it.
     this.members.push(member);
+    // The same host from a new port is a new attempt: its old entry is finished (10.2 rule 3).
+    for (const old of this.members) {
+      if (old !== member && old.peer.address === peer.address && (old.state === 'listening' || old.state === 'master')) {
+        this.endMember(old, 'aborted-by-client', 'replaced by a new request from the same host');
+      }
+    }
     this.deps.log.debug('member joined', { peer: `${peer.address}:${peer.port}`, members: this.memberCount() });
     if (this.master === null) this.makeMaster(member);
-    else this.sendOack(member, false);
+    else if (this.master !== member) this.sendOack(member, false);
     this.maybeStart(false);
   }
 
@@ -260,7 +262,18 @@ export class MulticastSession {
       totalBytes: this.deps.fileSize,
       retransmits: m?.retransmits ?? 0,
       rtoMs: this.stream.rtt.rtoMs(),
+      blksize: this.blksize,
     };
+  }
+
+  /** `group:port` the session's DATA goes to. */
+  get destination(): string {
+    return `${this.deps.group.group}:${this.deps.group.port}`;
+  }
+
+  /** The member whose ACKs drive the session now, if any. */
+  masterPeer(): PeerAddress | null {
+    return this.master?.peer ?? null;
   }
 
   // ----------------------------------------------------------------------------------------------

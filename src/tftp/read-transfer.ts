@@ -75,6 +75,7 @@ export class ReadTransfer implements Transfer {
       totalBytes: this.blocks.knownSize,
       retransmits: this.retransmits,
       rtoMs: this.rtt.rtoMs(),
+      blksize: this.options.blksize,
     };
   }
 

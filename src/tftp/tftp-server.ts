@@ -56,6 +56,8 @@ export interface TransferInfo extends TransferProgress {
   readonly file: string;
   readonly direction: 'read' | 'write';
   readonly ageMs: number;
+  /** Set for a member of an RFC 2090 session: where the session's DATA goes and who drives it. */
+  readonly multicast: { readonly group: string; readonly master: string | null } | null;
 }
 
 interface LiveMulticastSession {
@@ -114,19 +116,32 @@ export class TftpServer {
 
   transfers(): TransferInfo[] {
     const now = this.deps.clock.now();
-    return this.sessions.all().flatMap((e) =>
-      e.transfer
-        ? [
-            {
-              ...e.transfer.progress(),
-              client: `${e.peer.address}:${e.peer.port}`,
-              file: e.filename,
-              direction: e.op === 'RRQ' ? ('read' as const) : ('write' as const),
-              ageMs: now - e.startedAt,
-            },
-          ]
-        : [],
-    );
+    const sessionOf = new Map<SessionEntry, MulticastSession>();
+    for (const live of this.sessionsByFile) for (const member of live.members.values()) sessionOf.set(member, live.session);
+    return this.sessions.all().flatMap((e) => {
+      if (!e.transfer) return [];
+      const session = sessionOf.get(e);
+      const master = session?.masterPeer() ?? null;
+      return [
+        {
+          ...e.transfer.progress(),
+          client: `${e.peer.address}:${e.peer.port}`,
+          file: e.filename,
+          direction: e.op === 'RRQ' ? ('read' as const) : ('write' as const),
+          ageMs: now - e.startedAt,
+          multicast: session ? { group: session.destination, master: master && `${master.address}:${master.port}` } : null,
+        },
+      ];
+    });
+  }
+
+  /** Operator drop: ends the transfer of `client` (`address:port`, as transfers() names it) with a
+   *  TFTP ERROR; a multicast member leaves its session. False when there is no such transfer. */
+  drop(client: string, reason: string): boolean {
+    const entry = this.sessions.all().find((e) => `${e.peer.address}:${e.peer.port}` === client);
+    if (!entry?.transfer) return false;
+    entry.transfer.abort(reason);
+    return true;
   }
 
   /** Stops accepting requests and ends running transfers with an ERROR to each client. */

@@ -46,6 +46,7 @@ export interface TransferProgress {
   readonly totalBytes: number | null;
   readonly retransmits: number;
   readonly rtoMs: number;
+  readonly blksize: number;
 }
 
 /** The surface the server glue and the session table use, for reads and writes alike. */

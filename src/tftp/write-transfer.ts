@@ -49,7 +49,14 @@ export class WriteTransfer implements Transfer {
   }
 
   progress(): TransferProgress {
-    return { state: this.state, bytes: this.bytes, totalBytes: null, retransmits: this.retransmits, rtoMs: this.rtt.rtoMs() };
+    return {
+      state: this.state,
+      bytes: this.bytes,
+      totalBytes: null,
+      retransmits: this.retransmits,
+      rtoMs: this.rtt.rtoMs(),
+      blksize: this.options.blksize,
+    };
   }
 
   onDuplicateRequest(): void {

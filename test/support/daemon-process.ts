@@ -29,16 +29,26 @@ export class DaemonProcess {
   output = '';
   private exited: Promise<number | null>;
 
-  private constructor(readonly child: ChildProcess) {
+  private constructor(
+    readonly child: ChildProcess,
+    /** This daemon's own control socket, for `pxecast --socket` (tests never share one). */
+    readonly socket: string,
+  ) {
     child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  /** Starts `pxecast serve --config FILE` and waits until the TFTP port is listening. */
-  static async start(configFile: string, readyPattern = /tftp listening/, timeoutMs = 10_000): Promise<DaemonProcess> {
-    const child = spawn(process.execPath, [cliPath, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const d = new DaemonProcess(child);
+  /** Starts `pxecast serve --config FILE` on a control socket of its own and waits until it has
+   *  bound everything (the control socket comes last). */
+  static async start(
+    configFile: string,
+    readyPattern = /control socket listening/,
+    timeoutMs = 10_000,
+    socket = join(mkdtempSync(join(tmpdir(), 'pxecast-ctl-')), 'control.sock'),
+  ): Promise<DaemonProcess> {
+    const child = spawn(process.execPath, [cliPath, 'serve', '--config', configFile, '--socket', socket], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const d = new DaemonProcess(child, socket);
     const deadline = Date.now() + timeoutMs;
     while (!readyPattern.test(d.output)) {
       if (child.exitCode !== null) throw new Error(`pxecast exited with ${child.exitCode}:\n${d.output}`);

@@ -74,6 +74,7 @@ test('a minimal config gets every default', () => {
       pools: [],
     },
     images: [],
+    control: { enabled: true, socket: '/run/pxecast/control.sock', mode: 0o660 },
   });
 });
 

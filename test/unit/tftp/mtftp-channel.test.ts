@@ -72,6 +72,30 @@ describe('MtftpChannel (PXE MTFTP)', () => {
     assert.equal(s.channel.channelState, 'idle');
   });
 
+  it('passProgress shows the running pass (master, position, late openers), and nothing when idle', async () => {
+    const s = setup({ openHoldMs: 0 });
+    assert.equal(s.channel.passProgress(), null);
+    s.channel.onOpen(peer(1));
+    await settle();
+    s.channel.onAck(peer(1), 1);
+    await settle();
+    s.channel.onOpen(peer(2));
+    s.clock.advance(5);
+    const p = s.channel.passProgress();
+    assert.deepEqual({ ...p, ageMs: undefined }, {
+      image: 'demo',
+      group: '239.255.1.1:3001',
+      master: peer(1),
+      state: 'sending',
+      bytes: 512,
+      totalBytes: 512 * 4 + 100,
+      retransmits: 0,
+      ageMs: undefined,
+      waiting: 1,
+    });
+    assert.equal(p?.ageMs, 5);
+  });
+
   it('ignores opens from others during the hold: they hear the stream from block 1', async () => {
     const s = setup();
     s.channel.onOpen(peer(1));

@@ -381,6 +381,17 @@ describe('MulticastSession (RFC 2090 + flow control)', () => {
     ]);
   });
 
+  it('a new request from the same host replaces its old entry without closing the session under it', async () => {
+    const s = setup();
+    s.join(1);
+    drain(s.socket);
+    s.session.join({ address: '10.0.0.1', port: 9999 }, parseRequestedOptions([{ name: 'multicast', value: '' }]), ['multicast']);
+    assert.deepEqual(lines(drain(s.socket)), ['c1: OACK multicast=239.255.0.7,1758,1'], 'the newcomer is master');
+    assert.deepEqual(s.ended.map((e) => [e.peer.port, e.result.outcome]), [[2001, 'aborted-by-client']]);
+    assert.equal(s.closed.length, 0, 'the session lives on');
+    assert.equal(s.session.memberCount(), 1);
+  });
+
   it('J4: the same endpoint requesting twice is listed once and gets its OACK again', () => {
     const s = setup();
     s.join(1);

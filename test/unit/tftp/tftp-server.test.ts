@@ -189,6 +189,35 @@ describe('TftpServer glue', () => {
     assert.deepEqual(s.server.counters.multicastFallbacks, { 'multicast group pool exhausted': 1 });
   });
 
+  it('transfers() names block size, and for multicast members the group and the master', async () => {
+    const s = await setup();
+    await s.rrq('boot.img', [['multicast', ''], ['blksize', '1024']]);
+    await s.request({ op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [{ name: 'multicast', value: '' }, { name: 'blksize', value: '1024' }] }, { address: '10.0.0.10', port: 4000 });
+    assert.deepEqual(
+      s.server.transfers().map((t) => [t.client, t.blksize, t.multicast]),
+      [
+        ['10.0.0.9:3000', 1024, { group: '239.255.0.0:1758', master: '10.0.0.9:3000' }],
+        ['10.0.0.10:4000', 1024, { group: '239.255.0.0:1758', master: '10.0.0.9:3000' }],
+      ],
+    );
+  });
+
+  it('drop ends one transfer with an ERROR carrying the reason and leaves the others running', async () => {
+    const s = await setup();
+    await s.rrq('boot.img');
+    await s.request({ op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [{ name: 'blksize', value: '700' }] }, { address: '10.0.0.9', port: 3001 });
+    const tid = s.sockets.bound[2]!.socket;
+    assert.equal(s.server.drop('10.0.0.9:3000', 'dropped by the operator'), true);
+    assert.deepEqual(decodeTftp(tid.sent.at(-1)!.data), { op: 'ERROR', code: 0, message: 'dropped by the operator' });
+    assert.deepEqual(
+      s.server.transfers().map((t) => [t.client, t.blksize, t.multicast]),
+      [['10.0.0.9:3001', 700, null]],
+    );
+    assert.deepEqual(s.server.counters.outcomes, { dropped: 1 });
+    assert.equal(s.server.drop('10.0.0.9:3000', 'again'), false);
+    assert.equal(s.server.drop('10.0.0.9', 'no port'), false);
+  });
+
   it('ends running transfers with an ERROR on stop', async () => {
     const s = await setup();
     await s.rrq('boot.img');
