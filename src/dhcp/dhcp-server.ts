@@ -10,10 +10,10 @@
 //        REQUESTs on port 67 belong to the site DHCP server; requests on 4011 get an ACK with the
 //        boot information, sent to their source port (iPXE uses 68, UEFI 4011).
 import type { CatalogStore } from '../catalog/catalog-store.js';
-import { DecodeError } from '../codec/decode-error.js';
+import { guarded } from '../datagram-guard.js';
 import { decodeDhcp, DhcpMessageType, encodeDhcp, type DhcpMessage } from '../codec/dhcp-message.js';
 import type { DhcpConfig } from '../config/config-types.js';
-import type { DatagramSocket, Logger, PeerAddress, SocketFactory } from '../io/ports.js';
+import type { DatagramHandler, DatagramSocket, Logger, PeerAddress, SocketFactory } from '../io/ports.js';
 import { decideBoot, type BootDecision } from './boot-policy.js';
 import { classifyClient, type ClientInfo } from './client-class.js';
 import { LeaseTable, prefixMask, type Lease, type LeaseStore } from './leases.js';
@@ -65,9 +65,9 @@ export class DhcpServer {
     this.wildcard = await this.deps.sockets.bind({ address: '0.0.0.0', port: s.port, reuseAddr: true });
     this.serving = await this.deps.sockets.bind({ address: this.serverId, port: s.port, reuseAddr: true, broadcast: true });
     this.pxePort = await this.deps.sockets.bind({ address: this.serverId, port: s.proxyPort, reuseAddr: true });
-    this.wildcard.onMessage((d, from) => this.guard(d, from, () => this.onDatagram(d, from, 'dhcp')));
-    this.serving.onMessage((d, from) => this.guard(d, from, () => this.onDatagram(d, from, 'dhcp')));
-    this.pxePort.onMessage((d, from) => this.guard(d, from, () => this.onDatagram(d, from, 'pxe')));
+    this.wildcard.onMessage(this.guard((d, from) => this.onDatagram(d, from, 'dhcp')));
+    this.serving.onMessage(this.guard((d, from) => this.onDatagram(d, from, 'dhcp')));
+    this.pxePort.onMessage(this.guard((d, from) => this.onDatagram(d, from, 'pxe')));
     this.deps.logger.info('dhcp listening', { mode: s.mode, address: this.serverId, port: s.port, pxe_port: s.proxyPort });
   }
 
@@ -80,21 +80,12 @@ export class DhcpServer {
     return this.leases?.all() ?? [];
   }
 
-  private guard(data: Buffer, from: PeerAddress, handle: () => void): void {
-    try {
-      handle();
-    } catch (e) {
-      if (e instanceof DecodeError) {
-        this.counters.decodeErrors[e.code] = (this.counters.decodeErrors[e.code] ?? 0) + 1;
-        this.deps.logger.debug('malformed DHCP datagram dropped', { peer: `${from.address}:${from.port}`, reason: e.message });
-        return;
-      }
-      this.deps.logger.error('bug: exception while handling a DHCP datagram', {
-        peer: `${from.address}:${from.port}`,
-        error: (e as Error).stack ?? String(e),
-        packet: data.subarray(0, 64).toString('hex'),
-      });
-    }
+  /** A socket handler that cannot throw: decode errors are counted by reason, the rest logged. */
+  private guard(handle: DatagramHandler): DatagramHandler {
+    return guarded(this.deps.logger, 'DHCP', handle, (e, _data, from) => {
+      this.counters.decodeErrors[e.code] = (this.counters.decodeErrors[e.code] ?? 0) + 1;
+      this.deps.logger.debug('malformed DHCP datagram dropped', { peer: `${from.address}:${from.port}`, reason: e.message });
+    });
   }
 
   private ignore(reason: string, msg?: DhcpMessage): void {

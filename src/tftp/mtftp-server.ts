@@ -3,7 +3,7 @@
 // costs iPXE nothing: protocols.md 5.3, 11.3). Channels are looked up in the catalog snapshot of
 // the moment, so a reload that changes an image's tuple changes what the next pass uses, exactly
 // as DHCP option 43 (which reads the same tuple) changes.
-import { DecodeError } from '../codec/decode-error.js';
+import { guarded } from '../datagram-guard.js';
 import { decodeTftp, encodeTftp, TftpErrorCode } from '../codec/tftp-packet.js';
 import type { CatalogImage } from '../catalog/catalog.js';
 import type { CatalogStore } from '../catalog/catalog-store.js';
@@ -56,7 +56,12 @@ export class MtftpServer {
     for (const port of ports) {
       const socket = await this.deps.sockets.bind({ address: tftp.listen, port, multicast: { ttl: mc.ttl, interface: iface } });
       this.sockets.set(port, socket);
-      socket.onMessage((data, from) => this.guard(data, from, () => this.onDatagram(port, socket, data, from)));
+      socket.onMessage(
+        guarded(this.deps.logger, 'MTFTP', (data, from) => this.onDatagram(port, socket, data, from), (e, _data, from) => {
+          this.counters.decodeErrors++;
+          this.deps.logger.debug('malformed MTFTP datagram dropped', { peer: `${from.address}:${from.port}`, reason: e.message });
+        }),
+      );
       this.deps.logger.info('mtftp listening', { address: tftp.listen, port: socket.localPort() });
     }
   }
@@ -76,28 +81,8 @@ export class MtftpServer {
     this.sockets.clear();
   }
 
-  private guard(data: Buffer, from: PeerAddress, handle: () => void): void {
-    try {
-      handle();
-    } catch (e) {
-      this.deps.logger.error('bug: exception while handling an MTFTP datagram', {
-        peer: `${from.address}:${from.port}`,
-        error: (e as Error).stack ?? String(e),
-        packet: data.subarray(0, 64).toString('hex'),
-      });
-    }
-  }
-
   private onDatagram(port: number, socket: DatagramSocket, data: Buffer, from: PeerAddress): void {
-    let packet;
-    try {
-      packet = decodeTftp(data);
-    } catch (e) {
-      if (!(e instanceof DecodeError)) throw e;
-      this.counters.decodeErrors++;
-      this.deps.logger.debug('malformed MTFTP datagram dropped', { peer: `${from.address}:${from.port}`, reason: e.message });
-      return;
-    }
+    const packet = decodeTftp(data);
     switch (packet.op) {
       case 'RRQ': {
         this.counters.opens++;

@@ -8,7 +8,8 @@ import type { CatalogStore } from '../catalog/catalog-store.js';
 import { checkRequestedPath } from '../catalog/path-policy.js';
 import { resolveInRoot } from '../catalog/served-tree.js';
 import type { MulticastConfig, TftpConfig } from '../config/config-types.js';
-import type { Clock, DatagramSocket, FileSystem, Logger, OpenedFile, PeerAddress, SocketFactory, UploadStore } from '../io/ports.js';
+import { guarded } from '../datagram-guard.js';
+import type { Clock, DatagramHandler, DatagramSocket, FileSystem, Logger, OpenedFile, PeerAddress, SocketFactory, UploadStore } from '../io/ports.js';
 import { NetasciiBlocks, OctetBlocks, type BlockProducer } from './block-producer.js';
 import { chooseSessionParameters, type LossMeter, type TokenBucket } from './flow-control.js';
 import { GroupPool } from './group-pool.js';
@@ -106,7 +107,7 @@ export class TftpServer {
     this.errorSocket = await this.deps.sockets.bind({ address: listen, port: 0 });
     const mc = this.deps.multicastSettings();
     this.groupPool = new GroupPool(mc.groupFirst, mc.groupLast, mc.portFirst, mc.portLast);
-    this.listener.onMessage((data, from) => this.guard(data, from, () => this.onRequestDatagram(data, from)));
+    this.listener.onMessage(this.guard('request port', (data, from) => this.onRequestDatagram(data, from)));
     this.deps.logger.info('tftp listening', { address: listen, port: this.listener.localPort() });
   }
 
@@ -159,16 +160,9 @@ export class TftpServer {
     return this.sessions.size;
   }
 
-  private guard(data: Buffer, from: PeerAddress, handle: () => void): void {
-    try {
-      handle();
-    } catch (e) {
-      this.deps.logger.error('bug: exception while handling a datagram', {
-        peer: `${from.address}:${from.port}`,
-        error: (e as Error).stack ?? String(e),
-        packet: data.subarray(0, 64).toString('hex'),
-      });
-    }
+  /** A socket handler that cannot throw: decode errors are counted per port, the rest logged. */
+  private guard(where: string, handle: DatagramHandler): DatagramHandler {
+    return guarded(this.deps.logger, 'TFTP', handle, (e, data, from) => this.countDecodeError(e, data, from, where));
   }
 
   private countDecodeError(e: DecodeError, data: Buffer, from: PeerAddress, where: string): void {
@@ -271,7 +265,7 @@ export class TftpServer {
         },
         onEnd: (result) => this.onEnd(entry, tid, granted, result),
       });
-      tid.onMessage((data, src) => this.guard(data, src, () => this.onTidDatagram(entry, tid, data, src)));
+      tid.onMessage(this.guard('transfer port', (data, src) => this.onTidDatagram(entry, tid, data, src)));
       entry.transfer = transfer;
       log.debug('transfer started', { op: request.op, mode, options: granted?.map((o) => `${o.name}=${o.value}`).join(',') ?? 'none' });
       transfer.start();
@@ -354,19 +348,7 @@ export class TftpServer {
         },
       }),
     };
-    socket.onMessage((data, src) =>
-      this.guard(data, src, () => {
-        let packet;
-        try {
-          packet = decodeTftp(data);
-        } catch (e) {
-          if (!(e instanceof DecodeError)) throw e;
-          this.countDecodeError(e, data, src, 'multicast session port');
-          return;
-        }
-        live.session.onPacket(packet, src);
-      }),
-    );
+    socket.onMessage(this.guard('multicast session port', (data, src) => live.session.onPacket(decodeTftp(data), src)));
     this.sessionsByFile.add(live);
     this.counters.multicastSessions++;
     sessionLog.info('multicast session opened', {
@@ -482,15 +464,7 @@ export class TftpServer {
       tid.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.UNKNOWN_TID, message: 'unknown transfer ID' }), src);
       return;
     }
-    let packet;
-    try {
-      packet = decodeTftp(data);
-    } catch (e) {
-      if (!(e instanceof DecodeError)) throw e;
-      this.countDecodeError(e, data, src, 'transfer port');
-      return;
-    }
-    entry.transfer?.onPacket(packet);
+    entry.transfer?.onPacket(decodeTftp(data));
   }
 
   private onEnd(entry: SessionEntry, tid: DatagramSocket, granted: readonly TftpOption[] | null, result: TransferResult): void {
