@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const IO_MODULES = /^(node:)?(dgram|fs|fs\/promises|net|child_process|http|https|os|cluster|worker_threads|readline|tty|dns)$/;
-const ADAPTER_PACKAGES = /^(winston|node-ipc|ini|dhcp)$/;
+const ADAPTER_PACKAGES = /^(winston|node-ipc|ini|dhcp|prom-client)$/;
+// The metrics endpoint's HTTP server and exposition format: src/io/metrics-http.ts only.
+const HTTP_METRICS = /^((node:)?https?|prom-client)$/;
 
 // [folder, what it may not import, allowed exceptions]
 const rules = [
@@ -20,6 +22,10 @@ const rules = [
   // The control protocol, handler and formatting reach the socket only through io/ports.ts, so
   // node-ipc stays replaceable (design.md section 6).
   ['src/control', (spec) => IO_MODULES.test(spec) || /\/io\/(?!ports\.js)/.test(spec) || ADAPTER_PACKAGES.test(spec)],
+  // The metrics snapshot reads the servers and stays pure; prom-client lives in io/metrics-http.ts.
+  ['src/metrics', (spec) => IO_MODULES.test(spec) || /\/io\/(?!ports\.js)/.test(spec) || ADAPTER_PACKAGES.test(spec)],
+  // Everywhere outside src/io (main.ts, cli.ts, daemon.ts included): no HTTP server, no prom-client.
+  ['src', (spec, file) => HTTP_METRICS.test(spec) && !file.startsWith('src/io/')],
 ];
 
 function walk(dir) {
@@ -45,12 +51,12 @@ for (const [dir, forbidden] of rules) {
     const text = readFileSync(join(root, file), 'utf8');
     for (const m of text.matchAll(importRe)) {
       const spec = m[1] ?? m[2] ?? m[3];
-      if (forbidden(spec)) violations.push(`${relative(root, join(root, file))}: imports '${spec}'`);
+      if (forbidden(spec, file)) violations.push(`${relative(root, join(root, file))}: imports '${spec}'`);
     }
   }
 }
 if (violations.length) {
-  console.error('layer check failed (see design.md "Dependency rule"):\n  ' + violations.join('\n  '));
+  console.error('layer check failed (see design.md "Dependency rule"):\n  ' + [...new Set(violations)].join('\n  '));
   process.exit(1);
 }
 console.log('layer check: ok');

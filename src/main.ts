@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError } from './config/config-error.js';
-import type { Config, ControlConfig } from './config/config-types.js';
+import type { Config, ControlConfig, MetricsConfig } from './config/config-types.js';
 import { formatFileMode } from './config/field-values.js';
 import { controlRequestHandler } from './control/control-server.js';
 import { createDaemonView } from './control/daemon-view.js';
@@ -14,9 +14,11 @@ import { nodeUdp } from './io/node-udp.js';
 import { systemClock } from './io/system-clock.js';
 import { JsonLeaseFile } from './io/lease-file.js';
 import { startLoopLagSampler } from './io/loop-lag.js';
+import { startMetricsEndpoint } from './io/metrics-http.js';
 import { createWinstonLogger } from './io/winston-logger.js';
 import { nodeIpcTransport } from './io/node-ipc-transport.js';
-import type { ControlListener, Logger } from './io/ports.js';
+import type { ControlListener, Logger, MetricsListener } from './io/ports.js';
+import { metricsSnapshot, PXECAST_METRICS } from './metrics/metrics-snapshot.js';
 import { pxecastVersion } from './version.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/pxecast/pxecast.ini';
@@ -73,6 +75,19 @@ async function startControl(daemon: Daemon, config: ControlConfig, socketOverrid
   return listener;
 }
 
+/** Serves the Prometheus endpoint when `[metrics] listen` is set. */
+async function startMetrics(daemon: Daemon, config: MetricsConfig, loopLagMs: () => number, logger: Logger): Promise<MetricsListener | null> {
+  if (config.listen === null) return null;
+  const listener = await startMetricsEndpoint({
+    ...config.listen,
+    families: PXECAST_METRICS,
+    read: () => metricsSnapshot(daemon, loopLagMs()),
+    logger: logger.child({ service: 'metrics' }),
+  });
+  logger.info('metrics endpoint listening', { address: config.listen.address, port: listener.port, path: '/metrics' });
+  return listener;
+}
+
 export interface ServeOptions {
   /** Control socket path instead of the config's `[control] socket`. */
   readonly socket?: string;
@@ -106,12 +121,22 @@ export async function runServe(configPath: string, options: ServeOptions = {}): 
     log.logger.error('cannot start', { error: (e as Error).message });
     return 1;
   }
+  // Before the control socket, which comes last: once it answers, everything is serving.
+  let metrics: MetricsListener | null;
+  try {
+    metrics = await startMetrics(daemon, initial.config.metrics, lag.lagMs, log.logger);
+  } catch (e) {
+    log.logger.error('cannot start', { error: `metrics endpoint ([metrics] listen): ${(e as Error).message}` });
+    daemon.stop();
+    return 1;
+  }
   let control: ControlListener | null;
   try {
     control = await startControl(daemon, initial.config.control, options.socket, log.logger);
   } catch (e) {
     log.logger.error('cannot start', { error: `control socket: ${(e as Error).message}` });
     daemon.stop();
+    await metrics?.close();
     return 1;
   }
   return new Promise<number>((done) => {
@@ -122,7 +147,7 @@ export async function runServe(configPath: string, options: ServeOptions = {}): 
       // Give the final ERROR datagrams and log lines a moment to leave; closing the control
       // listener removes its socket file.
       const linger = new Promise((r) => setTimeout(r, 100).unref());
-      void Promise.all([control?.close(), linger]).then(() => done(0));
+      void Promise.all([control?.close(), metrics?.close(), linger]).then(() => done(0));
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

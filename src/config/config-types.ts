@@ -112,6 +112,11 @@ export interface ControlConfig {
   readonly mode: number;
 }
 
+export interface MetricsConfig {
+  /** Where the Prometheus endpoint listens; null when it is off (`[metrics] listen` empty). */
+  readonly listen: { readonly address: string; readonly port: number } | null;
+}
+
 export interface MtftpChannelConfig {
   readonly group: string;
   readonly clientPort: number;
@@ -144,4 +149,5 @@ export interface Config {
   readonly dhcp: DhcpConfig;
   readonly images: readonly ImageConfig[];
   readonly control: ControlConfig;
+  readonly metrics: MetricsConfig;
 }

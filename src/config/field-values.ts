@@ -170,6 +170,25 @@ export function parseIpAddress(text: string): Parsed<string> {
   return fail(`${quoteValue(text)} is not an IP address (e.g. 0.0.0.0, 192.168.1.10 or ::)`);
 }
 
+/**
+ * A TCP listen address `HOST:PORT`: HOST an IPv4 literal, or an IPv6 literal in brackets
+ * (`[::1]:9469`); PORT 1..65535. The empty text means "not listening" (null).
+ */
+export function parseListenAddress(text: string): Parsed<{ readonly address: string; readonly port: number } | null> {
+  if (text === '') return ok(null);
+  const match = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d+)$/.exec(text);
+  const example = 'e.g. 127.0.0.1:9469 or [::1]:9469';
+  if (match === null) return fail(`${quoteValue(text)} is not HOST:PORT (${example})`);
+  const bracketed = match[1];
+  const host = bracketed ?? match[2] ?? '';
+  if (bracketed !== undefined ? !isIpv6(host) : !isIpv4(host)) {
+    return fail(`${quoteValue(host)} in ${quoteValue(text)} is not an IP address (${example}; host names are not resolved)`);
+  }
+  const port = Number(match[3]);
+  if (port < 1 || port > 65535) return fail(`port ${match[3]} in ${quoteValue(text)} is out of range (1..65535)`);
+  return ok({ address: host, port });
+}
+
 /** IPv4 multicast is 224.0.0.0/4 (RFC 5771). */
 export function parseMulticastIpv4(text: string): Parsed<string> {
   const firstOctet = Number(text.split('.')[0]);

@@ -12,10 +12,11 @@ import {
   type MulticastConfig,
   type ImageConfig,
   type LogConfig,
+  type MetricsConfig,
   type SourceLocation,
   type TftpConfig,
 } from './config-types.js';
-import { formatDuration } from './field-values.js';
+import { formatDuration, parseListenAddress } from './field-values.js';
 import { scanIni, type IniSection } from './ini-source.js';
 import {
   CONFIG_SCHEMA,
@@ -76,6 +77,7 @@ export function parseConfig(text: string, file: string): Config {
   checkDhcp(section('dhcp'), pools, issues);
   checkSingleDefaultImage(images, issues);
   checkUniqueMtftpChannels(images, issues);
+  checkMetricsListen(section('metrics'), issues);
 
   if (issues.length > 0) throw new ConfigError(sortByLine(issues));
   return deepFreeze({
@@ -87,6 +89,7 @@ export function parseConfig(text: string, file: string): Config {
     dhcp: buildDhcp(section('dhcp'), pools, reservations),
     images: images.map(buildImage),
     control: buildControl(section('control')),
+    metrics: buildMetrics(section('metrics')),
   });
 }
 
@@ -304,6 +307,14 @@ function checkUniqueMtftpChannels(images: readonly SectionValues[], issues: Conf
   }
 }
 
+/** `[metrics] listen` is HOST:PORT with an IP literal (the endpoint binds exactly there), or empty. */
+function checkMetricsListen(metrics: SectionValues, issues: ConfigIssue[]): void {
+  const listen = metrics.get('listen');
+  if (typeof listen !== 'string') return;
+  const parsed = parseListenAddress(listen);
+  if (!parsed.ok) issues.push(issueAt(metrics.written('listen') ?? metrics.headerOrFile(), metrics.label, 'listen', parsed.message));
+}
+
 function channelLocation(image: SectionValues): [string, SourceLocation] {
   for (const key of ['mtftp_group', 'mtftp_client_port', 'mtftp']) {
     const at = image.written(key);
@@ -385,6 +396,12 @@ function buildDhcp(
       reservations: reservations.get(pool) ?? [],
     })),
   };
+}
+
+function buildMetrics(metrics: SectionValues): MetricsConfig {
+  const parsed = parseListenAddress(metrics.text('listen'));
+  if (!parsed.ok) throw new Error(`internal: [metrics] listen was not checked: ${parsed.message}`);
+  return { listen: parsed.value };
 }
 
 function buildImage(image: SectionValues): ImageConfig {

@@ -570,6 +570,24 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
     ],
   },
   {
+    name: 'metrics',
+    named: false,
+    description:
+      'The optional Prometheus endpoint (HTTP `GET /metrics`, no authentication): transfers, bytes, retransmissions, sessions, DHCP messages, leases, decode errors, event-loop lag and process metrics; read at start only.',
+    fields: [
+      {
+        key: 'listen',
+        type: { kind: 'text' },
+        required: false,
+        default: '',
+        description:
+          'Address of the Prometheus endpoint (`GET /metrics`) as `HOST:PORT`, HOST an IP address (IPv6 in brackets, e.g. `[::1]:9469`), best on loopback or a management network; empty serves no endpoint.',
+        example: '127.0.0.1:9469',
+        exampleCommented: true,
+      },
+    ],
+  },
+  {
     name: 'image',
     named: true,
     exampleName: 'lab-default',

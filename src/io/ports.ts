@@ -124,3 +124,26 @@ export interface ControlTransport {
    */
   request(path: string, text: string, timeoutMs: number): Promise<string>;
 }
+
+/** One metric family of the Prometheus endpoint: its name and kind, not its values. */
+export interface MetricFamily {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'counter' | 'gauge';
+  readonly labelNames: readonly string[];
+}
+
+export interface MetricSample {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** The samples of every family, by family name; read once per scrape. */
+export type MetricValues = Readonly<Record<string, readonly MetricSample[]>>;
+
+export interface MetricsListener {
+  /** The bound port (the configured one, or the system's choice for 0). */
+  readonly port: number;
+  /** Stops listening and ends open connections. */
+  close(): Promise<void>;
+}

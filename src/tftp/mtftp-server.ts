@@ -31,9 +31,14 @@ export interface MtftpServerDeps {
 export interface MtftpCounters {
   opens: number;
   refused: number;
-  decodeErrors: number;
+  /** By DecodeError code. */
+  decodeErrors: Record<string, number>;
   strayAcks: number;
+  /** Ended passes by outcome. */
   passes: Record<string, number>;
+  /** Of ended passes. */
+  bytesSent: number;
+  retransmits: number;
 }
 
 /** The catalog key of a channel: a changed tuple is a different channel. */
@@ -43,7 +48,7 @@ const channelKey = (image: CatalogImage) =>
 export class MtftpServer {
   private readonly sockets = new Map<number, DatagramSocket>();
   private readonly channels = new Map<string, MtftpChannel>();
-  readonly counters: MtftpCounters = { opens: 0, refused: 0, decodeErrors: 0, strayAcks: 0, passes: {} };
+  readonly counters: MtftpCounters = { opens: 0, refused: 0, decodeErrors: {}, strayAcks: 0, passes: {}, bytesSent: 0, retransmits: 0 };
 
   constructor(private readonly deps: MtftpServerDeps) {}
 
@@ -58,7 +63,7 @@ export class MtftpServer {
       this.sockets.set(port, socket);
       socket.onMessage(
         guarded(this.deps.logger, 'MTFTP', (data, from) => this.onDatagram(port, socket, data, from), (e, _data, from) => {
-          this.counters.decodeErrors++;
+          this.counters.decodeErrors[e.code] = (this.counters.decodeErrors[e.code] ?? 0) + 1;
           this.deps.logger.debug('malformed MTFTP datagram dropped', { peer: `${from.address}:${from.port}`, reason: e.message });
         }),
       );
@@ -163,6 +168,8 @@ export class MtftpServer {
 
   private onPassEnd(s: PassSummary, log: Logger): void {
     this.counters.passes[s.outcome] = (this.counters.passes[s.outcome] ?? 0) + 1;
+    this.counters.bytesSent += s.bytesSent;
+    this.counters.retransmits += s.retransmits;
     log.info('mtftp pass', {
       master: s.master,
       outcome: s.outcome,

@@ -50,6 +50,10 @@ export interface TftpCounters {
   retransmits: number;
   multicastSessions: number;
   multicastFallbacks: Record<string, number>;
+  /** The RFC 2090 part of `outcomes` (one per member), `bytesSent` and `retransmits` (per session). */
+  multicastOutcomes: Record<string, number>;
+  multicastBytesSent: number;
+  multicastRetransmits: number;
 }
 
 export interface TransferInfo extends TransferProgress {
@@ -95,6 +99,9 @@ export class TftpServer {
     retransmits: 0,
     multicastSessions: 0,
     multicastFallbacks: {},
+    multicastOutcomes: {},
+    multicastBytesSent: 0,
+    multicastRetransmits: 0,
   };
   private readonly sessionsByFile = new Set<LiveMulticastSession>();
   private groupPool: GroupPool | null = null;
@@ -384,6 +391,7 @@ export class TftpServer {
     live.members.delete(peerKey(member.peer));
     this.sessions.remove(entry);
     this.counters.outcomes[result.outcome] = (this.counters.outcomes[result.outcome] ?? 0) + 1;
+    this.counters.multicastOutcomes[result.outcome] = (this.counters.multicastOutcomes[result.outcome] ?? 0) + 1;
     const granted = [{ name: 'multicast', value: 'group' }, ...member.granted];
     const summary = summarizeTransfer(member.peer, entry.filename, 'read', 'octet+multicast', granted, result);
     this.deps.logger.info('transfer', { ...summary, unicast_fallback: member.unicast });
@@ -392,6 +400,8 @@ export class TftpServer {
   private logSessionSummary(s: SessionSummary, fileSize: number): void {
     this.counters.bytesSent += s.bytesSent;
     this.counters.retransmits += s.retransmits;
+    this.counters.multicastBytesSent += s.bytesSent;
+    this.counters.multicastRetransmits += s.retransmits;
     this.deps.logger.info('multicast session', {
       group: `${s.group}:${s.port}`,
       file: s.file,

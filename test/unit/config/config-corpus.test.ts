@@ -471,6 +471,23 @@ const corpus: readonly BrokenCase[] = [
 
   // --- everything at once ----------------------------------------------------------------------
   {
+    name: 'metrics listen with a host name',
+    ini: [...TFTP, '[metrics]', 'listen = localhost:9469'],
+    issues: [
+      `${at(4)}: [metrics] listen: "localhost" in "localhost:9469" is not an IP address (e.g. 127.0.0.1:9469 or [::1]:9469; host names are not resolved)`,
+    ],
+  },
+  {
+    name: 'metrics listen without a port',
+    ini: [...TFTP, '[metrics]', 'listen = 127.0.0.1'],
+    issues: [`${at(4)}: [metrics] listen: "127.0.0.1" is not HOST:PORT (e.g. 127.0.0.1:9469 or [::1]:9469)`],
+  },
+  {
+    name: 'metrics listen port out of range',
+    ini: [...TFTP, '[metrics]', 'listen = 127.0.0.1:70000'],
+    issues: [`${at(4)}: [metrics] listen: port 70000 in "127.0.0.1:70000" is out of range (1..65535)`],
+  },
+  {
     name: 'every problem is reported together, in file order',
     ini: [
       'level = info', //                  1

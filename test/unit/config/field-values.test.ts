@@ -10,6 +10,7 @@ import {
   parseDuration,
   parseInteger,
   parseList,
+  parseListenAddress,
   parseMulticastIpv4,
   parseServedPath,
   parseSize,
@@ -108,6 +109,25 @@ test('IPv6 literals', () => {
   const invalid = ['', ':', ':::', '1:2:3', '1:2:3:4:5:6:7:8:9', '1::2::3', '12345::', 'g::1', '1.2.3.4::', '::1.2.3', '1:2:3:4:5:6:7:8::', '::1%', ':1::', 'fe80::1%eth 0'];
   for (const ip of valid) assert.ok(isIpv6(ip), ip);
   for (const ip of invalid) assert.ok(!isIpv6(ip), ip);
+});
+
+test('listen addresses: HOST:PORT with an IP literal (IPv6 in brackets); empty is off', () => {
+  assert.equal(valueOf(parseListenAddress('')), null);
+  assert.deepEqual(valueOf(parseListenAddress('127.0.0.1:9469')), { address: '127.0.0.1', port: 9469 });
+  assert.deepEqual(valueOf(parseListenAddress('0.0.0.0:1')), { address: '0.0.0.0', port: 1 });
+  assert.deepEqual(valueOf(parseListenAddress('[::1]:65535')), { address: '::1', port: 65535 });
+  assert.deepEqual(valueOf(parseListenAddress('[fe80::1%eth0]:9469')), { address: 'fe80::1%eth0', port: 9469 });
+  const problems: [text: string, message: string][] = [
+    ['127.0.0.1', '"127.0.0.1" is not HOST:PORT (e.g. 127.0.0.1:9469 or [::1]:9469)'],
+    ['::1:9469', '"::1:9469" is not HOST:PORT (e.g. 127.0.0.1:9469 or [::1]:9469)'],
+    [':9469', '"" in ":9469" is not an IP address (e.g. 127.0.0.1:9469 or [::1]:9469; host names are not resolved)'],
+    ['localhost:9469', '"localhost" in "localhost:9469" is not an IP address (e.g. 127.0.0.1:9469 or [::1]:9469; host names are not resolved)'],
+    ['[127.0.0.1]:9469', '"127.0.0.1" in "[127.0.0.1]:9469" is not an IP address (e.g. 127.0.0.1:9469 or [::1]:9469; host names are not resolved)'],
+    ['127.0.0.1:0', 'port 0 in "127.0.0.1:0" is out of range (1..65535)'],
+    ['[::1]:65536', 'port 65536 in "[::1]:65536" is out of range (1..65535)'],
+    ['127.0.0.1:http', '"127.0.0.1:http" is not HOST:PORT (e.g. 127.0.0.1:9469 or [::1]:9469)'],
+  ];
+  for (const [text, message] of problems) assert.equal(messageOf(parseListenAddress(text)), message, text);
 });
 
 test('IPv4 multicast is 224.0.0.0/4', () => {

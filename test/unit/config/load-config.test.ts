@@ -75,6 +75,7 @@ test('a minimal config gets every default', () => {
     },
     images: [],
     control: { enabled: true, socket: '/run/pxecast/control.sock', mode: 0o660 },
+    metrics: { listen: null },
   });
 });
 
@@ -190,6 +191,12 @@ test('relative root and upload_dir are resolved against the config file director
     assert.equal(config.tftp.uploadDir, expectUploads, uploads);
   }
   assert.equal(parse('[tftp]\nroot = tree\n', '/opt/lab/conf/pxecast.ini').tftp.root, '/opt/lab/conf/tree');
+});
+
+test('[metrics] listen: empty is off; HOST:PORT is typed, IPv6 without its brackets', () => {
+  assert.deepEqual(parse(`${ROOT}[metrics]\nlisten =\n`).metrics, { listen: null });
+  assert.deepEqual(parse(`${ROOT}[metrics]\nlisten = 127.0.0.1:9469\n`).metrics, { listen: { address: '127.0.0.1', port: 9469 } });
+  assert.deepEqual(parse(`${ROOT}[metrics]\nlisten = [::1]:9469\n`).metrics, { listen: { address: '::1', port: 9469 } });
 });
 
 test('parseConfig needs an absolute file path', () => {

@@ -75,13 +75,16 @@ function daemon(transfers: TransferInfo[], passes: PassProgress[] = [], leases: 
         retransmits: 5,
         multicastSessions: 1,
         multicastFallbacks: {},
+        multicastOutcomes: {},
+        multicastBytesSent: 0,
+        multicastRetransmits: 0,
       },
       drop: (client: string, reason: string) => {
         dropped.push(`${client} ${reason}`);
         return transfers.some((t) => t.client === client);
       },
     },
-    mtftp: { ports: () => [1759], passes: () => passes, counters: { opens: 3, refused: 0, decodeErrors: 0, strayAcks: 0, passes: { complete: 1 } } },
+    mtftp: { ports: () => [1759], passes: () => passes, counters: { opens: 3, refused: 0, decodeErrors: {}, strayAcks: 0, passes: { complete: 1 }, bytesSent: 0, retransmits: 0 } },
     dhcp: leases === null ? null : { leaseList: () => leases },
     currentConfig: () => config,
     currentCatalog: () => catalog,
