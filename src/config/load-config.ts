@@ -77,6 +77,7 @@ export function parseConfig(text: string, file: string): Config {
   checkDhcp(section('dhcp'), pools, issues);
   checkSingleDefaultImage(images, issues);
   checkUniqueMtftpChannels(images, issues);
+  checkOpenHold(section('mtftp'), images, issues);
   checkMetricsListen(section('metrics'), issues);
 
   if (issues.length > 0) throw new ConfigError(sortByLine(issues));
@@ -225,6 +226,21 @@ function checkDhcp(dhcp: SectionValues, pools: readonly SectionValues[], issues:
   }
   if (mode === 'full' && pools.length === 0) {
     issues.push(issueAt(dhcp.written('mode') ?? dhcp.headerOrFile(), dhcp.label, 'mode', '`full` needs at least one `[pool NAME]` section'));
+  }
+}
+
+/** Block 1 must leave before an opener's own timeout (43.5, the image's reopen delay) ends its
+ *  open, or every client gives up while the server holds: seen with atftp at timeout-delay 1. */
+function checkOpenHold(mtftp: SectionValues, images: readonly SectionValues[], issues: ConfigIssue[]): void {
+  const hold = mtftp.get('open_hold');
+  if (typeof hold !== 'number') return;
+  for (const image of images) {
+    if (image.get('mtftp') !== true) continue;
+    const delay = image.get('mtftp_reopen_delay');
+    if (typeof delay !== 'number' || hold < delay * 1000) continue;
+    const at = image.written('mtftp_reopen_delay') ?? mtftp.written('open_hold') ?? image.headerOrFile();
+    const key = image.written('mtftp_reopen_delay') ? 'mtftp_reopen_delay' : 'mtftp';
+    issues.push(issueAt(at, image.label, key, `${delay} s is not longer than [mtftp] open_hold (${formatDuration(hold)}): openers would give up while block 1 is held`));
   }
 }
 

@@ -225,6 +225,11 @@ const corpus: readonly BrokenCase[] = [
     issues: [`${at(2)}: [log] format: "syslog" is not one of text, json`],
   },
   {
+    name: 'MTFTP open hold not shorter than the reopen delay',
+    ini: [...TFTP, '[mtftp]', 'open_hold = 1s', '[image demo]', 'file = demo.img', 'mtftp = true', 'default = true', 'mtftp_reopen_delay = 1'],
+    issues: [`${at(9)}: [image demo] mtftp_reopen_delay: 1 s is not longer than [mtftp] open_hold (1s): openers would give up while block 1 is held`],
+  },
+  {
     name: 'dhcp mode that does not exist',
     ini: [...TFTP, '[dhcp]', 'mode = relay'],
     issues: [`${at(4)}: [dhcp] mode: "relay" is not one of off, full, proxy`],

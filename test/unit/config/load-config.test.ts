@@ -61,7 +61,7 @@ test('a minimal config gets every default', () => {
       masterTries: 3,
       deafAfter: 3,
     },
-    mtftp: { enabled: true, openHoldMs: 1000 },
+    mtftp: { enabled: true, openHoldMs: 500 },
     dhcp: {
       mode: 'off',
       interface: null,
