@@ -54,6 +54,13 @@ export type RequestVerdict = { readonly ack: true; readonly lease: Lease } | { r
 
 export class LeaseTable {
   private readonly byAddress = new Map<string, Lease>();
+  /** The address a MAC holds (offered or bound; declined addresses are nobody's). */
+  private readonly addressOfMac = new Map<string, string>();
+  /** Where each pool's search for a free address resumes: allocation is amortized O(1) instead of
+   *  a scan from the pool's first address per DISCOVER (quadratic on a /16 with 20,000 clients). */
+  private readonly cursor = new Map<string, number>();
+  /** The earliest expiry in the table: expire() scans only once it has passed. */
+  private nextExpiryAt = Infinity;
 
   constructor(
     private readonly pools: readonly DhcpPoolConfig[],
@@ -64,7 +71,7 @@ export class LeaseTable {
   /** Leases read back at start: only unexpired ones matter. */
   restore(leases: readonly Lease[]): void {
     const t = this.now();
-    for (const lease of leases) if (lease.expiresAt > t) this.byAddress.set(lease.address, lease);
+    for (const lease of leases) if (lease.expiresAt > t) this.put(lease);
   }
 
   all(): Lease[] {
@@ -86,7 +93,7 @@ export class LeaseTable {
     // An existing binding of this MAC stays bound (a DISCOVER does not shorten a lease).
     if (current && current.mac === mac && current.state === 'bound') return current;
     const lease: Lease = { address, mac, pool: pool.name, state: 'offered', expiresAt: this.now() + this.settings.offerTimeoutMs };
-    this.byAddress.set(address, lease);
+    this.put(lease);
     return lease;
   }
 
@@ -98,11 +105,10 @@ export class LeaseTable {
     if (current && current.mac !== mac) return { ack: false, reason: `${address} is held by ${current.mac}` };
     if (!current && !this.usableBy(address, mac, pool)) return { ack: false, reason: `${address} cannot be given to ${mac}` };
     // A MAC holds one address: moving to another frees the old one.
-    for (const lease of this.byAddress.values()) {
-      if (lease.mac === mac && lease.address !== address && lease.state !== 'declined') this.byAddress.delete(lease.address);
-    }
+    const previous = this.addressOfMac.get(mac);
+    if (previous !== undefined && previous !== address) this.drop(previous);
     const lease: Lease = { address, mac, pool: pool.name, state: 'bound', expiresAt: this.now() + this.settings.leaseTimeMs };
-    this.byAddress.set(address, lease);
+    this.put(lease);
     return { ack: true, lease };
   }
 
@@ -110,34 +116,39 @@ export class LeaseTable {
   decline(mac: string, address: string): boolean {
     const current = this.byAddress.get(address);
     if (!current || current.mac !== mac) return false;
-    this.byAddress.set(address, { ...current, state: 'declined', expiresAt: this.now() + DECLINE_QUARANTINE_MS });
+    this.put({ ...current, state: 'declined', expiresAt: this.now() + DECLINE_QUARANTINE_MS });
     return true;
   }
 
   release(mac: string, address: string): boolean {
     const current = this.byAddress.get(address);
     if (!current || current.mac !== mac || current.state === 'declined') return false;
-    this.byAddress.delete(address);
+    this.drop(address);
     return true;
   }
 
   /** The client chose another server's offer: ours is free again. */
   withdrawOffer(mac: string): void {
-    for (const lease of this.byAddress.values()) {
-      if (lease.mac === mac && lease.state === 'offered') this.byAddress.delete(lease.address);
-    }
+    const address = this.addressOfMac.get(mac);
+    if (address !== undefined && this.byAddress.get(address)?.state === 'offered') this.drop(address);
   }
 
   private choose(mac: string, pool: DhcpPoolConfig, requested: string | null): string | null {
-    for (const lease of this.byAddress.values()) {
-      if (lease.mac === mac && lease.state !== 'declined' && lease.pool === pool.name) return lease.address;
-    }
+    const held = this.addressOfMac.get(mac);
+    if (held !== undefined && this.byAddress.get(held)?.pool === pool.name) return held;
     const reserved = pool.reservations.find((r) => r.mac === mac);
     if (reserved && this.isFree(reserved.address)) return reserved.address;
     if (requested !== null && inRange(requested, pool) && this.usableBy(requested, mac, pool)) return requested;
-    for (let n = ipv4ToNumber(pool.first); n <= ipv4ToNumber(pool.last); n++) {
-      const address = numberToIpv4(n);
-      if (this.usableBy(address, mac, pool)) return address;
+    const first = ipv4ToNumber(pool.first);
+    const size = ipv4ToNumber(pool.last) - first + 1;
+    const start = this.cursor.get(pool.name) ?? 0;
+    for (let i = 0; i < size; i++) {
+      const offset = (start + i) % size;
+      const address = numberToIpv4(first + offset);
+      if (this.usableBy(address, mac, pool)) {
+        this.cursor.set(pool.name, (offset + 1) % size);
+        return address;
+      }
     }
     return null;
   }
@@ -153,8 +164,29 @@ export class LeaseTable {
     return reservation === undefined || reservation.mac === mac;
   }
 
+  private put(lease: Lease): void {
+    const replaced = this.byAddress.get(lease.address);
+    if (replaced && this.addressOfMac.get(replaced.mac) === lease.address) this.addressOfMac.delete(replaced.mac);
+    this.byAddress.set(lease.address, lease);
+    if (lease.state !== 'declined') this.addressOfMac.set(lease.mac, lease.address);
+    this.nextExpiryAt = Math.min(this.nextExpiryAt, lease.expiresAt);
+  }
+
+  private drop(address: string): void {
+    const lease = this.byAddress.get(address);
+    if (!lease) return;
+    this.byAddress.delete(address);
+    if (this.addressOfMac.get(lease.mac) === address) this.addressOfMac.delete(lease.mac);
+  }
+
   private expire(): void {
     const t = this.now();
-    for (const [address, lease] of this.byAddress) if (lease.expiresAt <= t) this.byAddress.delete(address);
+    if (t < this.nextExpiryAt) return;
+    let next = Infinity;
+    for (const [address, lease] of this.byAddress) {
+      if (lease.expiresAt <= t) this.drop(address);
+      else next = Math.min(next, lease.expiresAt);
+    }
+    this.nextExpiryAt = next;
   }
 }
