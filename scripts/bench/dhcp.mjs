@@ -1,0 +1,455 @@
+#!/usr/bin/env node
+// DHCP full-mode throughput: pxecast `[dhcp] mode = full` vs dnsmasq, both driven by perfdhcp.
+// A server namespace and a client namespace on one bridged LAN (10.213.N.0/24). For each target
+// rate of the ladder, pxecast and then dnsmasq are started fresh (empty lease file) in the server
+// namespace and perfdhcp runs full DORA exchanges at that rate from the client namespace.
+// perfdhcp (v4) always simulates a relay agent: it sends from <its address>:67 with giaddr = that
+// address and hops = 1, so servers unicast every reply to giaddr:67 (a UDP tool cannot receive
+// the broadcast replies a real client gets). Requests still go to 255.255.255.255 (-B), so they
+// arrive at the servers like a client's broadcast on the LAN.
+//   lab:  pool .10-.250 of the /24 (241 addresses), --clients simulated clients (default 200,
+//         MACs taken in turn, so after the first 200 exchanges every client has a lease)
+//   wide: second addresses on the same LAN (server 10.214.0.1/16, perfdhcp 10.214.0.2/16, its
+//         giaddr), pool 10.214.0.10 - 10.214.255.250 (65,521 addresses), --wide-clients simulated
+//         clients (default 20000): most exchanges allocate a new address, the lease table grows
+// Every perfdhcp run is bounded: -p (sending period) plus -n (2 x rate x period) and -W (it waits
+// at most 1.5 s for the last answers); a run is also killed by its own timeout.
+// Reported per run: completed DORA/s (ACKs received / sending period), drops % (exchanges started
+// but not completed within perfdhcp's 1 s drop time), DISCOVER-OFFER and REQUEST-ACK latency
+// (avg / max, as perfdhcp measures them), the server's CPU (utime + stime / sending period) and
+// how many requests its kernel dropped on a full socket receive buffer (Udp RcvbufErrors).
+// pxecast runs at log level warn, dnsmasq with --quiet-dhcp: neither logs each lease.
+// Results go to stdout and bench-results/dhcp-<date>.md. A full run takes about 5 minutes;
+// --quick (lab only, rates 100 and 1000, 3 s each) about 1.
+// --profile RATE runs only pxecast (the first of --scenarios) at RATE under `node --cpu-prof`,
+// keeps the .cpuprofile in bench-results/ and prints the functions with the most self time.
+// --verbose prints perfdhcp's own report of every run.
+//
+// Needs root, `npm run build` first (it imports build/test/support/*.js), perfdhcp (Debian package
+// kea-admin: apt-get install --no-install-recommends kea-admin) and dnsmasq (dnsmasq-base).
+//
+// Usage: node scripts/bench/dhcp.mjs [--quick] [--rates 100,500,...] [--period S] [--runs N]
+//                                    [--clients N] [--wide-clients N] [--wide-rates 100,...]
+//                                    [--scenarios lab,wide] [--profile RATE] [--verbose]
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  PXECAST_CLI, lastLine, loadSupport, machineLine, makeWorkDir, positiveInt, printHeaderComment,
+  pxecastVersion, repo, sleep, utcStamp, writeReport,
+} from './lib.mjs';
+
+const PERFDHCP = '/usr/sbin/perfdhcp';
+const DNSMASQ = '/usr/sbin/dnsmasq';
+// perfdhcp waits this long after the sending period for answers still on their way (microseconds).
+const EXIT_WAIT_US = 1_500_000;
+const READY_TIMEOUT_MS = 15_000;
+// The MAC the readiness probe uses, outside perfdhcp's default base 00:0c:01:02:03:04 + clients.
+const PROBE_MAC = '02:00:5e:00:00:01';
+const WIDE = { server: '10.214.0.1', client: '10.214.0.2', prefix: 16, first: '10.214.0.10', last: '10.214.255.250', mask: '255.255.0.0' };
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rates: { type: 'string' },
+    period: { type: 'string' },
+    runs: { type: 'string', default: '1' },
+    clients: { type: 'string', default: '200' },
+    'wide-clients': { type: 'string', default: '20000' },
+    'wide-rates': { type: 'string' },
+    scenarios: { type: 'string' },
+    profile: { type: 'string' },
+    verbose: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (flags.help) {
+  printHeaderComment(import.meta.url);
+  process.exit(0);
+}
+function intList(text, flag) {
+  return text.split(',').map((r) => positiveInt(r.trim(), flag));
+}
+const config = {
+  rates: intList(flags.rates ?? (flags.quick ? '100,1000' : '100,500,1000,2000,4000,8000'), '--rates'),
+  wideRates: intList(flags['wide-rates'] ?? '100,500,1000,2000', '--wide-rates'),
+  periodS: positiveInt(flags.period ?? (flags.quick ? '3' : '10'), '--period'),
+  runs: positiveInt(flags.runs, '--runs'),
+  labClients: positiveInt(flags.clients, '--clients'),
+  wideClients: positiveInt(flags['wide-clients'], '--wide-clients'),
+  scenarios: (flags.scenarios ?? (flags.quick ? 'lab' : 'lab,wide')).split(',').map((s) => s.trim()),
+  profileRate: flags.profile === undefined ? null : positiveInt(flags.profile, '--profile'),
+};
+if (config.scenarios.some((name) => name !== 'lab' && name !== 'wide')) {
+  console.error(`--scenarios takes lab and/or wide, got '${flags.scenarios}'`);
+  process.exit(2);
+}
+if (config.labClients > 240) {
+  console.error('--clients is at most 240 (the lab pool, less one address for the readiness probe)');
+  process.exit(2);
+}
+if (config.wideClients > 65_000) {
+  console.error('--wide-clients is at most 65000 (the wide pool)');
+  process.exit(2);
+}
+for (const [tool, pkg] of [[PERFDHCP, 'kea-admin'], [DNSMASQ, 'dnsmasq-base']]) {
+  if (!existsSync(tool)) {
+    console.error(`${tool} not found: apt-get install --no-install-recommends ${pkg}`);
+    process.exit(2);
+  }
+}
+
+const { netns } = await loadSupport();
+// `[control]` (the operator socket) exists only in newer builds; where it does, it must be off so
+// this daemon does not fight a system one for /run/pxecast/control.sock.
+const { CONFIG_SCHEMA } = await import(join(repo, 'build/src/config/schema.js'));
+const hasControlSection = CONFIG_SCHEMA.some((section) => section.name === 'control');
+const { tmp, root } = makeWorkDir();
+
+const SERVERS = {
+  pxecast: {
+    version: () => pxecastVersion(),
+    start(lan, pool, { profileDir } = {}) {
+      const stateFile = join(tmp, 'pxecast-leases.json');
+      rmSync(stateFile, { force: true });
+      const ini = join(tmp, 'pxecast.ini');
+      writeFileSync(ini, [
+        '[log]', 'level = warn',
+        '[tftp]', `listen = ${lan.server.address}`, `root = ${root}`,
+        '[dhcp]', 'mode = full', `interface = ${pool.serverAddress}`, 'lease_time = 1h', `state_file = ${stateFile}`,
+        '[pool bench]', `first = ${pool.first}`, `last = ${pool.last}`, `prefix = ${pool.prefix}`,
+        ...(hasControlSection ? ['[control]', 'enabled = false'] : []),
+        '',
+      ].join('\n'));
+      const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+      return netns.spawnInNamespace(lan.server.namespace, process.execPath, [...nodeArgs, PXECAST_CLI, 'serve', '--config', ini]);
+    },
+  },
+  dnsmasq: {
+    version: () => execFileSync(DNSMASQ, ['--version'], { encoding: 'utf8' }).split('\n')[0].replace(/ +Copyright.*/, ''),
+    start(lan, pool) {
+      const leases = join(tmp, 'dnsmasq.leases');
+      rmSync(leases, { force: true });
+      return netns.spawnInNamespace(lan.server.namespace, DNSMASQ, [
+        '--no-daemon',
+        '--user=root', // dnsmasq-base has no `dnsmasq` user to drop to
+        '--conf-file=/dev/null', // no /etc/dnsmasq.conf
+        '--port=0', // no DNS
+        '--quiet-dhcp', // no log line per packet, like pxecast at warn
+        '--no-ping', // it would first ping each candidate address
+        `--interface=${lan.server.ifname}`,
+        '--bind-interfaces',
+        `--dhcp-range=${pool.first},${pool.last},${pool.mask},1h`,
+        `--dhcp-lease-max=${pool.size}`,
+        `--dhcp-leasefile=${leases}`,
+        `--pid-file=${join(tmp, 'dnsmasq.pid')}`,
+      ]);
+    },
+  },
+};
+
+try {
+  await main();
+} finally {
+  netns.teardown();
+}
+
+async function main() {
+  const support = netns.canUseNetns();
+  if (!support.ok) throw new Error(support.reason);
+  const lan = await makeLan();
+  const scenarios = [];
+  if (config.scenarios.includes('lab')) {
+    const pool = poolOn(lan);
+    scenarios.push({ name: 'lab', pool, clients: config.labClients, rates: config.rates,
+      title: `Lab pool: ${pool.first} - ${pool.last} (${pool.size} addresses), ${config.labClients} simulated clients` });
+  }
+  if (config.scenarios.includes('wide')) {
+    await addWideAddressing(lan);
+    const pool = { serverAddress: WIDE.server, clientAddress: WIDE.client, first: WIDE.first, last: WIDE.last,
+      prefix: WIDE.prefix, mask: WIDE.mask, size: ipNumber(WIDE.last) - ipNumber(WIDE.first) + 1 };
+    scenarios.push({ name: 'wide', pool, clients: config.wideClients, rates: config.wideRates,
+      title: `Wide pool: ${pool.first} - ${pool.last} (${pool.size} addresses), ${config.wideClients} simulated clients`,
+      note: 'dnsmasq does not hold an offered address for its client, and perfdhcp\'s consecutive MACs hash to the' +
+        ' same free address, so clients in flight are offered the same one and all but the first get a NAK' +
+        ' ("address in use"): its drops here are mostly quick NAKs; pxecast\'s come from a saturated CPU (answers later' +
+        ' than 1 s, requests lost from a full socket buffer).' });
+  }
+  if (config.profileRate !== null) return profileRun(lan, scenarios[0], config.profileRate);
+  const sections = [];
+  for (const scenario of scenarios) sections.push(await scenarioSection(lan, scenario));
+  const report = [header(), ...sections].join('\n\n') + '\n';
+  console.log('\n' + report);
+  console.error(`written to ${writeReport('dhcp', report)}`);
+}
+
+/** Server and client namespaces on one bridge; the client can send to 255.255.255.255. */
+async function makeLan() {
+  const serverNs = netns.createNamespace('dsrv');
+  const clientNs = netns.createNamespace('dcli');
+  const bridge = netns.createBridge([serverNs, clientNs]);
+  const [server, client] = bridge.members;
+  // Without a default route nothing can be sent to the limited broadcast (ENETUNREACH).
+  const r = await netns.runInNamespace(clientNs, 'ip', ['route', 'add', '255.255.255.255/32', 'dev', client.ifname], { timeoutMs: 5000 });
+  if (r.exitCode !== 0) throw new Error(`ip route add 255.255.255.255/32: ${r.stderr}`);
+  return { server, client };
+}
+
+/**
+ * Second addresses on the same LAN: the server 10.214.0.1/16, perfdhcp's relay 10.214.0.2/16, so
+ * its giaddr selects the /16 pool in both servers.
+ */
+async function addWideAddressing(lan) {
+  for (const [end, address] of [[lan.server, WIDE.server], [lan.client, WIDE.client]]) {
+    const args = ['addr', 'add', `${address}/${WIDE.prefix}`, 'dev', end.ifname];
+    const r = await netns.runInNamespace(end.namespace, 'ip', args, { timeoutMs: 5000 });
+    if (r.exitCode !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
+  }
+}
+
+function poolOn(lan) {
+  const prefix24 = lan.server.address.split('.').slice(0, 3).join('.');
+  return {
+    serverAddress: lan.server.address, clientAddress: lan.client.address,
+    first: `${prefix24}.10`, last: `${prefix24}.250`, prefix: 24, mask: '255.255.255.0', size: 241,
+  };
+}
+
+async function scenarioSection(lan, { title, note, pool, clients, rates }) {
+  const rows = [];
+  for (const rate of rates) {
+    for (const name of Object.keys(SERVERS)) {
+      const runs = [];
+      for (let run = 1; run <= config.runs; run++) {
+        const result = await measure(lan, name, pool, { rate, clients });
+        runs.push(result);
+        console.error(`${title.split(':')[0]} ${name} rate ${rate} run ${run}/${config.runs}: ${describe(result)}`);
+      }
+      rows.push({ name, rate, result: medianRun(runs) });
+    }
+  }
+  return `## ${title}\n\n${note ? `${note}\n\n` : ''}${resultTable(rows)}\n\n${ratioTable(rows, rates)}`;
+}
+
+/** One fresh server, one perfdhcp run against it. */
+async function measure(lan, name, pool, { rate, clients, profileDir }) {
+  const handle = SERVERS[name].start(lan, pool, { profileDir });
+  try {
+    await waitUntilAnswering(lan, pool, handle);
+    const cpuBefore = cpuSeconds(handle.pid);
+    const overflowsBefore = await rcvbufErrors(lan.server.namespace);
+    const run = await runPerfdhcp(lan, pool, { rate, clients, periodS: config.periodS });
+    const cpu = cpuSeconds(handle.pid) - cpuBefore;
+    const overflows = (await rcvbufErrors(lan.server.namespace)) - overflowsBefore;
+    if (!handle.isRunning()) return { error: `server exited: ${lastLine(handle.outputTail())}` };
+    if (run.error) return run;
+    return { ...run, cpuPercent: (100 * cpu) / config.periodS, overflows };
+  } catch (err) {
+    return { error: err.message };
+  } finally {
+    await handle.kill();
+  }
+}
+
+/**
+ * perfdhcp arguments: DORA broadcast to 255.255.255.255:67 from `pool.clientAddress`:67, which
+ * perfdhcp (v4) always puts in giaddr (hops 1), so servers unicast their replies to it, port 67.
+ */
+function perfdhcpArgs(pool, extra) {
+  // -B: SO_BROADCAST, without which sending to 255.255.255.255 fails (EACCES).
+  // -g single: one perfdhcp thread, so client and server each get one of the two cores.
+  return ['-4', '-l', pool.clientAddress, '-B', '-g', 'single', ...extra, '255.255.255.255'];
+}
+
+/** Polls with single DORA exchanges (own MAC) until one completes; throws after 15 s. */
+async function waitUntilAnswering(lan, pool, handle) {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (!handle.isRunning()) throw new Error(`exited at start: ${lastLine(handle.outputTail()) || 'no output'}`);
+    // `-n 1 -n 1`: one DISCOVER and one REQUEST; with a single -n perfdhcp stops waiting at the OFFER.
+    const r = await netns.runInNamespace(lan.client.namespace, PERFDHCP,
+      perfdhcpArgs(pool, ['-b', `mac=${PROBE_MAC}`, '-r', '10', '-n', '1', '-n', '1', '-W', '1000000']), { timeoutMs: 5000 });
+    if (r.exitCode === 0) return;
+    last = r.timedOut ? 'perfdhcp timed out' : lastLine(r.stderr) || `perfdhcp exit ${r.exitCode}`;
+    await sleep(200);
+  }
+  throw new Error(`no DORA completed within ${READY_TIMEOUT_MS / 1000} s (${last})`);
+}
+
+async function runPerfdhcp(lan, pool, { rate, clients, periodS }) {
+  const maxExchanges = String(2 * rate * periodS);
+  const args = perfdhcpArgs(pool, [
+    '-r', String(rate), '-p', String(periodS),
+    '-n', maxExchanges, '-n', maxExchanges, // a second bound besides -p: DISCOVERs, REQUESTs
+    '-R', String(clients), '-W', String(EXIT_WAIT_US),
+  ]);
+  const timeoutMs = (periodS + EXIT_WAIT_US / 1e6 + 15) * 1000;
+  const r = await netns.runInNamespace(lan.client.namespace, PERFDHCP, args, { timeoutMs });
+  if (flags.verbose) console.error(`${r.stdout}${r.stderr}`);
+  // Exit 3: some exchanges did not complete, which the numbers show.
+  if (r.timedOut) return { error: `perfdhcp killed after ${timeoutMs / 1000} s` };
+  if (r.exitCode !== 0 && r.exitCode !== 3) return { error: `perfdhcp exit ${r.exitCode}: ${lastLine(r.stderr) || lastLine(r.stdout)}` };
+  const stats = parsePerfdhcp(r.stdout);
+  const doStats = stats['DISCOVER-OFFER'];
+  const raStats = stats['REQUEST-ACK'];
+  if (!doStats || !raStats) return { error: `unexpected perfdhcp output: ${lastLine(r.stdout)}` };
+  const started = doStats['sent packets'];
+  const completed = raStats['received packets'];
+  return {
+    started,
+    completed,
+    doraPerS: completed / periodS,
+    dropPercent: started > 0 ? (100 * (started - completed)) / started : 0,
+    doAvgMs: doStats['avg delay'], doMaxMs: doStats['max delay'],
+    raAvgMs: raStats['avg delay'], raMaxMs: raStats['max delay'],
+  };
+}
+
+/**
+ * perfdhcp's final report: "***Statistics for: DISCOVER-OFFER***" and "... REQUEST-ACK***"
+ * blocks of "key: number [unit]" lines (delays in ms; absent when nothing was received).
+ */
+function parsePerfdhcp(text) {
+  const stats = {};
+  let current = null;
+  for (const line of text.split('\n')) {
+    const head = /^\*\*\*Statistics for: (\S+)\*\*\*/.exec(line);
+    if (head) {
+      current = stats[head[1]] = {};
+      continue;
+    }
+    if (line.startsWith('***')) current = null;
+    const kv = /^([a-z][a-z ]*[a-z]):\s+(-?[\d.]+(?:e[-+]?\d+)?)/i.exec(line);
+    if (current && kv) current[kv[1]] = Number(kv[2]);
+  }
+  return stats;
+}
+
+/** Datagrams the server namespace's kernel dropped because a UDP socket's receive buffer was full. */
+async function rcvbufErrors(ns) {
+  const r = await netns.runInNamespace(ns, 'cat', ['/proc/net/snmp'], { timeoutMs: 5000 });
+  const [names, values] = r.stdout.split('\n').filter((line) => line.startsWith('Udp:')).map((line) => line.split(/\s+/));
+  const value = Number(values?.[names.indexOf('RcvbufErrors')]);
+  if (!Number.isFinite(value)) throw new Error(`no Udp RcvbufErrors in /proc/net/snmp: ${r.stderr}`);
+  return value;
+}
+
+/** utime + stime of a process in seconds (the server's own CPU, from /proc). */
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields after the name start at 3 (state); utime and stime are fields 14 and 15.
+  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+}
+
+function medianRun(runs) {
+  const ok = runs.filter((r) => !r.error).sort((a, b) => a.doraPerS - b.doraPerS);
+  return ok.length ? ok[Math.floor(ok.length / 2)] : runs[0];
+}
+
+function describe(r) {
+  if (r.error) return `FAIL: ${r.error}`;
+  return `${r.doraPerS.toFixed(0)} DORA/s, drops ${r.dropPercent.toFixed(1)}%, ` +
+    `DO ${ms(r.doAvgMs)}/${ms(r.doMaxMs)} ms, RA ${ms(r.raAvgMs)}/${ms(r.raMaxMs)} ms, CPU ${r.cpuPercent.toFixed(0)}%, ` +
+    `${r.overflows} socket overflows`;
+}
+
+function ms(v) {
+  return v === undefined || Number.isNaN(v) ? 'n/a' : v < 10 ? v.toFixed(2) : v.toFixed(0);
+}
+
+function resultTable(rows) {
+  const lines = [
+    '| server | target rate | achieved DORA/s | drops % | avg latency ms (DO / RA) | max latency ms (DO / RA) | server CPU % |' +
+      ' socket overflows |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const { name, rate, result: r } of rows) {
+    if (r.error) {
+      lines.push(`| ${name} | ${rate} | FAIL: ${r.error.replace(/\|/g, '/')} | | | | | |`);
+      continue;
+    }
+    lines.push(`| ${name} | ${rate} | ${r.doraPerS.toFixed(0)} | ${r.dropPercent.toFixed(1)} | ` +
+      `${ms(r.doAvgMs)} / ${ms(r.raAvgMs)} | ${ms(r.doMaxMs)} / ${ms(r.raMaxMs)} | ${r.cpuPercent.toFixed(0)} | ${r.overflows} |`);
+  }
+  return lines.join('\n');
+}
+
+function ratioTable(rows, rates) {
+  const lines = ['| target rate | pxecast DORA/s | dnsmasq DORA/s | pxecast/dnsmasq |', '|---:|---:|---:|---:|'];
+  for (const rate of rates) {
+    const get = (name) => rows.find((row) => row.name === name && row.rate === rate)?.result;
+    const [p, d] = [get('pxecast'), get('dnsmasq')];
+    const fmt = (r) => (r && !r.error ? r.doraPerS.toFixed(0) : 'FAIL');
+    const ratio = p && d && !p.error && !d.error && d.doraPerS > 0 ? `${(p.doraPerS / d.doraPerS).toFixed(2)}×` : 'n/a';
+    lines.push(`| ${rate} | ${fmt(p)} | ${fmt(d)} | ${ratio} |`);
+  }
+  return lines.join('\n');
+}
+
+function header() {
+  const perfdhcpVersion = execFileSync(PERFDHCP, ['-v'], { encoding: 'utf8' }).trim().replace(/^VERSION:\s*/, '');
+  return [
+    `# DHCP full-mode benchmark, ${utcStamp()} UTC`,
+    '',
+    `- pxecast ${pxecastVersion()} (log level warn); ${SERVERS.dnsmasq.version()} (--quiet-dhcp); perfdhcp ${perfdhcpVersion}`,
+    `- ${machineLine()}`,
+    `- server and perfdhcp in two network namespaces on one bridge; perfdhcp \`-4 -l RELAY-ADDRESS -B -g single -r RATE` +
+      ` -p ${config.periodS} -R CLIENTS -W ${EXIT_WAIT_US}\` to 255.255.255.255. perfdhcp (v4) always plays a relay agent:` +
+      ' giaddr = its address, so both servers unicast OFFER and ACK to it on port 67 (a real client on the LAN would get' +
+      ' them broadcast); every server started fresh with an empty lease file for each run;' +
+      ` median of ${config.runs} run(s) by achieved rate`,
+    `- achieved DORA/s = ACKs received / ${config.periodS} s sending period; drops % = exchanges started (DISCOVERs sent)` +
+      ' that got no ACK within the 1 s drop time; latency as perfdhcp measures it: DO = DISCOVER to OFFER,' +
+      ' RA = REQUEST to ACK; server CPU = its utime + stime over the sending period (100% = one core);' +
+      ' socket overflows = requests the server namespace\'s kernel dropped on a full receive buffer (Udp RcvbufErrors)',
+    '- both servers have the binding on disk before the ACK leaves: dnsmasq rewrites its lease file in place and fsyncs' +
+      ' it for every changed lease, pxecast writes a new file, fsyncs and renames it (bursts of ACKs coalesced into one write)',
+  ].join('\n');
+}
+
+function ipNumber(address) {
+  return address.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+}
+
+// ------------------------------------------------------------------------------------------------
+// --profile RATE
+
+async function profileRun(lan, scenario, rate) {
+  const profileDir = join(tmp, 'profile');
+  const result = await measure(lan, 'pxecast', scenario.pool, { rate, clients: scenario.clients, profileDir });
+  console.error(`${scenario.title}\npxecast rate ${rate} under --cpu-prof: ${describe(result)}`);
+  // The profile is written when the daemon exits (handle.kill() waited for that).
+  const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error('no .cpuprofile written');
+  const kept = join(repo, 'bench-results', `dhcp-profile-${scenario.name}-${rate}-${new Date().toISOString().slice(0, 16).replace(':', '')}.cpuprofile`);
+  renameSync(join(profileDir, file), kept);
+  console.log(summarizeProfile(JSON.parse(readFileSync(kept, 'utf8')), 25));
+  console.error(`profile kept in ${kept} (open it in Chrome DevTools > Performance)`);
+}
+
+/** Self time per function (name, file:line), the biggest first, as a Markdown table. */
+function summarizeProfile(profile, top) {
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const selfUs = new Map();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i] ?? 0;
+    const frame = nodes.get(id).callFrame;
+    const where = frame.url ? `${frame.url.replace(`file://${repo}`, '').replace(/^.*node_modules\//, 'node_modules/')}:${frame.lineNumber + 1}` : '';
+    const key = `${frame.functionName || '(anonymous)'}${where ? ` ${where}` : ''}`;
+    selfUs.set(key, (selfUs.get(key) ?? 0) + dt);
+    total += dt;
+  });
+  const idle = selfUs.get('(idle)') ?? 0;
+  const rows = [...selfUs].sort((a, b) => b[1] - a[1]).slice(0, top);
+  return [
+    `pxecast CPU profile: ${(total / 1e6).toFixed(1)} s sampled, ${(idle / 1e6).toFixed(1)} s idle`,
+    '',
+    '| self ms | % of busy | function |',
+    '|---:|---:|---|',
+    ...rows.map(([key, us]) => `| ${(us / 1000).toFixed(0)} | ${key === '(idle)' ? '' : ((100 * us) / (total - idle)).toFixed(1)} | ${key} |`),
+  ].join('\n');
+}

@@ -1,0 +1,193 @@
+// Helpers shared by the benchmarks in this folder: the compiled test-support modules, the work
+// directory, the random payload, the report file and small formatting utilities.
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { constants, cpus, release } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repo = fileURLToPath(new URL('../../', import.meta.url));
+export const PXECAST_CLI = join(repo, 'build/src/cli.js');
+export const MiB = 1024 * 1024;
+
+/** build/test/support/{netns,peers}.js, or exit 2 with a hint when the project is not built. */
+export async function loadSupport() {
+  const supportDir = join(repo, 'build/test/support');
+  if (!existsSync(join(supportDir, 'netns.js')) || !existsSync(join(supportDir, 'peers.js'))) {
+    console.error('build/test/support/{netns,peers}.js not found: run `npm run build` first');
+    process.exit(2);
+  }
+  const netns = await import(join(supportDir, 'netns.js'));
+  const peers = await import(join(supportDir, 'peers.js'));
+  return { netns, peers };
+}
+
+/** Prints the script's leading comment block (after the shebang) as its --help. */
+export function printHeaderComment(scriptUrl) {
+  const lines = readFileSync(fileURLToPath(scriptUrl), 'utf8').split('\n').slice(1);
+  console.log(lines.slice(0, lines.findIndex((line) => !line.startsWith('//'))).join('\n'));
+}
+
+/**
+ * A fresh /tmp/pxc-bench-XXXX removed on exit (SIGINT and SIGTERM exit too, so exit handlers run),
+ * with a world-traversable `root` inside: the servers drop to nobody, so every directory on the
+ * way to the served file must be traversable.
+ */
+export function makeWorkDir() {
+  const tmp = mkdtempSync('/tmp/pxc-bench-');
+  process.once('exit', () => rmSync(tmp, { recursive: true, force: true }));
+  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => process.exit(128 + constants.signals[signal]));
+  chmodSync(tmp, 0o755);
+  const root = join(tmp, 'root');
+  mkdirSync(root, { mode: 0o755 });
+  return { tmp, root };
+}
+
+/** Writes `size` pseudo-random bytes (mode 0644) and returns their sha256. */
+export function writeRandomFile(path, size) {
+  const hash = createHash('sha256');
+  const fd = openSync(path, 'w', 0o644);
+  try {
+    for (let written = 0; written < size; written += MiB) {
+      const chunk = randomBytes(Math.min(MiB, size - written));
+      hash.update(chunk);
+      writeSync(fd, chunk);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+/** Writes bench-results/<name>-<UTC date and time>.md and returns its path. */
+export function writeReport(name, report) {
+  mkdirSync(join(repo, 'bench-results'), { recursive: true });
+  const file = join(repo, 'bench-results', `${name}-${new Date().toISOString().slice(0, 16).replace(':', '')}.md`);
+  writeFileSync(file, report);
+  return file;
+}
+
+/** "2026-11-21 11:45" (UTC), for report titles. */
+export function utcStamp() {
+  return new Date().toISOString().slice(0, 16).replace('T', ' ');
+}
+
+export function machineLine() {
+  return `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Linux ${release()}, Node ${process.version}`;
+}
+
+export function pxecastVersion() {
+  const version = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version;
+  try {
+    const rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
+    return `${version} (${rev})`;
+  } catch {
+    return version;
+  }
+}
+
+export function freeUdpPort() {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket('udp4');
+    socket.once('error', reject);
+    socket.bind(0, '127.0.0.1', () => {
+      const { port } = socket.address();
+      socket.close(() => resolve(port));
+    });
+  });
+}
+
+export function lastLine(text) {
+  return text.trim().split('\n').pop()?.trim() ?? '';
+}
+
+/** Parses a flag value as a positive integer, or exits 2 naming the flag. */
+export function positiveInt(text, flag) {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`${flag} expects a positive integer, got '${text}'`);
+    process.exit(2);
+  }
+  return n;
+}
+
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Polls a freshly started TFTP server with a tiny atftp download (from `netns`, else here) until
+ * it answers; throws after 15 s or when the process exits. `peers` is build/test/support/peers.js.
+ */
+export async function waitUntilServing(peers, handle, { host, port, remote, local, netns }) {
+  const deadline = Date.now() + 15_000;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (!handle.isRunning()) throw new Error(`exited at start: ${lastLine(handle.outputTail()) || 'no output'}`);
+    const probe = await peers.downloadWithAtftp({ host, port, remote, local, timeoutMs: 2000, ...(netns ? { netns } : {}) });
+    if (probe.ok) return;
+    last = lastLine(probe.stderr) || (probe.timedOut ? 'no answer' : `atftp exit ${probe.exitCode}`);
+    await sleep(250);
+  }
+  throw new Error(`not serving after 15 s (${last})`);
+}
+
+// Other benchmarks in this folder and test runs: on 2 cores, measuring beside them is meaningless.
+const BUSY_PATTERN = 'scripts/bench/|node --test|run-tests\\.mjs';
+
+/** Command lines of other benchmarks or test runs (not `selfScript`, e.g. 'bench/multicast.mjs'). */
+export function otherActivity(selfScript) {
+  try {
+    return othersIn(execFileSync('pgrep', ['-af', BUSY_PATTERN], { encoding: 'utf8', timeout: 5000 }), selfScript);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+/**
+ * Polls otherActivity() every `intervalMs` in the background (without blocking the event loop)
+ * until stop(), which resolves with every command line seen meanwhile.
+ */
+export function watchActivity(selfScript, intervalMs = 1000) {
+  const seen = new Set();
+  const poll = () => new Promise((resolve) => {
+    execFile('pgrep', ['-af', BUSY_PATTERN], { encoding: 'utf8', timeout: 5000 }, (err, out) => {
+      if (!err) othersIn(out, selfScript).forEach((l) => seen.add(l));
+      resolve();
+    });
+  });
+  let pending = poll();
+  const timer = setInterval(() => (pending = pending.then(poll)), intervalMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await pending;
+      await poll();
+      return [...seen];
+    },
+  };
+}
+
+function othersIn(pgrepOutput, selfScript) {
+  return pgrepOutput.split('\n')
+    .filter((l) => l.trim() && !l.includes(selfScript) && !l.startsWith(`${process.pid} `))
+    .map((l) => l.trim().split(' ').slice(1).join(' '));
+}
+
+/**
+ * Polls every `pollMs` until no other benchmark or test run is left, at most `maxWaitMs`; returns
+ * what is still running then (empty: quiet).
+ */
+export async function waitForQuiet(selfScript, { maxWaitMs, pollMs = 10_000 }) {
+  const deadline = Date.now() + maxWaitMs;
+  let found = otherActivity(selfScript);
+  let said = '';
+  while (found.length && Date.now() < deadline) {
+    if (found[0] !== said) console.error(`waiting for: ${(said = found[0])}`);
+    await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())));
+    found = otherActivity(selfScript);
+  }
+  return found;
+}
