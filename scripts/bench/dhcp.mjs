@@ -24,20 +24,24 @@
 // --profile RATE runs only pxecast (the first of --scenarios) at RATE under `node --cpu-prof`,
 // keeps the .cpuprofile in bench-results/ and prints the functions with the most self time.
 // --verbose prints perfdhcp's own report of every run.
+// On 2 cores a measurement beside another benchmark is meaningless: it first waits (polling every
+// 10 s, at most 30 minutes) until no other benchmark in scripts/bench/ and no test run is left,
+// and again before each run (at most 10 minutes); a run during which one ran is measured again
+// (at most twice) and marked † if it still overlapped. --no-wait measures at once (and marks).
 //
 // Needs root, `npm run build` first (it imports build/test/support/*.js), perfdhcp (Debian package
 // kea-admin: apt-get install --no-install-recommends kea-admin) and dnsmasq (dnsmasq-base).
 //
 // Usage: node scripts/bench/dhcp.mjs [--quick] [--rates 100,500,...] [--period S] [--runs N]
 //                                    [--clients N] [--wide-clients N] [--wide-rates 100,...]
-//                                    [--scenarios lab,wide] [--profile RATE] [--verbose]
+//                                    [--scenarios lab,wide] [--profile RATE] [--verbose] [--no-wait]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   PXECAST_CLI, lastLine, loadSupport, machineLine, makeWorkDir, positiveInt, printHeaderComment,
-  pxecastVersion, repo, sleep, utcStamp, writeReport,
+  pxecastVersion, repo, sleep, utcStamp, waitForQuiet, watchActivity, writeReport,
 } from './lib.mjs';
 
 const PERFDHCP = '/usr/sbin/perfdhcp';
@@ -47,6 +51,12 @@ const EXIT_WAIT_US = 1_500_000;
 const READY_TIMEOUT_MS = 15_000;
 // The MAC the readiness probe uses, outside perfdhcp's default base 00:0c:01:02:03:04 + clients.
 const PROBE_MAC = '02:00:5e:00:00:01';
+const SELF = 'bench/dhcp.mjs';
+// Waiting for other benchmarks and test runs: before starting, and before each run; a run during
+// which one ran is measured again, at most MAX_REPEATS times.
+const START_WAIT_MS = 30 * 60_000;
+const RUN_WAIT_MS = 10 * 60_000;
+const MAX_REPEATS = 2;
 const WIDE = { server: '10.214.0.1', client: '10.214.0.2', prefix: 16, first: '10.214.0.10', last: '10.214.255.250', mask: '255.255.0.0' };
 
 const { values: flags } = parseArgs({
@@ -61,6 +71,7 @@ const { values: flags } = parseArgs({
     scenarios: { type: 'string' },
     profile: { type: 'string' },
     verbose: { type: 'boolean', default: false },
+    'no-wait': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -176,6 +187,10 @@ async function main() {
         ' ("address in use"): its drops here are mostly quick NAKs; pxecast\'s come from a saturated CPU (answers later' +
         ' than 1 s, requests lost from a full socket buffer).' });
   }
+  if (!flags['no-wait']) {
+    const busy = await waitForQuiet(SELF, { maxWaitMs: START_WAIT_MS });
+    if (busy.length) console.error(`still running after ${START_WAIT_MS / 60_000} min, measuring anyway: ${busy[0]}`);
+  }
   if (config.profileRate !== null) return profileRun(lan, scenarios[0], config.profileRate);
   const sections = [];
   for (const scenario of scenarios) sections.push(await scenarioSection(lan, scenario));
@@ -222,14 +237,34 @@ async function scenarioSection(lan, { title, note, pool, clients, rates }) {
     for (const name of Object.keys(SERVERS)) {
       const runs = [];
       for (let run = 1; run <= config.runs; run++) {
-        const result = await measure(lan, name, pool, { rate, clients });
-        runs.push(result);
-        console.error(`${title.split(':')[0]} ${name} rate ${rate} run ${run}/${config.runs}: ${describe(result)}`);
+        const label = `${title.split(':')[0]} ${name} rate ${rate} run ${run}/${config.runs}`;
+        runs.push(await measureAlone(label, () => measure(lan, name, pool, { rate, clients })));
       }
-      rows.push({ name, rate, result: medianRun(runs) });
+      rows.push({ name, rate, result: medianRun(runs), beside: [...new Set(runs.flatMap((r) => r.beside ?? []))] });
     }
   }
-  return `## ${title}\n\n${note ? `${note}\n\n` : ''}${resultTable(rows)}\n\n${ratioTable(rows, rates)}`;
+  const beside = [...new Set(rows.flatMap((row) => row.beside))];
+  const footnote = beside.length
+    ? `\n\n† measured while another benchmark or test ran (${beside.slice(0, 3).join('; ')}): not comparable` : '';
+  return `## ${title}\n\n${note ? `${note}\n\n` : ''}${resultTable(rows)}\n\n${ratioTable(rows, rates)}${footnote}`;
+}
+
+/**
+ * `measure()` once no other benchmark or test runs; again (at most MAX_REPEATS times) when one
+ * started meanwhile. The result's `beside` lists what overlapped the last attempt.
+ */
+async function measureAlone(label, measureOnce) {
+  let result;
+  for (let attempt = 0; attempt <= MAX_REPEATS; attempt++) {
+    if (!flags['no-wait']) await waitForQuiet(SELF, { maxWaitMs: RUN_WAIT_MS });
+    const watch = watchActivity(SELF);
+    result = await measureOnce();
+    result.beside = await watch.stop();
+    console.error(`${label}: ${describe(result)}${result.beside.length ? ` [beside: ${result.beside[0]}]` : ''}`);
+    if (result.beside.length === 0 || flags['no-wait'] || result.error) break;
+    if (attempt < MAX_REPEATS) console.error('  another benchmark or test ran meanwhile: measuring again');
+  }
+  return result;
 }
 
 /** One fresh server, one perfdhcp run against it. */
@@ -366,7 +401,8 @@ function resultTable(rows) {
       ' socket overflows |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
-  for (const { name, rate, result: r } of rows) {
+  for (const { name: server, rate, result: r, beside } of rows) {
+    const name = `${server}${beside.length ? ' †' : ''}`;
     if (r.error) {
       lines.push(`| ${name} | ${rate} | FAIL: ${r.error.replace(/\|/g, '/')} | | | | | |`);
       continue;
@@ -380,10 +416,11 @@ function resultTable(rows) {
 function ratioTable(rows, rates) {
   const lines = ['| target rate | pxecast DORA/s | dnsmasq DORA/s | pxecast/dnsmasq |', '|---:|---:|---:|---:|'];
   for (const rate of rates) {
-    const get = (name) => rows.find((row) => row.name === name && row.rate === rate)?.result;
-    const [p, d] = [get('pxecast'), get('dnsmasq')];
+    const get = (name) => rows.find((row) => row.name === name && row.rate === rate);
+    const [p, d] = [get('pxecast')?.result, get('dnsmasq')?.result];
     const fmt = (r) => (r && !r.error ? r.doraPerS.toFixed(0) : 'FAIL');
-    const ratio = p && d && !p.error && !d.error && d.doraPerS > 0 ? `${(p.doraPerS / d.doraPerS).toFixed(2)}×` : 'n/a';
+    const mark = get('pxecast')?.beside.length || get('dnsmasq')?.beside.length ? ' †' : '';
+    const ratio = p && d && !p.error && !d.error && d.doraPerS > 0 ? `${(p.doraPerS / d.doraPerS).toFixed(2)}×${mark}` : 'n/a';
     lines.push(`| ${rate} | ${fmt(p)} | ${fmt(d)} | ${ratio} |`);
   }
   return lines.join('\n');
@@ -419,8 +456,12 @@ function ipNumber(address) {
 
 async function profileRun(lan, scenario, rate) {
   const profileDir = join(tmp, 'profile');
-  const result = await measure(lan, 'pxecast', scenario.pool, { rate, clients: scenario.clients, profileDir });
-  console.error(`${scenario.title}\npxecast rate ${rate} under --cpu-prof: ${describe(result)}`);
+  const result = await measureAlone(`${scenario.title}\npxecast rate ${rate} under --cpu-prof`,
+    () => {
+      rmSync(profileDir, { recursive: true, force: true }); // one profile: the last attempt's
+      return measure(lan, 'pxecast', scenario.pool, { rate, clients: scenario.clients, profileDir });
+    });
+  if (result.error) throw new Error(result.error);
   // The profile is written when the daemon exits (handle.kill() waited for that).
   const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error('no .cpuprofile written');

@@ -191,3 +191,28 @@ export async function waitForQuiet(selfScript, { maxWaitMs, pollMs = 10_000 }) {
   }
   return found;
 }
+
+/** `key=value` fields of one pxecast log line (values may be JSON-quoted). */
+export function parseFields(line) {
+  const fields = {};
+  for (const [, key, value] of line.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|\S+)/g)) fields[key] = value;
+  return fields;
+}
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** Waits (at most 10 s) until the server's interface has sent nothing for 1 s, so the traffic of
+ *  the previous scenario is not counted in the next. */
+export async function quiesce(netns, serverEnd) {
+  const deadline = Date.now() + 10_000;
+  let last = netns.txBytes(serverEnd);
+  let quietSince = Date.now();
+  while (Date.now() < deadline && Date.now() - quietSince < 1000) {
+    await sleep(200);
+    const now = netns.txBytes(serverEnd);
+    if (now !== last) [last, quietSince] = [now, Date.now()];
+  }
+}

@@ -27,8 +27,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  MiB, PXECAST_CLI, lastLine, loadSupport, machineLine, makeWorkDir, positiveInt, printHeaderComment,
-  pxecastVersion, sleep, utcStamp, waitUntilServing, writeRandomFile, writeReport,
+  MiB, PXECAST_CLI, lastLine, loadSupport, machineLine, makeWorkDir, median, parseFields, positiveInt, printHeaderComment, pxecastVersion, quiesce, sleep, utcStamp, waitUntilServing, writeRandomFile, writeReport,
 } from './lib.mjs';
 
 const IMAGE = 'image.img';
@@ -156,7 +155,7 @@ async function main() {
     const members = clients.slice(0, scenario.clients);
     for (const c of members) rmSync(c.local, { force: true });
     const mark = server.logMark();
-    await quiesce(serverEnd);
+    await quiesce(netns, serverEnd);
     const txBefore = netns.txBytes(serverEnd);
     const started = performance.now();
     const results = await Promise.all(members.map(async (c) => {
@@ -222,17 +221,6 @@ async function waitForOtherBenchmarks() {
   return found.length ? `measured while another benchmark ran (${found[0].split(' ').slice(1).join(' ')})` : '';
 }
 
-// Waits (at most 10 s) until the server's interface has sent nothing for 1 s.
-async function quiesce(serverEnd) {
-  const deadline = Date.now() + 10_000;
-  let last = netns.txBytes(serverEnd);
-  let quietSince = Date.now();
-  while (Date.now() < deadline && Date.now() - quietSince < 1000) {
-    await sleep(200);
-    const now = netns.txBytes(serverEnd);
-    if (now !== last) [last, quietSince] = [now, Date.now()];
-  }
-}
 
 function pxecastServer(ns, address, name, openHold) {
   const ini = join(tmp, `pxecast-${openHold}.ini`);
@@ -335,16 +323,7 @@ function passLines(handle) {
   return handle.outputTail().split('\n').filter((l) => / mtftp pass /.test(l) && /bytes_sent=/.test(l));
 }
 
-function parseFields(line) {
-  const fields = {};
-  for (const [, key, value] of line.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|\S+)/g)) fields[key] = value;
-  return fields;
-}
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 function summarize(runs) {
   if (runs[0]?.kind === 'n/a') return { na: runs[0].reason };

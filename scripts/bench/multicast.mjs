@@ -30,8 +30,7 @@ import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  MiB, PXECAST_CLI, lastLine, loadSupport, machineLine, makeWorkDir, positiveInt, printHeaderComment,
-  pxecastVersion, sleep, utcStamp, waitForQuiet, waitUntilServing, watchActivity, writeRandomFile, writeReport,
+  MiB, PXECAST_CLI, lastLine, loadSupport, machineLine, makeWorkDir, median, parseFields, positiveInt, printHeaderComment, pxecastVersion, quiesce, sleep, utcStamp, waitForQuiet, waitUntilServing, watchActivity, writeRandomFile, writeReport,
 } from './lib.mjs';
 
 const PAYLOAD = 'payload.bin';
@@ -178,7 +177,7 @@ async function main() {
     if (lossy) netns.addRandomDrop(lossy.ns, { probability: LOSS_PROBABILITY, chain: 'INPUT', protocol: 'udp' });
     const logMark = server.logMark();
     try {
-      await quiesce(serverEnd);
+      await quiesce(netns, serverEnd);
       const txBefore = netns.txBytes(serverEnd);
       const started = performance.now();
       const results = await Promise.all(members.map(async (c) => {
@@ -223,18 +222,6 @@ async function main() {
   }
 }
 
-// Waits (at most 10 s) until the server's interface has sent nothing for 1 s, so no leftover of
-// the previous scenario is counted in the next.
-async function quiesce(serverEnd) {
-  const deadline = Date.now() + 10_000;
-  let last = netns.txBytes(serverEnd);
-  let quietSince = Date.now();
-  while (Date.now() < deadline && Date.now() - quietSince < 1000) {
-    await sleep(200);
-    const now = netns.txBytes(serverEnd);
-    if (now !== last) [last, quietSince] = [now, Date.now()];
-  }
-}
 
 function pxecastServer(ns, address, name, extraMulticast) {
   const base = join(tmp, name.replace(/\W+/g, '-'));
@@ -350,16 +337,7 @@ function sessionLines(handle) {
   return handle.outputTail().split('\n').filter((l) => / multicast session /.test(l) && /bytes_sent=/.test(l));
 }
 
-function parseFields(line) {
-  const fields = {};
-  for (const [, key, value] of line.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|\S+)/g)) fields[key] = value;
-  return fields;
-}
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 // The median over runs of a scenario: a run with an unfinished client counts as +Infinity time.
 function summarize(runs) {
