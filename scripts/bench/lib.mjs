@@ -136,25 +136,31 @@ export async function waitUntilServing(peers, handle, { host, port, remote, loca
 
 // Other benchmarks in this folder and test runs: on 2 cores, measuring beside them is meaningless.
 const BUSY_PATTERN = 'scripts/bench/|node --test|run-tests\\.mjs';
+const BENCH_PATTERN = /scripts\/bench\//;
 
-/** Command lines of other benchmarks or test runs (not `selfScript`, e.g. 'bench/multicast.mjs'). */
+/**
+ * Command lines of test runs and of the benchmarks that started before this process (not
+ * `selfScript`, e.g. 'bench/multicast.mjs'). Only older benchmarks count, so two benchmarks that
+ * both wait for quiet never wait for each other: the younger one waits, the older one goes on.
+ */
 export function otherActivity(selfScript) {
   try {
-    return othersIn(execFileSync('pgrep', ['-af', BUSY_PATTERN], { encoding: 'utf8', timeout: 5000 }), selfScript);
+    return othersIn(execFileSync('pgrep', ['-af', BUSY_PATTERN], { encoding: 'utf8', timeout: 5000 }), selfScript, true);
   } catch {
     return []; // pgrep exits 1 when nothing matches
   }
 }
 
 /**
- * Polls otherActivity() every `intervalMs` in the background (without blocking the event loop)
- * until stop(), which resolves with every command line seen meanwhile.
+ * Polls for other benchmarks and test runs every `intervalMs` in the background (without blocking
+ * the event loop) until stop(), which resolves with every command line seen meanwhile. Unlike
+ * otherActivity() it counts younger benchmarks too (one started with --no-wait disturbs as much).
  */
 export function watchActivity(selfScript, intervalMs = 1000) {
   const seen = new Set();
   const poll = () => new Promise((resolve) => {
     execFile('pgrep', ['-af', BUSY_PATTERN], { encoding: 'utf8', timeout: 5000 }, (err, out) => {
-      if (!err) othersIn(out, selfScript).forEach((l) => seen.add(l));
+      if (!err) othersIn(out, selfScript, false).forEach((l) => seen.add(l));
       resolve();
     });
   });
@@ -170,10 +176,27 @@ export function watchActivity(selfScript, intervalMs = 1000) {
   };
 }
 
-function othersIn(pgrepOutput, selfScript) {
+function othersIn(pgrepOutput, selfScript, olderOnly) {
+  const ownStart = startTicks(process.pid);
   return pgrepOutput.split('\n')
-    .filter((l) => l.trim() && !l.includes(selfScript) && !l.startsWith(`${process.pid} `))
-    .map((l) => l.trim().split(' ').slice(1).join(' '));
+    .map((l) => l.trim())
+    .filter((l) => l && !l.includes(selfScript) && !l.startsWith(`${process.pid} `))
+    .filter((l) => {
+      if (!olderOnly || !BENCH_PATTERN.test(l)) return true;
+      const start = startTicks(Number(l.split(' ')[0]));
+      return start !== null && ownStart !== null && start < ownStart;
+    })
+    .map((l) => l.split(' ').slice(1).join(' '));
+}
+
+/** When a process started, in clock ticks since boot (/proc/PID/stat field 22); null if gone. */
+function startTicks(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -16,9 +16,10 @@
 // bench-results/multicast-<date>.md. A full run takes about 1.5 minutes per run (--runs);
 // --quick (16 MiB, without 3 and 6) well under a minute.
 // On 2 cores a measurement beside another benchmark is meaningless: it first waits (polling every
-// 10 s, at most 30 minutes) until no other benchmark in scripts/bench/ and no test run is left,
-// and again before each scenario (at most 10 minutes); a scenario during which one ran is measured
-// again (at most twice) and marked † if it still overlapped. --no-wait measures at once (and marks).
+// 10 s, at most 30 minutes) until no test run and no benchmark in scripts/bench/ that started
+// before it is left (younger ones wait for it), and again before each scenario (at most 10
+// minutes); a scenario during which any other benchmark or test ran is measured again (at most
+// twice) and marked † if it still overlapped. --no-wait measures at once (and marks).
 //
 // Needs root, `npm run build` first (it imports build/test/support/*.js) and atftp. atftpd cannot
 // be installed next to tftpd-hpa on Debian (the packages conflict); point PXECAST_ATFTPD at an
@@ -30,7 +31,9 @@ import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  MiB, PXECAST_CLI, lastLine, loadSupport, machineLine, makeWorkDir, median, parseFields, positiveInt, printHeaderComment, pxecastVersion, quiesce, sleep, utcStamp, waitForQuiet, waitUntilServing, watchActivity, writeRandomFile, writeReport,
+  MiB, PXECAST_CLI, lastLine, loadSupport, machineLine, makeWorkDir, median, parseFields, positiveInt,
+  printHeaderComment, pxecastVersion, quiesce, sleep, utcStamp, waitForQuiet, waitUntilServing, watchActivity,
+  writeRandomFile, writeReport,
 } from './lib.mjs';
 
 const PAYLOAD = 'payload.bin';
