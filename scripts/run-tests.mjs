@@ -3,14 +3,14 @@
 // *.test.js files. Node 20 has no TypeScript stripping, and when it searches a directory it treats
 // every .js under a folder named "test" as a test file, hence the explicit list.
 //
-// Usage: node scripts/run-tests.mjs [unit|integration|netns ...]   (default: all groups)
+// Usage: node scripts/run-tests.mjs [unit|integration|netns|e2e ...]   (default: all groups)
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const groups = ['unit', 'integration', 'netns'];
+const groups = ['unit', 'integration', 'netns', 'e2e'];
 const wanted = process.argv.slice(2);
 for (const g of wanted) {
   if (!groups.includes(g)) {

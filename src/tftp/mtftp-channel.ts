@@ -224,6 +224,7 @@ export class MtftpChannel {
     const send = () => {
       this.holdTimer = null;
       this.state = 'sending';
+      this.deps.log.info('mtftp pass sending', { master: `${master.address}:${master.port}`, bytes: file.size, held_ms: holdMs });
       stream.beginTurn(streamMaster);
       this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
       stream.start(1);

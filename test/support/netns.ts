@@ -170,6 +170,23 @@ export function createBridge(members: readonly Namespace[]): BridgedLan {
   return { hub, members: ends, subnet: `10.213.${n}.0/24` };
 }
 
+/**
+ * Adds a tap device named `name` to the LAN's bridge (inside the hub namespace) for a virtual
+ * machine: QEMU started in `lan.hub` with `-netdev tap,ifname=<name>` is then a host on the LAN.
+ */
+export function addTap(lan: BridgedLan, name: string): void {
+  assertOwned(lan.hub);
+  if (!/^tap[0-9]{1,3}$/.test(name)) throw new Error(`bad tap name '${name}'`);
+  tool('ip', ['-n', lan.hub.name, 'tuntap', 'add', name, 'mode', 'tap']);
+  tool('ip', ['-n', lan.hub.name, 'link', 'set', name, 'master', 'br0', 'up']);
+}
+
+/** Gives a LAN end an extra IPv6 address (e.g. "fd00:213::1/64"), usable at once (no DAD). */
+export function addIpv6Address(end: LinkEnd, cidr: string): void {
+  assertOwned(end.namespace);
+  tool('ip', ['-n', end.namespace.name, '-6', 'addr', 'add', cidr, 'dev', end.ifname, 'nodad']);
+}
+
 /** Bytes an interface inside `ns` has transmitted so far (its kernel counter). */
 export function txBytes(end: LinkEnd): number {
   const out = execFileSync('ip', ['-n', end.namespace.name, '-s', '-j', 'link', 'show', 'dev', end.ifname], {
