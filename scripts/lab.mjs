@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 const { findQemu, PxeLab } = await import('../build/test/support/pxe-lab.js');
 const { canUseNetns, teardown } = await import('../build/test/support/netns.js');
 
-const USAGE = 'usage: sudo scripts/lab.sh [--vms 1-8] [--scheme tftp|tftm|mtftp] [--dhcp full|proxy] [--size MiB] [--stagger S] [--max-rate Mbit/s] [--timeout S] [--keep]';
+const USAGE = 'usage: sudo scripts/lab.sh [--vms 1-8] [--scheme tftp|tftm|mtftp] [--dhcp full|proxy] [--size MiB] [--stagger S] [--max-rate Mbit/s] [--open-hold DURATION] [--timeout S] [--keep]';
 let args;
 try {
   args = parseArgs({
@@ -27,6 +27,7 @@ try {
       size: { type: 'string', default: '1.5' },
       stagger: { type: 'string', default: '0' },
       'max-rate': { type: 'string' },
+      'open-hold': { type: 'string' },
       timeout: { type: 'string', default: '180' },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -57,8 +58,11 @@ const setup = findQemu();
 if ('missing' in setup) fail(`cannot build the lab: missing ${setup.missing}`);
 
 const workDir = mkdtempSync(join(tmpdir(), 'pxecast-lab-'));
-const multicast = args['max-rate'] ? { max_rate: args['max-rate'] } : undefined;
-const plan = { workDir, vms, scheme: args.scheme, dhcp: args.dhcp, imageBytes: Math.round(sizeMiB * 1024 * 1024) + 1, ...(multicast ? { multicast } : {}) };
+const settings = {
+  multicast: args['max-rate'] ? { max_rate: args['max-rate'] } : {},
+  mtftp: args['open-hold'] ? { open_hold: args['open-hold'] } : {},
+};
+const plan = { workDir, vms, scheme: args.scheme, dhcp: args.dhcp, imageBytes: Math.round(sizeMiB * 1024 * 1024) + 1, settings };
 console.log(`pxecast lab: ${vms} VM(s), ${args.scheme}://, DHCP ${args.dhcp}, image ${plan.imageBytes} bytes; work dir ${workDir}`);
 
 let lab;

@@ -135,7 +135,7 @@ describe('iPXE firmware in QEMU boots from pxecast', { concurrency: 1 }, () => {
 
   it('three VMs with mtftp://: two join the running pass and everyone gets the image', async () => {
     // A capped rate keeps the first pass running while the other two VMs boot (~4 s under TCG).
-    const l = await startLab({ vms: 3, scheme: 'mtftp', dhcp: 'full', imageBytes: IMAGE_BYTES, multicast: { max_rate: '1', min_rate: '1' } });
+    const l = await startLab({ vms: 3, scheme: 'mtftp', dhcp: 'full', imageBytes: IMAGE_BYTES, settings: { multicast: { max_rate: '1', min_rate: '1' } } });
     l.startVm(0);
     const deadline = Date.now() + VM_TIMEOUT_MS;
     while (logLines(l, /mtftp pass sending/).length === 0) {

@@ -41,8 +41,8 @@ export interface LabPlan {
   readonly dhcp: DhcpRole;
   /** Size of the random test image. */
   readonly imageBytes: number;
-  /** Extra `[multicast]` settings, e.g. { max_rate: '2' }. */
-  readonly multicast?: Readonly<Record<string, string>>;
+  /** Extra settings by section, e.g. { multicast: { max_rate: '2' }, mtftp: { open_hold: '0' } }. */
+  readonly settings?: Readonly<Partial<Record<'multicast' | 'mtftp', Readonly<Record<string, string>>>>>;
 }
 
 export interface QemuSetup {
@@ -244,15 +244,16 @@ export class PxeLab {
 
   private config(): string {
     const p = this.subnetPrefix;
-    const multicast = Object.entries(this.plan.multicast ?? {}).map(([k, v]) => `${k} = ${v}`);
+    const extra = (section: 'multicast' | 'mtftp') =>
+      [`[${section}]`, ...Object.entries(this.plan.settings?.[section] ?? {}).map(([k, v]) => `${k} = ${v}`)];
     return [
       '[log]',
       'level = info',
       '[tftp]',
       `listen = ${this.server.address}`,
       `root = ${this.root}`,
-      '[multicast]',
-      ...multicast,
+      ...extra('multicast'),
+      ...extra('mtftp'),
       '[dhcp]',
       `mode = ${this.plan.dhcp}`,
       `interface = ${this.server.address}`,
