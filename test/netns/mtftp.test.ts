@@ -73,7 +73,7 @@ function mget(ns: Namespace): { local: string; proc: ProcessHandle } {
   return { local, proc };
 }
 
-const passLines = () => daemon.outputTail().split('\n').filter((l) => / mtftp pass /.test(l));
+const passLines = () => daemon.outputTail().split('\n').filter((l) => / mtftp pass service=/.test(l));
 
 async function expectAll(jobs: Array<{ local: string; proc: ProcessHandle }>, timeoutMs = 120_000): Promise<void> {
   const timer = setTimeout(() => jobs.forEach((j) => void j.proc.kill()), timeoutMs);
