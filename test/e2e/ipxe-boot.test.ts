@@ -19,6 +19,7 @@ import {
   PxeLab,
   runCheckerDirectly,
   sha256Hex,
+  taggedImage,
   type LabPlan,
   type QemuSetup,
   type VmResult,
@@ -80,7 +81,7 @@ after(() => {
 });
 
 describe('the checker kernel', () => {
-  it('prints the SHA-256 node:crypto computes, for lengths around the 64-byte block edges', async () => {
+  it('prints the SHA-256 node:crypto computes (lengths around the 64-byte block edges) and names misplaced blocks', async () => {
     const setup = qemuSetup();
     const dir = join(work, 'checker-self-test');
     mkdirSync(dir, { recursive: true });
@@ -92,9 +93,21 @@ describe('the checker kernel', () => {
       writeFileSync(file, randomBytes(n));
       return { file, n };
     });
-    const report = await runCheckerDirectly(setup, checker, files.map((f) => f.file));
+    // A tagged image with block 3 overwritten by block 5 and block 6 zeroed: the checker names both.
+    const damaged = taggedImage(8 * 512 + 100);
+    damaged.copy(damaged, 3 * 512, 5 * 512, 6 * 512);
+    damaged.fill(0, 6 * 512, 7 * 512);
+    const damagedFile = join(dir, 'damaged.bin');
+    writeFileSync(damagedFile, damaged);
+    const report = await runCheckerDirectly(setup, checker, [...files.map((f) => f.file), damagedFile]);
     assert.ok(report.done, JSON.stringify(report));
-    assert.equal(report.modules.length, files.length);
+    assert.equal(report.modules.length, files.length + 1);
+    const d = files.length;
+    assert.deepEqual(report.blockReport, [
+      `pxecast-checker module=${d} wrong-block=3 holds-block=5`,
+      `pxecast-checker module=${d} wrong-block=6 holds=untagged`,
+      `pxecast-checker module=${d} tagged-blocks=8 wrong-blocks=2`,
+    ]);
     files.forEach(({ file, n }, i) => {
       assert.equal(report.modules[i]!.bytes, n);
       assert.equal(report.modules[i]!.sha256, sha256Hex(readFileSync(file)), `length ${n}`);

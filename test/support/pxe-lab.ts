@@ -68,6 +68,8 @@ export interface ConsoleReport {
   readonly progress: string;
   /** The IPv4 address iPXE configured, once it has one. */
   readonly address: string | undefined;
+  /** The checker's block-tag lines: which blocks of a tagged image hold the wrong data. */
+  readonly blockReport: readonly string[];
 }
 
 export interface VmResult {
@@ -133,7 +135,21 @@ export function parseConsole(raw: string): ConsoleReport {
     failed: /^pxecast-lab: FAILED/m.test(text),
     progress,
     address: /^net0: (\d+\.\d+\.\d+\.\d+)\//m.exec(text)?.[1],
+    blockReport: text.match(/^pxecast-checker module=\d+ (?:wrong-block|tagged-blocks)=.*$/gm) ?? [],
   };
+}
+
+/**
+ * Random bytes in which every 512-byte block (an MTFTP block) starts with "PXB" and its 0-based
+ * index (u32 little-endian): the checker then names misplaced blocks, not only a bad hash.
+ */
+export function taggedImage(length: number): Buffer {
+  const image = randomBytes(length);
+  for (let offset = 0, index = 0; offset + 7 <= length; offset += 512, index++) {
+    image.write('PXB', offset, 'latin1');
+    image.writeUInt32LE(index, offset + 3);
+  }
+  return image;
 }
 
 export function sha256Hex(data: Buffer): string {
@@ -175,7 +191,7 @@ export class PxeLab {
     private readonly site: LinkEnd,
   ) {
     this.root = join(plan.workDir, 'root');
-    this.image = randomBytes(plan.imageBytes);
+    this.image = taggedImage(plan.imageBytes);
     this.imageSha256 = sha256Hex(this.image);
   }
 

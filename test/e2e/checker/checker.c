@@ -128,6 +128,51 @@ static void sha256(const u8 *data, u32 length, u8 out[32]) {
   }
 }
 
+/*
+ * Lab images are tagged: every 512-byte block (an MTFTP block) begins with "PXB" and its 0-based
+ * index, little-endian. When a module carries the tag, the checker also names the blocks that
+ * hold the wrong index, so a bad SHA-256 says which blocks went wrong and what they hold instead.
+ */
+#define TAG_BLOCK 512u
+#define MAX_REPORTED 8u
+
+static int has_tag(const u8 *p) {
+  return p[0] == 'P' && p[1] == 'X' && p[2] == 'B';
+}
+
+static u32 tag_index(const u8 *p) {
+  return (u32)p[3] | (u32)p[4] << 8 | (u32)p[5] << 16 | (u32)p[6] << 24;
+}
+
+static void check_tags(u32 module, const u8 *data, u32 length) {
+  u32 blocks = length / TAG_BLOCK, i, bad = 0;
+  if (length < 8 || !has_tag(data)) return;
+  for (i = 0; i < blocks; i++) {
+    const u8 *p = data + i * TAG_BLOCK;
+    if (has_tag(p) && tag_index(p) == i) continue;
+    if (bad++ < MAX_REPORTED) {
+      puts_serial("pxecast-checker module=");
+      put_decimal(module);
+      puts_serial(" wrong-block=");
+      put_decimal(i);
+      if (has_tag(p)) {
+        puts_serial(" holds-block=");
+        put_decimal(tag_index(p));
+      } else {
+        puts_serial(" holds=untagged");
+      }
+      putc_serial('\n');
+    }
+  }
+  puts_serial("pxecast-checker module=");
+  put_decimal(module);
+  puts_serial(" tagged-blocks=");
+  put_decimal(blocks);
+  puts_serial(" wrong-blocks=");
+  put_decimal(bad);
+  putc_serial('\n');
+}
+
 void checker_main(u32 magic, const struct multiboot_info *mbi) {
   u32 i, j, count = 0;
   serial_init();
@@ -153,6 +198,7 @@ void checker_main(u32 magic, const struct multiboot_info *mbi) {
       puts_serial(" cmdline=");
       puts_serial(mods[i].cmdline ? (const char *)mods[i].cmdline : "");
       putc_serial('\n');
+      check_tags(i, (const u8 *)mods[i].start, length);
     }
   }
   puts_serial("pxecast-checker done modules=");
