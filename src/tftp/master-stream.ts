@@ -45,6 +45,14 @@ export interface MasterStreamDeps {
   readonly deafAfter: number;
   /** PXE MTFTP: block 1 also goes by unicast to the master (that is how a client learns it is). */
   readonly firstBlockAlsoUnicast: boolean;
+  /**
+   * Longest the group may stay silent while the stream waits on its master; the block in flight
+   * is sent to the group again when it has been silent this long (null: never). For listeners
+   * that time out on silence even when they are not the master (iPXE MTFTP: see mtftp-channel.ts).
+   * Such keepalives are not retransmissions: no back-off, no congestion signal, no deafness
+   * evidence.
+   */
+  readonly groupKeepaliveMs: number | null;
   readonly log: Logger;
   /** The retransmission timer expired with a block outstanding: return false to take over (the
    *  caller ends the stream, or has something else to resend). */
@@ -58,9 +66,13 @@ export interface StreamStats {
   readonly bytesSent: number;
   readonly retransmits: number;
   readonly unicastBlocks: number;
+  /** Group sends made only to keep listeners from timing out. */
+  readonly keepalives: number;
   readonly congestionEvents: number;
   readonly rateMbps: number;
 }
+
+type SendKind = 'first' | 'retransmit' | 'keepalive';
 
 export class MasterStream {
   readonly finalIndex: number;
@@ -76,6 +88,7 @@ export class MasterStream {
   private readonly bucket: TokenBucket;
   private readonly resendLimiter: RateLimiter;
   private readonly timer: LazyTimer;
+  private readonly keepaliveTimer: LazyTimer;
   private paceTimer: { cancel(): void } | null = null;
   private stopped = false;
 
@@ -83,6 +96,7 @@ export class MasterStream {
   private bytesSent = 0;
   private retransmits = 0;
   private unicastBlocks = 0;
+  private keepalives = 0;
 
   constructor(private readonly deps: MasterStreamDeps) {
     this.finalIndex = Math.floor(deps.fileSize / deps.blksize) + 1;
@@ -92,6 +106,7 @@ export class MasterStream {
     this.bucket = new TokenBucket(mbpsToBytesPerMs(this.rate.mbps), deps.blksize * 8, deps.clock.now());
     this.resendLimiter = new RateLimiter(() => this.rtt.rtoMs() / 2);
     this.timer = new LazyTimer(deps.clock, () => this.onTimeout());
+    this.keepaliveTimer = new LazyTimer(deps.clock, () => this.onGroupSilent());
   }
 
   /** The block in flight (0 before the first one of this turn). */
@@ -194,6 +209,7 @@ export class MasterStream {
       bytesSent: this.bytesSent,
       retransmits: this.retransmits,
       unicastBlocks: this.unicastBlocks,
+      keepalives: this.keepalives,
       congestionEvents: this.rate.congestionEvents,
       rateMbps: this.rate.mbps,
     };
@@ -204,6 +220,7 @@ export class MasterStream {
     this.master = null;
     this.cancelPacedSend();
     this.timer.stop();
+    this.keepaliveTimer.stop();
   }
 
   private onProgress(master: StreamMaster, block: number): void {
@@ -241,6 +258,12 @@ export class MasterStream {
     this.resend(this.current);
   }
 
+  private onGroupSilent(): void {
+    const master = this.master;
+    if (master === null || this.current === 0 || this.stopped || master.unicast) return;
+    void this.transmit(this.current, 'keepalive');
+  }
+
   /** Sends block `index` when the pacers allow (now, or after a short wait). */
   private send(index: number): void {
     this.cancelPacedSend();
@@ -252,7 +275,7 @@ export class MasterStream {
     const size = this.deps.blksize + 4;
     const wait = Math.max(this.bucket.take(size, now), this.deps.globalBucket.take(size, now));
     if (wait === 0) {
-      void this.transmit(index, false);
+      void this.transmit(index, 'first');
       return;
     }
     this.paceTimer = this.deps.clock.setTimer(wait, () => {
@@ -269,10 +292,10 @@ export class MasterStream {
   private resend(index: number): void {
     this.cancelPacedSend();
     this.current = index;
-    void this.transmit(index, true);
+    void this.transmit(index, 'retransmit');
   }
 
-  private async transmit(index: number, isRetransmit: boolean): Promise<void> {
+  private async transmit(index: number, kind: SendKind): Promise<void> {
     const master = this.master;
     if (master === null) return;
     let data: Buffer;
@@ -284,13 +307,17 @@ export class MasterStream {
       return;
     }
     if (this.stopped || this.master !== master || this.current !== index) return;
+    if (kind === 'keepalive' && master.unicast) return;
     if (this.acks.sent(index) === 1) this.firstSentAt.set(index, this.deps.clock.now());
-    if (isRetransmit) {
+    if (kind === 'retransmit') {
       this.retransmits++;
       master.retransmits++;
     }
     const packet = [encodeDataHeader(index), data];
-    if (master.unicast) {
+    if (kind === 'keepalive') {
+      this.keepalives++;
+      this.deps.socket.send(packet, this.deps.group);
+    } else if (master.unicast) {
       this.unicastBlocks++;
       this.deps.socket.send(packet, master.peer);
     } else {
@@ -302,7 +329,9 @@ export class MasterStream {
     }
     this.dataSent++;
     this.bytesSent += data.length;
-    this.deps.lossMeter.record(this.deps.clock.now(), 1, isRetransmit ? 1 : 0);
+    if (!master.unicast && this.deps.groupKeepaliveMs !== null) this.keepaliveTimer.arm(this.deps.groupKeepaliveMs);
+    if (kind === 'keepalive') return; // the retransmission schedule stays as it was
+    this.deps.lossMeter.record(this.deps.clock.now(), 1, kind === 'retransmit' ? 1 : 0);
     this.timer.arm(this.rtt.rtoMs());
   }
 }

@@ -6,9 +6,17 @@
 //   hear the stream from block 1; well under iPXE's ~1.75 s open patience), then goes to the group
 //   and by unicast to the master. Opens during the hold need nothing: they hear everything.
 // - opens during a pass are not answered (their clients listen, as PXE intends), but they queue
-//   another pass that starts right after this one ends, before listeners give up, with the latest
-//   of them as master: it missed the longest head, and "ACK n = send n+1" lets it ask for exactly
-//   that. Late joiners so fill their gaps without a reopen (Debian's iPXE never sends its reopen).
+//   another pass that starts right after this one ends, before listeners give up. Its master is
+//   the host that first opened latest in the running pass: it missed the longest head, and "ACK n
+//   = send n+1" lets it ask for exactly that, so every other late host completes as a listener.
+//   Hosts, not ports: iPXE reopens from a new port, and a reopen must not make a host that missed
+//   little the master (the others would be left with holes).
+// - the group never stays silent longer than MTFTP_MAX_GROUP_SILENCE_MS while a pass waits on
+//   its master: the block in flight goes to the group again. iPXE listeners reopen after ~250 ms
+//   without a packet, and this ROM (1.0.0+git-20190125) counts every open without an answer
+//   across the whole download: after a few it falls back to plain TFTP, discards its block bitmap
+//   but keeps the file size, and so "completes" after one block with the rest of the image
+//   missing (seen in test/e2e: imgfetch ok, SHA-256 wrong, hundreds of zeroed blocks).
 // - a retransmitted open from the master while block 1 is unacknowledged resends block 1 (10.5 i);
 //   ACKs from anyone else are unexpected and push the current block again, rate-limited.
 // - a silent master that answers unicast but never a group-only block is served by unicast; any
@@ -24,6 +32,9 @@ import type { RtoBounds } from './rtt-estimator.js';
 
 /** PXE MTFTP has no option negotiation. */
 export const MTFTP_BLKSIZE = 512;
+
+/** Below iPXE's minimum retry timeout (250 ms), with room for a busy client's clock. */
+export const MTFTP_MAX_GROUP_SILENCE_MS = 150;
 
 export type ChannelState = 'idle' | 'opening' | 'holding' | 'sending';
 
@@ -45,6 +56,8 @@ export interface PassSummary {
   readonly bytesSent: number;
   readonly retransmits: number;
   readonly unicastBlocks: number;
+  /** Group sends only to keep listeners from timing out while the master was slow. */
+  readonly keepalives: number;
   readonly lateOpeners: number;
   readonly durationMs: number;
 }
@@ -81,6 +94,13 @@ export interface MtftpChannelDeps {
   readonly onPassEnd: (summary: PassSummary) => void;
 }
 
+/** A host that opened during a pass: it heard the stream from `missedThrough` on. */
+interface LateOpener {
+  /** Where its latest open came from: the port it listens on now. */
+  peer: PeerAddress;
+  readonly missedThrough: number;
+}
+
 interface Pass {
   readonly master: StreamMaster;
   readonly stream: MasterStream;
@@ -94,8 +114,8 @@ const samePeer = (a: PeerAddress, b: PeerAddress) => a.address === b.address && 
 export class MtftpChannel {
   private state: ChannelState = 'idle';
   private pass: Pass | null = null;
-  /** Opens seen during a pass, oldest first: each wants another pass. */
-  private pending: PeerAddress[] = [];
+  /** Hosts that opened during the running pass, each once: they want another pass. */
+  private pending: LateOpener[] = [];
   private holdTimer: { cancel(): void } | null = null;
   private readonly masterTimer: LazyTimer;
 
@@ -146,11 +166,14 @@ export class MtftpChannel {
           if (pass.stream.inFlight <= 1) pass.stream.resendOnUnexpected();
           return;
         }
-        if (!this.pending.some((p) => samePeer(p, from))) {
-          this.pending.push(from);
-          pass.lateOpeners++;
-          this.deps.log.debug('open during a pass: another pass will follow', { peer: `${from.address}:${from.port}` });
+        const known = this.pending.find((p) => p.peer.address === from.address);
+        if (known) {
+          known.peer = from; // a reopen: same gap, new port
+          return;
         }
+        this.pending.push({ peer: from, missedThrough: pass.stream.inFlight });
+        pass.lateOpeners++;
+        this.deps.log.debug('open during a pass: another pass will follow', { peer: `${from.address}:${from.port}`, block: pass.stream.inFlight });
         return;
       }
     }
@@ -170,7 +193,7 @@ export class MtftpChannel {
   onError(from: PeerAddress): void {
     const pass = this.pass;
     if (pass !== null && samePeer(from, pass.master.peer)) this.endPass('master-error');
-    this.pending = this.pending.filter((p) => !samePeer(p, from));
+    this.pending = this.pending.filter((p) => !samePeer(p.peer, from));
   }
 
   /** Shutdown: the pass ends, nothing follows. */
@@ -213,6 +236,7 @@ export class MtftpChannel {
       lossMeter: this.deps.lossMeter,
       deafAfter: this.deps.settings.deafAfter,
       firstBlockAlsoUnicast: true,
+      groupKeepaliveMs: MTFTP_MAX_GROUP_SILENCE_MS,
       log: this.deps.log,
       beforeRetransmit: () => true,
       onReadError: (e) => {
@@ -264,16 +288,23 @@ export class MtftpChannel {
       bytesSent: stats.bytesSent,
       retransmits: stats.retransmits,
       unicastBlocks: stats.unicastBlocks,
+      keepalives: stats.keepalives,
       lateOpeners: pass.lateOpeners,
       durationMs: this.deps.clock.now() - pass.startedAt,
     });
     this.state = 'idle';
-    // Late openers get their pass now, before they give up listening; the latest missed the most.
-    const next = outcome === 'aborted' ? undefined : this.pending.pop();
+    // Late openers get their pass now, before they give up listening. The host that missed the
+    // most masters it; the others missed less and complete as its listeners.
+    const waiting = outcome === 'aborted' ? [] : this.pending;
+    this.pending = [];
+    const next = waiting.reduce<LateOpener | null>((most, o) => (most === null || o.missedThrough >= most.missedThrough ? o : most), null);
     if (next) {
-      this.deps.log.info('MTFTP pass for late openers', { master: `${next.address}:${next.port}`, waiting: this.pending.length + 1 });
-      this.pending = [];
-      void this.beginPass(next, 0);
+      this.deps.log.info('MTFTP pass for late openers', {
+        master: `${next.peer.address}:${next.peer.port}`,
+        missed_through: next.missedThrough,
+        waiting: waiting.length,
+      });
+      void this.beginPass(next.peer, 0);
     }
   }
 }

@@ -178,6 +178,7 @@ export class MtftpServer {
       bytes_sent: s.bytesSent,
       retransmits: s.retransmits,
       unicast_blocks: s.unicastBlocks,
+      keepalives: s.keepalives,
       late_openers: s.lateOpeners,
       duration_ms: Math.round(s.durationMs),
     });

@@ -119,6 +119,7 @@ export class MulticastSession {
       lossMeter: deps.lossMeter,
       deafAfter: deps.settings.deafAfter,
       firstBlockAlsoUnicast: false,
+      groupKeepaliveMs: null, // RFC 2090 members time out on their own schedule (atftp: seconds)
       log: deps.log,
       beforeRetransmit: () => {
         if (this.deps.clock.now() - this.lastHeardAt < this.deps.idleTimeoutMs) return true;

@@ -159,7 +159,9 @@ static void check_tags(u32 module, const u8 *data, u32 length) {
         puts_serial(" holds-block=");
         put_decimal(tag_index(p));
       } else {
-        puts_serial(" holds=untagged");
+        u32 k;
+        puts_serial(" holds=untagged first-bytes=");
+        for (k = 0; k < 8; k++) put_hex_byte(p[k]);
       }
       putc_serial('\n');
     }

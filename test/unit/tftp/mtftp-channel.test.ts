@@ -12,7 +12,7 @@ const silent: Logger = { child: () => silent, debug() {}, info() {}, warn() {}, 
 const GROUP = '239.255.1.1';
 const peer = (n: number): PeerAddress => ({ address: `10.0.0.${n}`, port: 3001 });
 
-function setup(opts: { size?: number; openHoldMs?: number } = {}) {
+function setup(opts: { size?: number; openHoldMs?: number; rtoInitialMs?: number } = {}) {
   const clock = new FakeClock();
   const socket = new FakeSocket();
   const size = opts.size ?? 512 * 4 + 100; // 5 blocks
@@ -28,7 +28,7 @@ function setup(opts: { size?: number; openHoldMs?: number } = {}) {
       return memoryFile(Buffer.alloc(size, 1));
     },
     settings: { openHoldMs: opts.openHoldMs ?? 1000, masterTimeoutMs: 2000, deafAfter: 3, minRateMbps: 8, maxRateMbps: 1000 },
-    rto: { minMs: 10, maxMs: 2000, initialMs: 100 },
+    rto: { minMs: 10, maxMs: 2000, initialMs: opts.rtoInitialMs ?? 100 },
     globalBucket: new TokenBucket(125_000, 65536, 0),
     lossMeter: new LossMeter(),
     log: silent,
@@ -140,6 +140,65 @@ describe('MtftpChannel (PXE MTFTP)', () => {
     s.channel.onAck(peer(2), 5);
     assert.deepEqual(s.drain(), ['group: DATA 2', 'group: DATA 3']);
     assert.equal(s.passes[1]?.outcome, 'complete');
+  });
+
+  it('the late-opener pass is mastered by the host that opened latest, even when another reopens after it', async () => {
+    const s = setup({ openHoldMs: 0 });
+    s.channel.onOpen(peer(1));
+    await settle();
+    s.channel.onAck(peer(1), 1);
+    await settle();
+    s.channel.onOpen(peer(2)); // hears from block 2 on
+    s.channel.onAck(peer(1), 2);
+    await settle();
+    s.channel.onOpen(peer(3)); // hears from block 3 on: it missed the most
+    s.channel.onOpen({ address: '10.0.0.2', port: 4000 }); // iPXE reopens from a new port
+    for (const block of [3, 4, 5]) {
+      s.channel.onAck(peer(1), block);
+      await settle();
+    }
+    assert.equal(s.passes[0]?.lateOpeners, 2, 'two hosts, not three opens');
+    assert.deepEqual(s.drain().slice(-2), ['c3: DATA 1', 'group: DATA 1'], 'the host that missed blocks 1-2 masters');
+    // c3 asks for 2, then has everything: c2 (which missed only block 1) completed as a listener.
+    s.channel.onAck(peer(3), 1);
+    await settle();
+    s.channel.onAck(peer(3), 5);
+    await settle();
+    assert.deepEqual(s.drain(), ['group: DATA 2']);
+    assert.equal(s.passes.length, 2);
+    assert.equal(s.channel.channelState, 'idle', 'no third pass for the host that reopened');
+  });
+
+  it('keeps the group fed while the master is slow: the block in flight again every 150 ms, no back-off, no deafness', async () => {
+    const s = setup({ openHoldMs: 0, rtoInitialMs: 1000 });
+    s.channel.onOpen(peer(1));
+    await settle();
+    assert.deepEqual(s.drain(), ['c1: DATA 1', 'group: DATA 1']);
+    for (let i = 0; i < 4; i++) {
+      s.clock.advance(150);
+      await settle();
+      assert.deepEqual(s.drain(), ['group: DATA 1'], `keepalive ${i + 1}`);
+    }
+    for (let t = 600; t < 1000; t += 50) {
+      s.clock.advance(50);
+      await settle();
+    }
+    // Two more keepalives (750, 900 ms), then the RTO (1 s), which was never pushed back.
+    assert.deepEqual(s.drain(), ['group: DATA 1', 'group: DATA 1', 'c1: DATA 1', 'group: DATA 1']);
+    s.channel.onAck(peer(1), 1);
+    await settle();
+    assert.deepEqual(s.drain(), ['group: DATA 2'], 'still served through the group, not taken for deaf');
+    for (const block of [2, 3, 4, 5]) {
+      s.channel.onAck(peer(1), block);
+      await settle();
+    }
+    assert.equal(s.passes[0]?.outcome, 'complete');
+    assert.equal(s.passes[0]?.keepalives, 6);
+    assert.equal(s.passes[0]?.retransmits, 1);
+    s.drain();
+    s.clock.advance(1000);
+    await settle();
+    assert.deepEqual(s.drain(), [], 'nothing once the pass is over');
   });
 
   it('a retransmitted open from the master resends block 1 both ways (10.5 i), rate-limited', async () => {
