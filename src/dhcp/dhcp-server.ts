@@ -39,6 +39,8 @@ export interface DhcpCounters {
   ignored: Record<string, number>;
   decodeErrors: Record<string, number>;
   leaseWriteErrors: number;
+  /** Abuse-limit hits by limit name ('offer-reclaimed': an unrequested offer given to another MAC). */
+  limited: Record<string, number>;
 }
 
 export class DhcpServer {
@@ -46,7 +48,7 @@ export class DhcpServer {
   private wildcard: DatagramSocket | null = null;
   private serving: DatagramSocket | null = null;
   private pxePort: DatagramSocket | null = null;
-  readonly counters: DhcpCounters = { received: {}, sent: {}, ignored: {}, decodeErrors: {}, leaseWriteErrors: 0 };
+  readonly counters: DhcpCounters = { received: {}, sent: {}, ignored: {}, decodeErrors: {}, leaseWriteErrors: 0, limited: {} };
   private readonly serverId: string;
 
   constructor(private readonly deps: DhcpServerDeps) {

@@ -50,6 +50,7 @@ const tftpCounters: TftpCounters = {
   multicastOutcomes: { complete: 3, 'master-gone': 2 },
   multicastBytesSent: 4_000,
   multicastRetransmits: 5,
+  limited: { 'request-rate': 6, 'unconfirmed-evicted': 2 },
 };
 
 const mtftpCounters: MtftpCounters = {
@@ -60,6 +61,7 @@ const mtftpCounters: MtftpCounters = {
   passes: { complete: 2, 'master-silent': 1 },
   bytesSent: 3_000,
   retransmits: 4,
+  limited: {},
 };
 
 const dhcpCounters: DhcpCounters = {
@@ -68,6 +70,7 @@ const dhcpCounters: DhcpCounters = {
   ignored: { 'not a PXE client': 9 },
   decodeErrors: { BAD_MAGIC: 1 },
   leaseWriteErrors: 0,
+  limited: { 'offer-reclaimed': 3 },
 };
 
 const lease = (address: string, state: Lease['state']): Lease => ({ address, mac: '52:54:00:00:00:01', pool: 'lab', state, expiresAt: 0 });

@@ -1,0 +1,54 @@
+// How the TFTP and MTFTP ports enforce their abuse limits and report them, in one place:
+// - the per-client request rate (a KeyedRateLimiter shared by both ports: one budget per address);
+// - every limit hit is counted, and logged once per episode (LimitEpisodes), never per packet;
+// - whether a refused request gets a TFTP ERROR. Silence would leave a real client waiting for its
+//   timeout, so refusals are answered; but answering a flood is itself traffic (and, with spoofed
+//   sources, traffic aimed at a victim), so a rate-limited client gets one ERROR per episode, and
+//   all refusal ERRORs together stay under REFUSAL_ERRORS_PER_S.
+import type { Clock, Logger, LogFields } from '../io/ports.js';
+import { KeyedRateLimiter } from './keyed-rate-limiter.js';
+import { LimitEpisodes } from './limit-episodes.js';
+
+export type LimitName = 'request-rate' | 'client-transfers' | 'busy' | 'unconfirmed-evicted' | 'unconfirmed-expired';
+
+/** Refusal ERRORs per second, all clients together (short ERRORs: ≤ 25 bytes each). */
+export const REFUSAL_ERRORS_PER_S = 100;
+/** A limit episode of a client ends after this long without hitting the limit. */
+export const EPISODE_QUIET_MS = 10_000;
+
+export interface LimitGateDeps {
+  readonly clock: Clock;
+  /** Shared between the TFTP and MTFTP ports. */
+  readonly requestRate: KeyedRateLimiter;
+  readonly logger: Logger;
+  /** Hits by limit name, exposed as a metric. */
+  readonly counts: Record<string, number>;
+}
+
+export class LimitGate {
+  private readonly episodes: LimitEpisodes;
+  private readonly refusalErrors: KeyedRateLimiter;
+
+  constructor(private readonly deps: LimitGateDeps) {
+    this.episodes = new LimitEpisodes(deps.clock, EPISODE_QUIET_MS);
+    this.refusalErrors = new KeyedRateLimiter(deps.clock, () => ({ ratePerS: REFUSAL_ERRORS_PER_S, burst: REFUSAL_ERRORS_PER_S }), 1);
+  }
+
+  /** Takes a request token for `address`; false when the client is over its rate. */
+  admit(address: string): boolean {
+    return this.deps.requestRate.take(address);
+  }
+
+  /**
+   * Records one hit of `limit` by `who` (a client address, or '*' for server-wide limits) and
+   * returns whether the request may be answered with an ERROR. `answerEach`: every refused request
+   * deserves an answer (it was within its rate); otherwise only the first of an episode.
+   */
+  hit(limit: LimitName, who: string, fields: LogFields, answerEach: boolean): boolean {
+    this.deps.counts[limit] = (this.deps.counts[limit] ?? 0) + 1;
+    const episode = this.episodes.hit(`${limit}|${who}`);
+    if (episode.first) this.deps.logger.warn('limit reached', { limit, client: who, ...fields, note: `logged once per episode (until ${EPISODE_QUIET_MS / 1000} s quiet)` });
+    if (!answerEach && !episode.first) return false;
+    return this.refusalErrors.take('*');
+  }
+}
