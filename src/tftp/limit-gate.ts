@@ -6,8 +6,8 @@
 //   sources, traffic aimed at a victim), so a rate-limited client gets one ERROR per episode, and
 //   all refusal ERRORs together stay under REFUSAL_ERRORS_PER_S.
 import type { Clock, Logger, LogFields } from '../io/ports.js';
-import { KeyedRateLimiter } from './keyed-rate-limiter.js';
-import { LimitEpisodes } from './limit-episodes.js';
+import { KeyedRateLimiter } from '../limits/keyed-rate-limiter.js';
+import { LimitEpisodes } from '../limits/limit-episodes.js';
 
 export type LimitName = 'request-rate' | 'client-transfers' | 'busy' | 'unconfirmed-evicted' | 'unconfirmed-expired';
 
@@ -30,8 +30,9 @@ export class LimitGate {
   private readonly refusalErrors: KeyedRateLimiter;
 
   constructor(private readonly deps: LimitGateDeps) {
-    this.episodes = new LimitEpisodes(deps.clock, EPISODE_QUIET_MS);
-    this.refusalErrors = new KeyedRateLimiter(deps.clock, () => ({ ratePerS: REFUSAL_ERRORS_PER_S, burst: REFUSAL_ERRORS_PER_S }), 1);
+    const now = () => deps.clock.now();
+    this.episodes = new LimitEpisodes(now, EPISODE_QUIET_MS);
+    this.refusalErrors = new KeyedRateLimiter(now, () => ({ ratePerS: REFUSAL_ERRORS_PER_S, burst: REFUSAL_ERRORS_PER_S }), 1);
   }
 
   /** Takes a request token for `address`; false when the client is over its rate. */

@@ -11,7 +11,7 @@ import { checkRequestedPath } from '../catalog/path-policy.js';
 import type { MtftpConfig, MulticastConfig, TftpConfig } from '../config/config-types.js';
 import type { Clock, DatagramSocket, FileSystem, Logger, PeerAddress, SocketFactory } from '../io/ports.js';
 import type { LossMeter, TokenBucket } from './flow-control.js';
-import type { KeyedRateLimiter } from './keyed-rate-limiter.js';
+import type { KeyedRateLimiter } from '../limits/keyed-rate-limiter.js';
 import { LimitGate } from './limit-gate.js';
 import { MtftpChannel, type PassProgress, type PassSummary } from './mtftp-channel.js';
 import { rtoBounds } from './rtt-estimator.js';

@@ -13,7 +13,7 @@ import type { Clock, DatagramHandler, DatagramSocket, FileSystem, Logger, Opened
 import { NetasciiBlocks, OctetBlocks, type BlockProducer } from './block-producer.js';
 import { chooseSessionParameters, type LossMeter, type TokenBucket } from './flow-control.js';
 import { GroupPool } from './group-pool.js';
-import type { KeyedRateLimiter } from './keyed-rate-limiter.js';
+import type { KeyedRateLimiter } from '../limits/keyed-rate-limiter.js';
 import { LimitGate } from './limit-gate.js';
 import { MulticastSession, type Member, type SessionSummary } from './multicast-session.js';
 import { negotiateOptions } from './option-negotiation.js';

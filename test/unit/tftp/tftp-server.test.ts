@@ -5,7 +5,7 @@ import { decodeTftp, encodeTftp, type TftpPacket } from '../../../src/codec/tftp
 import type { MulticastConfig, TftpConfig } from '../../../src/config/config-types.js';
 import type { DatagramSocket, Logger, SocketFactory, SocketOptions } from '../../../src/io/ports.js';
 import { LossMeter, TokenBucket } from '../../../src/tftp/flow-control.js';
-import { KeyedRateLimiter } from '../../../src/tftp/keyed-rate-limiter.js';
+import { KeyedRateLimiter } from '../../../src/limits/keyed-rate-limiter.js';
 import { TftpServer } from '../../../src/tftp/tftp-server.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { FakeSocket, settle } from '../../support/fake-socket.js';
@@ -55,7 +55,7 @@ async function setup(over: Partial<TftpConfig> = {}, logger: Logger = silent) {
     loopLagMs: () => 0,
     globalBucket: new TokenBucket(125_000, 65536, 0),
     lossMeter: new LossMeter(),
-    requestRate: new KeyedRateLimiter(clock, () => ({ ratePerS: settings.clientRequestRate, burst: settings.clientRequestBurst })),
+    requestRate: new KeyedRateLimiter(() => clock.now(), () => ({ ratePerS: settings.clientRequestRate, burst: settings.clientRequestBurst })),
   });
   await server.start();
   const listener = sockets.bound[0]!.socket;

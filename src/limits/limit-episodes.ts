@@ -2,7 +2,6 @@
 // one ERROR per episode instead of one per packet. An episode of a key starts with its first hit
 // and lasts while hits keep coming less than `quietMs` apart. Bounded like KeyedRateLimiter:
 // least-recently-hit order, keys quiet for `quietMs` forgotten, at most `maxKeys` kept.
-import type { Clock } from '../io/ports.js';
 
 interface Episode {
   startedAt: number;
@@ -21,13 +20,14 @@ export class LimitEpisodes {
   private readonly episodes = new Map<string, Episode>();
 
   constructor(
-    private readonly clock: Clock,
+    /** Milliseconds on any monotonic scale (Clock.now, or the DHCP wall clock). */
+    private readonly now: () => number,
     private readonly quietMs: number,
     private readonly maxKeys = 65_536,
   ) {}
 
   hit(key: string): Hit {
-    const now = this.clock.now();
+    const now = this.now();
     let episode = this.episodes.get(key);
     this.episodes.delete(key);
     const first = episode === undefined || now - episode.lastHitAt >= this.quietMs;

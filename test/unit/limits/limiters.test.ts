@@ -1,14 +1,14 @@
 // The abuse-limit state machines on a fake clock: per-key token buckets and limit episodes.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { KeyedRateLimiter } from '../../../src/tftp/keyed-rate-limiter.js';
-import { LimitEpisodes } from '../../../src/tftp/limit-episodes.js';
+import { KeyedRateLimiter } from '../../../src/limits/keyed-rate-limiter.js';
+import { LimitEpisodes } from '../../../src/limits/limit-episodes.js';
 import { FakeClock } from '../../support/fake-clock.js';
 
 describe('KeyedRateLimiter', () => {
   it('allows a burst, then the sustained rate, per key', () => {
     const clock = new FakeClock();
-    const limiter = new KeyedRateLimiter(clock, () => ({ ratePerS: 10, burst: 3 }));
+    const limiter = new KeyedRateLimiter(() => clock.now(), () => ({ ratePerS: 10, burst: 3 }));
     assert.deepEqual([1, 2, 3, 4].map(() => limiter.take('a')), [true, true, true, false]);
     assert.equal(limiter.take('b'), true, 'another key has its own bucket');
     clock.advance(99);
@@ -20,7 +20,7 @@ describe('KeyedRateLimiter', () => {
 
   it('keeps refusing a key that never slows down, and forgives it once it does', () => {
     const clock = new FakeClock();
-    const limiter = new KeyedRateLimiter(clock, () => ({ ratePerS: 10, burst: 5 }));
+    const limiter = new KeyedRateLimiter(() => clock.now(), () => ({ ratePerS: 10, burst: 5 }));
     let allowed = 0;
     for (let i = 0; i < 1000; i++) {
       if (limiter.take('flooder')) allowed++;
@@ -34,7 +34,7 @@ describe('KeyedRateLimiter', () => {
   it('reads the limit on every call, so a reload applies at once', () => {
     const clock = new FakeClock();
     let limit = { ratePerS: 1, burst: 1 };
-    const limiter = new KeyedRateLimiter(clock, () => limit);
+    const limiter = new KeyedRateLimiter(() => clock.now(), () => limit);
     assert.equal(limiter.take('a'), true);
     assert.equal(limiter.take('a'), false);
     limit = { ratePerS: 1, burst: 100 };
@@ -44,7 +44,7 @@ describe('KeyedRateLimiter', () => {
 
   it('stays bounded under a flood from many addresses, forgetting only refilled or stalest keys', () => {
     const clock = new FakeClock();
-    const limiter = new KeyedRateLimiter(clock, () => ({ ratePerS: 1, burst: 2 }), 100);
+    const limiter = new KeyedRateLimiter(() => clock.now(), () => ({ ratePerS: 1, burst: 2 }), 100);
     for (let i = 0; i < 10_000; i++) limiter.take(`10.0.${i >> 8}.${i & 255}`);
     assert.ok(limiter.trackedKeys <= 101, `tracked ${limiter.trackedKeys}`);
     // Idle keys refill and are forgotten as new ones arrive.
@@ -57,7 +57,7 @@ describe('KeyedRateLimiter', () => {
 describe('LimitEpisodes', () => {
   it('reports the first hit of an episode only, and a new episode after a quiet spell', () => {
     const clock = new FakeClock();
-    const episodes = new LimitEpisodes(clock, 1000);
+    const episodes = new LimitEpisodes(() => clock.now(), 1000);
     assert.deepEqual(episodes.hit('x'), { first: true, hits: 1 });
     clock.advance(999);
     assert.deepEqual(episodes.hit('x'), { first: false, hits: 2 }, 'hits closer than quietMs extend the episode');
@@ -70,7 +70,7 @@ describe('LimitEpisodes', () => {
 
   it('a continuous flood is one episode however long it lasts', () => {
     const clock = new FakeClock();
-    const episodes = new LimitEpisodes(clock, 10_000);
+    const episodes = new LimitEpisodes(() => clock.now(), 10_000);
     let firsts = 0;
     for (let i = 0; i < 100_000; i++) {
       if (episodes.hit('flooder').first) firsts++;
@@ -81,7 +81,7 @@ describe('LimitEpisodes', () => {
 
   it('stays bounded with many keys', () => {
     const clock = new FakeClock();
-    const episodes = new LimitEpisodes(clock, 10_000, 50);
+    const episodes = new LimitEpisodes(() => clock.now(), 10_000, 50);
     for (let i = 0; i < 5000; i++) episodes.hit(`k${i}`);
     assert.ok(episodes.trackedKeys <= 51, `tracked ${episodes.trackedKeys}`);
   });

@@ -3,7 +3,6 @@
 // are kept in least-recently-seen order, a key whose bucket has refilled is forgotten (it holds no
 // information), and past `maxKeys` the stalest key is dropped, which can only make the limiter
 // more lenient to that key. Work per call is O(1) amortised.
-import type { Clock } from '../io/ports.js';
 
 export interface RateLimit {
   readonly ratePerS: number;
@@ -19,7 +18,8 @@ export class KeyedRateLimiter {
   private readonly buckets = new Map<string, Bucket>();
 
   constructor(
-    private readonly clock: Clock,
+    /** Milliseconds on any monotonic scale (Clock.now, or the DHCP wall clock). */
+    private readonly now: () => number,
     /** Read per call, so a reload changes the limit at once. */
     private readonly limit: () => RateLimit,
     private readonly maxKeys = 65_536,
@@ -27,7 +27,7 @@ export class KeyedRateLimiter {
 
   /** Takes one token for `key`; false when the key is over its rate. */
   take(key: string): boolean {
-    const now = this.clock.now();
+    const now = this.now();
     const { ratePerS, burst } = this.limit();
     const bucket = this.buckets.get(key) ?? { tokens: burst, at: now };
     this.buckets.delete(key); // re-inserted below: the Map's order is least-recently-seen first
