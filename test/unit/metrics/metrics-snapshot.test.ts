@@ -142,6 +142,15 @@ describe('metrics snapshot', () => {
     assert.deepEqual(m.pxecast_event_loop_lag_seconds, [{ labels: {}, value: 0.012 }]);
   });
 
+  it('abuse-limit hits by service and limit', () => {
+    const m = metricsSnapshot(everything, 0);
+    assert.deepEqual(lines(m.pxecast_limited_total), [
+      'service=dhcp,limit=offer-reclaimed 3',
+      'service=tftp,limit=request-rate 6',
+      'service=tftp,limit=unconfirmed-evicted 2',
+    ]);
+  });
+
   it('with every service off, gauges read 0 and counters have no series', () => {
     const m = metricsSnapshot({ tftp: null, mtftp: null, dhcp: null }, 0);
     assert.deepEqual(m.pxecast_transfers_total, []);
