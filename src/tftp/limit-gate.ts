@@ -40,6 +40,13 @@ export class LimitGate {
     return this.deps.requestRate.take(address);
   }
 
+  /** Whether a datagram that is not a request (malformed, or DATA/ACK on the request port) may be
+   *  answered with an ERROR: such answers cost the client's request budget and the shared budget
+   *  of refusal ERRORs, so nobody can turn the port into a reflector. */
+  mayAnswerUnsolicited(address: string): boolean {
+    return this.deps.requestRate.take(address) && this.refusalErrors.take('*');
+  }
+
   /**
    * Records one hit of `limit` by `who` (a client address, or '*' for server-wide limits) and
    * returns whether the request may be answered with an ERROR. `answerEach`: every refused request

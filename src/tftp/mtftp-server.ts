@@ -129,7 +129,7 @@ export class MtftpServer {
         for (const channel of this.channels.values()) channel.onError(from);
         return;
       default:
-        socket.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.ILLEGAL_OPERATION, message: 'MTFTP takes RRQ and ACK only' }), from);
+        if (this.limits.mayAnswerUnsolicited(from.address)) socket.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.ILLEGAL_OPERATION, message: 'MTFTP takes RRQ and ACK only' }), from);
     }
   }
 

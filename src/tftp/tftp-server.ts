@@ -203,7 +203,7 @@ export class TftpServer {
       if (!(e instanceof DecodeError)) throw e;
       this.countDecodeError(e, data, from, 'request port');
       // Answer only what looks like a TFTP packet; an ERROR to random noise would only amplify it.
-      if (data.length >= 4) this.sendError(from, TftpErrorCode.ILLEGAL_OPERATION, 'malformed request');
+      if (data.length >= 4 && this.limits.mayAnswerUnsolicited(from.address)) this.sendError(from, TftpErrorCode.ILLEGAL_OPERATION, 'malformed request');
       return;
     }
     switch (packet.op) {
@@ -223,7 +223,7 @@ export class TftpServer {
       case 'ERROR':
         return; // never answer an error with an error
       default:
-        this.sendError(from, TftpErrorCode.ILLEGAL_OPERATION, 'expected RRQ or WRQ');
+        if (this.limits.mayAnswerUnsolicited(from.address)) this.sendError(from, TftpErrorCode.ILLEGAL_OPERATION, 'expected RRQ or WRQ');
     }
   }
 
