@@ -547,7 +547,10 @@ export class TftpServer {
     const summary = summarizeTransfer(entry.peer, entry.filename, entry.op === 'RRQ' ? 'read' : 'write', entry.mode, granted, result);
     const failed = result.outcome === 'io-error' || result.outcome === 'protocol-error';
     // The summary names client and file itself, so it goes to the service logger, not `log`.
-    if (failed) this.deps.logger.warn('transfer', { ...summary });
+    // Unconfirmed ones are what a flood leaves behind: counted, and logged once per episode by
+    // the limit gate, so their summaries stay at debug.
+    if (result.outcome === 'unconfirmed') this.deps.logger.debug('transfer', { ...summary });
+    else if (failed) this.deps.logger.warn('transfer', { ...summary });
     else this.deps.logger.info('transfer', { ...summary });
   }
 
