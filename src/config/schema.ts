@@ -228,10 +228,10 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         key: 'max_unconfirmed',
         type: { kind: 'int', min: 1, max: 100000 },
         required: false,
-        default: '64',
+        default: '256',
         description:
           'Most transfers whose client has not answered yet (a spoofed source never does; capped by `max_transfers`); a new request beyond it silently ends the oldest such transfer, so a flood cannot hold `max_transfers`.',
-        example: '64',
+        example: '256',
       },
       {
         key: 'unconfirmed_timeout',

@@ -1,6 +1,7 @@
 // How the TFTP and MTFTP ports enforce their abuse limits and report them, in one place:
 // - the per-client request rate (a KeyedRateLimiter shared by both ports: one budget per address);
-// - every limit hit is counted, and logged once per episode (LimitEpisodes), never per packet;
+// - every limit hit is counted, and logged once per episode of that limit (LimitEpisodes), never
+//   per packet and never per client: a flood from 60,000 spoofed addresses is still one line;
 // - whether a refused request gets a TFTP ERROR. Silence would leave a real client waiting for its
 //   timeout, so refusals are answered; but answering a flood is itself traffic (and, with spoofed
 //   sources, traffic aimed at a victim), so a rate-limited client gets one ERROR per episode, and
@@ -26,12 +27,16 @@ export interface LimitGateDeps {
 }
 
 export class LimitGate {
-  private readonly episodes: LimitEpisodes;
+  /** Per limit: when to log. */
+  private readonly logEpisodes: LimitEpisodes;
+  /** Per limit and client: when a client that is not answered each time gets its one ERROR. */
+  private readonly clientEpisodes: LimitEpisodes;
   private readonly refusalErrors: KeyedRateLimiter;
 
   constructor(private readonly deps: LimitGateDeps) {
     const now = () => deps.clock.now();
-    this.episodes = new LimitEpisodes(now, EPISODE_QUIET_MS);
+    this.logEpisodes = new LimitEpisodes(now, EPISODE_QUIET_MS);
+    this.clientEpisodes = new LimitEpisodes(now, EPISODE_QUIET_MS);
     this.refusalErrors = new KeyedRateLimiter(now, () => ({ ratePerS: REFUSAL_ERRORS_PER_S, burst: REFUSAL_ERRORS_PER_S }), 1);
   }
 
@@ -54,9 +59,11 @@ export class LimitGate {
    */
   hit(limit: LimitName, who: string, fields: LogFields, answerEach: boolean): boolean {
     this.deps.counts[limit] = (this.deps.counts[limit] ?? 0) + 1;
-    const episode = this.episodes.hit(`${limit}|${who}`);
-    if (episode.first) this.deps.logger.warn('limit reached', { limit, client: who, ...fields, note: `logged once per episode (until ${EPISODE_QUIET_MS / 1000} s quiet)` });
-    if (!answerEach && !episode.first) return false;
+    if (this.logEpisodes.hit(limit).first) {
+      const note = `logged once per episode, for all clients (until ${EPISODE_QUIET_MS / 1000} s without a hit); pxecast_limited_total counts every hit`;
+      this.deps.logger.warn('limit reached', { limit, client: who, ...fields, note });
+    }
+    if (!answerEach && !this.clientEpisodes.hit(`${limit}|${who}`).first) return false;
     return this.refusalErrors.take('*');
   }
 }

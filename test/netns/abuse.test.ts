@@ -19,7 +19,8 @@ const work = mkdtempSync(join(tmpdir(), 'pxecast-abuse-'));
 const flooderScript = join(repoRoot, 'build/test/support/flooder.js');
 const FILE_SIZE = 1 << 20;
 const FLOOD_MS = 15_000;
-const FLOOD = { rrqPerS: 1000, discoverPerS: 300, sources: 120 };
+// 120 addresses x 12 ports: 1440 distinct TIDs, more than the default max_transfers (1000).
+const FLOOD = { rrqPerS: 1000, discoverPerS: 300, sources: 120, portsPerSource: 12 };
 const MIN_SUCCESS = 0.95;
 
 let server: LinkEnd;
@@ -127,6 +128,7 @@ describe('well-behaved clients during an RRQ and DISCOVER flood (netns)', () => 
         tftpPort: 69,
         dhcpPort: 67,
         sources: Array.from({ length: FLOOD.sources }, (_, i) => `${subnet}.${100 + i}`),
+        portsPerSource: FLOOD.portsPerSource,
         file: 'image.bin',
         rrqPerS: FLOOD.rrqPerS,
         discoverPerS: FLOOD.discoverPerS,
@@ -150,7 +152,7 @@ describe('well-behaved clients during an RRQ and DISCOVER flood (netns)', () => 
       const all = { attempts: atftp.attempts + curl.attempts + dhcp.attempts, ok: atftp.ok + curl.ok + dhcp.ok };
       console.log(
         [
-          `flood: ${sent.rrqs} RRQs from ${FLOOD.sources} addresses + ${sent.discovers} DISCOVERs in ${sent.ms} ms`,
+          `flood: ${sent.rrqs} RRQs from ${FLOOD.sources} addresses x ${FLOOD.portsPerSource} ports + ${sent.discovers} DISCOVERs in ${sent.ms} ms`,
           `atftp 1 MiB downloads: ${atftp.ok}/${atftp.attempts} (${(rate(atftp) * 100).toFixed(1)}%)`,
           `curl 1 MiB downloads:  ${curl.ok}/${curl.attempts} (${(rate(curl) * 100).toFixed(1)}%)`,
           `udhcpc leases:         ${dhcp.ok}/${dhcp.attempts} (${(rate(dhcp) * 100).toFixed(1)}%)`,

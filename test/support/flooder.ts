@@ -1,6 +1,7 @@
 // A bounded request flood for the abuse test, run inside the flooder's namespace
-// (`ip netns exec NS node flooder.js JSON`): RRQs from many local source addresses that never
-// ACK (their sockets never answer), and DHCPDISCOVERs with made-up MACs that never REQUEST.
+// (`ip netns exec NS node flooder.js JSON`): RRQs from many local source addresses and ports
+// that never ACK (their sockets never answer), and DHCPDISCOVERs with made-up MACs that never
+// REQUEST.
 // Bounded in both count and time; prints one JSON summary line when done.
 import dgram from 'node:dgram';
 
@@ -9,6 +10,9 @@ interface FloodPlan {
   readonly tftpPort: number;
   readonly dhcpPort: number;
   readonly sources: readonly string[];
+  /** Sockets (source ports) per source address: each (address, port) is a distinct client TID,
+   *  as with spoofed sources; a repeated TID would only count as a retransmitted RRQ. */
+  readonly portsPerSource: number;
   readonly file: string;
   readonly rrqPerS: number;
   readonly discoverPerS: number;
@@ -43,7 +47,7 @@ async function bound(address: string, broadcast = false): Promise<dgram.Socket> 
   return s;
 }
 
-const sockets = await Promise.all(plan.sources.map((a) => bound(a)));
+const sockets = await Promise.all(plan.sources.flatMap((a) => Array.from({ length: plan.portsPerSource }, () => bound(a))));
 const dhcp = await bound('0.0.0.0', true);
 const request = rrq(plan.file);
 let rrqs = 0;

@@ -39,7 +39,7 @@ test('a minimal config gets every default', () => {
       maxTransfersPerClient: 8,
       clientRequestRate: 20,
       clientRequestBurst: 60,
-      maxUnconfirmed: 64,
+      maxUnconfirmed: 256,
       unconfirmedTimeoutMs: 5000,
       maxTransferTimeMs: 30 * 60_000,
       idleTimeoutMs: 30_000,

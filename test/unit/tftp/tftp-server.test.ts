@@ -277,6 +277,16 @@ describe('TftpServer abuse limits', () => {
     assert.deepEqual(lines, ['limit reached request-rate', 'limit reached request-rate']);
   });
 
+  it('many clients over their rate at once: still one log line, and one ERROR per client', async () => {
+    const lines: string[] = [];
+    const s = await setup({ clientRequestRate: 1, clientRequestBurst: 1 }, recordingLogger(lines));
+    for (let c = 0; c < 50; c++) for (let i = 0; i < 5; i++) await s.request(plain, { address: `10.6.0.${c}`, port: 4000 + i });
+    assert.deepEqual(lines, ['limit reached request-rate']);
+    const answers = s.errors.take().map((p) => (p.op === 'ERROR' ? p.message : p.op));
+    assert.equal(answers.filter((m) => m === 'too many requests').length, 50);
+    assert.equal(s.server.counters.limited['request-rate'], 200);
+  });
+
   it('refuses a client over max_transfers_per_client with ERROR "too many transfers"', async () => {
     const s = await setup({ maxTransfers: 10, maxTransfersPerClient: 2 });
     for (let port = 3000; port < 3003; port++) await s.request({ op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [] }, { address: '10.0.0.9', port });
