@@ -67,7 +67,7 @@ export const PXECAST_METRICS = [
   },
   {
     name: 'pxecast_limited_total',
-    help: 'Abuse-limit hits by service and limit (request-rate, client-transfers, busy, unconfirmed-evicted, unconfirmed-expired; dhcp: offer-reclaimed, pool-exhausted).',
+    help: 'Abuse-limit hits by service and limit (request-rate, client-transfers, busy, unconfirmed-evicted, unconfirmed-expired, multicast-groups: served unicast; dhcp: offer-reclaimed, pool-exhausted).',
     type: 'counter',
     labelNames: ['service', 'limit'],
   },

@@ -10,7 +10,7 @@ import type { Clock, Logger, LogFields } from '../io/ports.js';
 import { KeyedRateLimiter } from '../limits/keyed-rate-limiter.js';
 import { LimitEpisodes } from '../limits/limit-episodes.js';
 
-export type LimitName = 'request-rate' | 'client-transfers' | 'busy' | 'unconfirmed-evicted' | 'unconfirmed-expired';
+export type LimitName = 'request-rate' | 'client-transfers' | 'busy' | 'unconfirmed-evicted' | 'unconfirmed-expired' | 'multicast-groups';
 
 /** Refusal ERRORs per second, all clients together (short ERRORs: ≤ 25 bytes each). */
 export const REFUSAL_ERRORS_PER_S = 100;

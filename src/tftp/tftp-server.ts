@@ -365,7 +365,13 @@ export class TftpServer {
     };
     if (params === null) return fallback('more than 65535 blocks at the requested block size');
     const pair = this.groupPool?.allocate() ?? null;
-    if (pair === null) return fallback('multicast group pool exhausted');
+    if (pair === null) {
+      // RFC 2090: the server may answer without the multicast option; the client then reads by
+      // unicast. Every (group, port) pair busy is a limit episode, logged once, not per request.
+      this.counters.multicastFallbacks['multicast group pool exhausted'] = (this.counters.multicastFallbacks['multicast group pool exhausted'] ?? 0) + 1;
+      this.limits.hit('multicast-groups', '*', { pool_size: this.groupPool?.size ?? 0 }, true);
+      return false;
+    }
     const timeoutS = requested.timeout !== undefined && requested.timeout >= 1 && requested.timeout <= 255 ? requested.timeout : null;
     const iface = mc.interface !== '0.0.0.0' ? mc.interface : tftp.listen !== '0.0.0.0' ? tftp.listen : null;
     let socket: DatagramSocket;

@@ -197,6 +197,17 @@ describe('response bytes per request (no amplification)', { concurrency: false }
     assert.ok(refused[0]!.data.length <= MAX_ERROR_BYTES);
   });
 
+  it('MTFTP opens share the per-client request budget: a flood of opens gets the burst, then one ERROR', async () => {
+    const s = await lab();
+    const open = rrq('nope.img');
+    let sent: Array<{ data: Buffer }> = [];
+    for (let i = 0; i < 500; i++) sent = sent.concat(await s.exchange(s.mtftpPort, open, { address: '10.9.0.7', port: 1000 + i }, 0));
+    note('500 x MTFTP open of a missing file (sum)', open.length * 500, sent);
+    const messages = ops(sent).map((p) => (p.op === 'ERROR' ? p.message : p.op));
+    assert.equal(messages.length, 61, 'client_request_burst (60) answers, then one "too many requests"');
+    assert.equal(messages.at(-1), 'too many requests');
+  });
+
   const dhcpCases: Array<[string, 'full' | 'proxy', 'wildcard' | 'pxe', () => Buffer]> = [
     ['DHCP DISCOVER (iPXE capture), full mode', 'full', 'wildcard', () => capture('ipxe-dhcp-discover')],
     ['DHCP REQUEST (iPXE capture, for us), full mode', 'full', 'wildcard', () => forUs(capture('ipxe-dhcp-request'))],

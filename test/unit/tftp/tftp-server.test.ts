@@ -194,6 +194,16 @@ describe('TftpServer glue', () => {
     const unicast = s.sockets.bound[3]!.socket;
     assert.deepEqual(decodeTftp(unicast.sent[0]!.data), { op: 'OACK', options: [{ name: 'blksize', value: '512' }] });
     assert.deepEqual(s.server.counters.multicastFallbacks, { 'multicast group pool exhausted': 1 });
+    assert.deepEqual(s.server.counters.limited, { 'multicast-groups': 1 });
+    // The fallback transfer runs to the end like any unicast read.
+    unicast.deliver(encodeTftp({ op: 'ACK', block: 0 }), { address: '10.0.0.10', port: 4000 });
+    await settle();
+    for (let block = 1; block <= 6; block++) {
+      unicast.deliver(encodeTftp({ op: 'ACK', block }), { address: '10.0.0.10', port: 4000 });
+      await settle();
+    }
+    assert.ok(!s.server.transfers().some((t) => t.client === '10.0.0.10:4000'), 'finished');
+    assert.equal(s.server.counters.outcomes['complete'], 1);
   });
 
   it('transfers() names block size, and for multicast members the group and the master', async () => {
