@@ -18,6 +18,8 @@ const rules = [
   ['src/config', (spec) => IO_MODULES.test(spec) || /\/io\/(?!ports\.js)/.test(spec) || /^(winston|node-ipc|dhcp)$/.test(spec)],
   ['src/catalog', (spec) => IO_MODULES.test(spec) || /\/io\/(?!ports\.js)/.test(spec) || ADAPTER_PACKAGES.test(spec)],
   ['src/tftp', (spec) => IO_MODULES.test(spec) || /\/io\/(?!ports\.js)/.test(spec) || ADAPTER_PACKAGES.test(spec)],
+  // Limiters are pure state machines shared by the TFTP and DHCP sides.
+  ['src/limits', (spec) => IO_MODULES.test(spec) || /\/io\//.test(spec) || ADAPTER_PACKAGES.test(spec)],
   ['src/dhcp', (spec) => IO_MODULES.test(spec) || /\/io\/(?!ports\.js)/.test(spec) || ADAPTER_PACKAGES.test(spec)],
   // The control protocol, handler and formatting reach the socket only through io/ports.ts, so
   // node-ipc stays replaceable (design.md section 6).

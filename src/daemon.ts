@@ -7,6 +7,7 @@ import { ConfigError, formatIssue } from './config/config-error.js';
 import type { Config, LogLevel } from './config/config-types.js';
 import type { Clock, FileSystem, Logger, SocketFactory, UploadStore } from './io/ports.js';
 import { LossMeter, mbpsToBytesPerMs, TokenBucket } from './tftp/flow-control.js';
+import { KeyedRateLimiter } from './limits/keyed-rate-limiter.js';
 import { MtftpServer } from './tftp/mtftp-server.js';
 import { TftpServer } from './tftp/tftp-server.js';
 import { DhcpServer } from './dhcp/dhcp-server.js';
@@ -60,6 +61,8 @@ export class Daemon {
     // burst, a few blocks per timer tick at any block size.
     const globalBucket = new TokenBucket(mbpsToBytesPerMs(initial.config.multicast.maxRateMbps), 64 * 1024, deps.clock.now());
     const lossMeter = new LossMeter();
+    // One request budget per client address for the TFTP and MTFTP ports together.
+    const requestRate = new KeyedRateLimiter(() => deps.clock.now(), () => ({ ratePerS: this.config.tftp.clientRequestRate, burst: this.config.tftp.clientRequestBurst }));
     this.tftp = tftpConfig.enabled
       ? new TftpServer({
           clock: deps.clock,
@@ -73,6 +76,7 @@ export class Daemon {
           loopLagMs: deps.loopLagMs,
           globalBucket,
           lossMeter,
+          requestRate,
         })
       : null;
     this.mtftp = initial.config.mtftp.enabled
@@ -87,6 +91,7 @@ export class Daemon {
           mtftp: () => this.config.mtftp,
           globalBucket,
           lossMeter,
+          requestRate,
         })
       : null;
     const dhcp = initial.config.dhcp;

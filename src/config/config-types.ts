@@ -36,6 +36,12 @@ export interface TftpConfig {
   readonly maxWindowsize: number;
   readonly netascii: boolean;
   readonly maxTransfers: number;
+  /** Abuse limits (tftp-server.ts): per client address, and for peers not yet heard from. */
+  readonly maxTransfersPerClient: number;
+  readonly clientRequestRate: number;
+  readonly clientRequestBurst: number;
+  readonly maxUnconfirmed: number;
+  readonly unconfirmedTimeoutMs: number;
   readonly maxTransferTimeMs: number;
   readonly idleTimeoutMs: number;
   readonly rtoMinMs: number;

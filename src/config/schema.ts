@@ -198,6 +198,51 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         example: '1000',
       },
       {
+        key: 'max_transfers_per_client',
+        type: { kind: 'int', min: 1, max: 100000 },
+        required: false,
+        default: '8',
+        description:
+          'Most transfers one client address may run at once (firmware runs one, a booted OS a few; capped by `max_transfers`); more are refused with TFTP error 0 "too many transfers".',
+        example: '8',
+      },
+      {
+        key: 'client_request_rate',
+        type: { kind: 'int', min: 1, max: 100000, unit: 'requests per second' },
+        required: false,
+        default: '20',
+        description:
+          'Sustained TFTP and MTFTP requests per second one client address may send; over it (and `client_request_burst`), requests are refused with one ERROR per episode, then dropped silently.',
+        example: '20',
+      },
+      {
+        key: 'client_request_burst',
+        type: { kind: 'int', min: 1, max: 100000, unit: 'requests' },
+        required: false,
+        default: '60',
+        description:
+          'Requests one client address may send at once before `client_request_rate` applies (PXELINUX probes a dozen config names in a row).',
+        example: '60',
+      },
+      {
+        key: 'max_unconfirmed',
+        type: { kind: 'int', min: 1, max: 100000 },
+        required: false,
+        default: '256',
+        description:
+          'Most transfers whose client has not answered yet (a spoofed source never does; capped by `max_transfers`); a new request beyond it silently ends the oldest such transfer, so a flood cannot hold `max_transfers`.',
+        example: '256',
+      },
+      {
+        key: 'unconfirmed_timeout',
+        type: { kind: 'duration', bareUnit: 's', minMs: 1 * SECOND, maxMs: 10 * MINUTE },
+        required: false,
+        default: '5s',
+        description:
+          'How long a transfer waits for the first answer of its client before it is dropped without an ERROR (capped by `idle_timeout`).',
+        example: '5s',
+      },
+      {
         key: 'max_transfer_time',
         type: { kind: 'duration', bareUnit: 's', minMs: 1 * SECOND, maxMs: 24 * HOUR },
         required: false,

@@ -16,8 +16,12 @@ import type { DhcpConfig } from '../config/config-types.js';
 import type { DatagramHandler, DatagramSocket, Logger, PeerAddress, SocketFactory } from '../io/ports.js';
 import { decideBoot, type BootDecision } from './boot-policy.js';
 import { classifyClient, type ClientInfo } from './client-class.js';
+import { LimitEpisodes } from '../limits/limit-episodes.js';
 import { LeaseTable, prefixMask, type Lease, type LeaseStore } from './leases.js';
 import { BROADCAST, replyDestination } from './reply-destination.js';
+
+/** A pool-pressure episode ends after this long without another full-pool DISCOVER. */
+const POOL_EPISODE_QUIET_MS = 60_000;
 
 const MESSAGE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(DhcpMessageType).map(([k, v]) => [v, k]));
 
@@ -39,6 +43,8 @@ export interface DhcpCounters {
   ignored: Record<string, number>;
   decodeErrors: Record<string, number>;
   leaseWriteErrors: number;
+  /** Pool pressure: 'offer-reclaimed' (an unrequested offer given to another MAC), 'pool-exhausted'. */
+  limited: Record<string, number>;
 }
 
 export class DhcpServer {
@@ -46,13 +52,16 @@ export class DhcpServer {
   private wildcard: DatagramSocket | null = null;
   private serving: DatagramSocket | null = null;
   private pxePort: DatagramSocket | null = null;
-  readonly counters: DhcpCounters = { received: {}, sent: {}, ignored: {}, decodeErrors: {}, leaseWriteErrors: 0 };
+  readonly counters: DhcpCounters = { received: {}, sent: {}, ignored: {}, decodeErrors: {}, leaseWriteErrors: 0, limited: {} };
   private readonly serverId: string;
+  /** Pool-pressure warnings are logged once per episode, not once per DISCOVER of a flood. */
+  private readonly episodes: LimitEpisodes;
 
   constructor(private readonly deps: DhcpServerDeps) {
     const s = deps.settings;
     if (s.interface === null) throw new Error('DHCP needs a serving address');
     this.serverId = s.interface;
+    this.episodes = new LimitEpisodes(deps.wallClock, POOL_EPISODE_QUIET_MS);
     this.leases =
       s.mode === 'full'
         ? new LeaseTable(s.pools, { leaseTimeMs: s.leaseTimeMs, offerTimeoutMs: s.offerTimeoutMs, serverAddress: s.interface }, deps.wallClock)
@@ -117,10 +126,18 @@ export class DhcpServer {
     const serverId = typeof msg.options[54] === 'string' ? (msg.options[54] as string) : null;
     switch (type) {
       case DhcpMessageType.DISCOVER: {
+        const reclaimedBefore = leases.reclaimedOffers;
         const lease = leases.offer(client.mac, pool, requested);
         if (lease === null) {
-          this.deps.logger.warn('dhcp pool exhausted', { pool: pool.name, mac: client.mac });
+          this.counters.limited['pool-exhausted'] = (this.counters.limited['pool-exhausted'] ?? 0) + 1;
+          if (this.episodes.hit(`exhausted|${pool.name}`).first) this.deps.logger.warn('dhcp pool exhausted (bound leases only); logged once per episode', { pool: pool.name, mac: client.mac });
           return;
+        }
+        if (leases.reclaimedOffers !== reclaimedBefore) {
+          this.counters.limited['offer-reclaimed'] = (this.counters.limited['offer-reclaimed'] ?? 0) + 1;
+          if (this.episodes.hit(`reclaim|${pool.name}`).first) {
+            this.deps.logger.warn('dhcp pool full of unrequested offers: reclaiming the oldest (a DISCOVER flood?); logged once per episode', { pool: pool.name, mac: client.mac });
+          }
         }
         // Offers are not persisted: they expire within offer_timeout anyway.
         this.reply(msg, client, DhcpMessageType.OFFER, lease.address, this.addressOptions(pool, true));

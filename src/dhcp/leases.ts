@@ -5,7 +5,14 @@
 // - an address bound or offered to one MAC is never given to another until it expires; offers
 //   expire after `offer_timeout` (so two clients never get the same one), bindings after the lease;
 // - a DECLINEd address is quarantined (someone else is using it), reservations are held for their
-//   MAC only, and the serving address is never handed out.
+//   MAC only, and the serving address is never handed out;
+// - an offer is tentative, a binding is a promise: when a pool has no free address left, the
+//   oldest unrequested offer is reclaimed for the new DISCOVER, so a flood of DISCOVERs from made-up
+//   MACs (which never REQUEST) cannot hold the pool for `offer_timeout`. The MAC it was reclaimed
+//   from keeps a claim: if it REQUESTs that address while it is still only offered, it gets it back
+//   (the newer offeree is NAKed when it REQUESTs, and starts over).
+// Work per message is bounded: no scan of the pool when it is full (counters), offers expire from
+// the head of an oldest-first queue, reservations are looked up in maps.
 import type { DhcpPoolConfig } from '../config/config-types.js';
 
 export type LeaseState = 'offered' | 'bound' | 'declined';
@@ -52,26 +59,67 @@ function inRange(address: string, pool: DhcpPoolConfig): boolean {
 
 export type RequestVerdict = { readonly ack: true; readonly lease: Lease } | { readonly ack: false; readonly reason: string };
 
+/** Per-pool bookkeeping that keeps every operation O(1) amortised. */
+interface PoolIndex {
+  readonly pool: DhcpPoolConfig;
+  readonly first: number;
+  readonly size: number;
+  readonly reservedByAddress: ReadonlyMap<string, string>;
+  readonly reservedByMac: ReadonlyMap<string, string>;
+  /** Addresses any MAC may be given: in range, not reserved, not the server's. */
+  readonly openCapacity: number;
+  /** Leases on such addresses. */
+  openTaken: number;
+  /** Live offers of this pool, oldest first (all expire offer_timeout after they were made). */
+  readonly offers: Map<string, Lease>;
+  /** Where the search for a free address resumes: round-robin, amortised O(1). */
+  cursor: number;
+}
+
 export class LeaseTable {
   private readonly byAddress = new Map<string, Lease>();
   /** The address a MAC holds (offered or bound; declined addresses are nobody's). */
   private readonly addressOfMac = new Map<string, string>();
-  /** Where each pool's search for a free address resumes: allocation is amortized O(1) instead of
-   *  a scan from the pool's first address per DISCOVER (quadratic on a /16 with 20,000 clients). */
-  private readonly cursor = new Map<string, number>();
-  /** The earliest expiry in the table: expire() scans only once it has passed. */
+  private readonly index = new Map<string, PoolIndex>();
+  /** Reclaimed offers: address -> the MAC it was offered to first (bounded by the pools' sizes). */
+  private readonly reclaimedFrom = new Map<string, string>();
+  private readonly maxReclaimed: number;
+  /** Offers reclaimed for another MAC since start (a DISCOVER flood shows here). */
+  reclaimedOffers = 0;
+  /** The earliest expiry of a binding or quarantine: expire() scans only once it has passed. */
   private nextExpiryAt = Infinity;
 
   constructor(
     private readonly pools: readonly DhcpPoolConfig[],
     private readonly settings: { readonly leaseTimeMs: number; readonly offerTimeoutMs: number; readonly serverAddress: string },
     private readonly now: () => number,
-  ) {}
+  ) {
+    for (const pool of pools) {
+      const first = ipv4ToNumber(pool.first);
+      const size = ipv4ToNumber(pool.last) - first + 1;
+      const reservedByAddress = new Map(pool.reservations.filter((r) => inRange(r.address, pool)).map((r) => [r.address, r.mac]));
+      const reservedByMac = new Map(pool.reservations.map((r) => [r.mac, r.address]));
+      const serverInRange = inRange(settings.serverAddress, pool) && !reservedByAddress.has(settings.serverAddress);
+      this.index.set(pool.name, {
+        pool,
+        first,
+        size,
+        reservedByAddress,
+        reservedByMac,
+        openCapacity: size - reservedByAddress.size - (serverInRange ? 1 : 0),
+        openTaken: 0,
+        offers: new Map(),
+        cursor: 0,
+      });
+    }
+    this.maxReclaimed = Math.max(1, Math.min(65_536, pools.reduce((n, p) => n + ipv4ToNumber(p.last) - ipv4ToNumber(p.first) + 1, 0)));
+  }
 
-  /** Leases read back at start: only unexpired ones matter. */
+  /** Leases read back at start: only unexpired bindings and quarantines (offers are not kept:
+   *  their clients DISCOVER again). */
   restore(leases: readonly Lease[]): void {
     const t = this.now();
-    for (const lease of leases) if (lease.expiresAt > t) this.put(lease);
+    for (const lease of leases) if (lease.expiresAt > t && lease.state !== 'offered') this.put(lease);
   }
 
   all(): Lease[] {
@@ -87,7 +135,7 @@ export class LeaseTable {
   /** DHCPDISCOVER: an address to offer (held for offer_timeout), or null when the pool is full. */
   offer(mac: string, pool: DhcpPoolConfig, requested: string | null): Lease | null {
     this.expire();
-    const address = this.choose(mac, pool, requested);
+    const address = this.choose(mac, pool, requested) ?? this.reclaimOldestOffer(mac, pool);
     if (address === null) return null;
     const current = this.byAddress.get(address);
     // An existing binding of this MAC stays bound (a DISCOVER does not shorten a lease).
@@ -101,12 +149,19 @@ export class LeaseTable {
   request(mac: string, pool: DhcpPoolConfig, address: string): RequestVerdict {
     this.expire();
     if (!inSubnet(address, pool)) return { ack: false, reason: `${address} is not on this network` };
-    const current = this.byAddress.get(address);
+    let current = this.byAddress.get(address);
+    if (current && current.mac !== mac && current.state === 'offered' && this.reclaimedFrom.get(address) === mac) {
+      // Its offer was reclaimed for a newer DISCOVER that has not REQUESTed yet: the first
+      // offeree has the better claim.
+      this.drop(address);
+      current = undefined;
+    }
     if (current && current.mac !== mac) return { ack: false, reason: `${address} is held by ${current.mac}` };
     if (!current && !this.usableBy(address, mac, pool)) return { ack: false, reason: `${address} cannot be given to ${mac}` };
     // A MAC holds one address: moving to another frees the old one.
     const previous = this.addressOfMac.get(mac);
     if (previous !== undefined && previous !== address) this.drop(previous);
+    this.reclaimedFrom.delete(address);
     const lease: Lease = { address, mac, pool: pool.name, state: 'bound', expiresAt: this.now() + this.settings.leaseTimeMs };
     this.put(lease);
     return { ack: true, lease };
@@ -136,19 +191,35 @@ export class LeaseTable {
   private choose(mac: string, pool: DhcpPoolConfig, requested: string | null): string | null {
     const held = this.addressOfMac.get(mac);
     if (held !== undefined && this.byAddress.get(held)?.pool === pool.name) return held;
-    const reserved = pool.reservations.find((r) => r.mac === mac);
-    if (reserved && this.isFree(reserved.address)) return reserved.address;
+    const idx = this.index.get(pool.name);
+    if (!idx) return null;
+    const reserved = idx.reservedByMac.get(mac);
+    if (reserved !== undefined && this.isFree(reserved)) return reserved;
     if (requested !== null && inRange(requested, pool) && this.usableBy(requested, mac, pool)) return requested;
-    const first = ipv4ToNumber(pool.first);
-    const size = ipv4ToNumber(pool.last) - first + 1;
-    const start = this.cursor.get(pool.name) ?? 0;
-    for (let i = 0; i < size; i++) {
-      const offset = (start + i) % size;
-      const address = numberToIpv4(first + offset);
+    if (idx.openTaken >= idx.openCapacity) return null; // full: no scan
+    for (let i = 0; i < idx.size; i++) {
+      const offset = (idx.cursor + i) % idx.size;
+      const address = numberToIpv4(idx.first + offset);
       if (this.usableBy(address, mac, pool)) {
-        this.cursor.set(pool.name, (offset + 1) % size);
+        idx.cursor = (offset + 1) % idx.size;
         return address;
       }
+    }
+    return null;
+  }
+
+  /** The pool is full: the oldest offer nobody REQUESTed yet goes to `mac` instead. */
+  private reclaimOldestOffer(mac: string, pool: DhcpPoolConfig): string | null {
+    const idx = this.index.get(pool.name);
+    if (!idx) return null;
+    for (const [address, lease] of idx.offers) {
+      if (lease.mac === mac) continue; // (its own offer would have been chosen already)
+      this.drop(address);
+      this.reclaimedFrom.delete(address);
+      this.reclaimedFrom.set(address, lease.mac);
+      if (this.reclaimedFrom.size > this.maxReclaimed) this.reclaimedFrom.delete(this.reclaimedFrom.keys().next().value!);
+      this.reclaimedOffers++;
+      return address;
     }
     return null;
   }
@@ -160,16 +231,26 @@ export class LeaseTable {
   /** Free, and not reserved for another MAC. */
   private usableBy(address: string, mac: string, pool: DhcpPoolConfig): boolean {
     if (!this.isFree(address)) return false;
-    const reservation = pool.reservations.find((r) => r.address === address);
-    return reservation === undefined || reservation.mac === mac;
+    const holder = this.index.get(pool.name)?.reservedByAddress.get(address);
+    return holder === undefined || holder === mac;
+  }
+
+  /** The pool index a lease counts in, and whether its address is an open one. */
+  private indexOf(lease: Lease): { idx: PoolIndex; open: boolean } | null {
+    const idx = this.index.get(lease.pool);
+    if (!idx) return null;
+    const open = inRange(lease.address, idx.pool) && !idx.reservedByAddress.has(lease.address) && lease.address !== this.settings.serverAddress;
+    return { idx, open };
   }
 
   private put(lease: Lease): void {
-    const replaced = this.byAddress.get(lease.address);
-    if (replaced && this.addressOfMac.get(replaced.mac) === lease.address) this.addressOfMac.delete(replaced.mac);
+    if (this.byAddress.has(lease.address)) this.drop(lease.address);
     this.byAddress.set(lease.address, lease);
     if (lease.state !== 'declined') this.addressOfMac.set(lease.mac, lease.address);
-    this.nextExpiryAt = Math.min(this.nextExpiryAt, lease.expiresAt);
+    const at = this.indexOf(lease);
+    if (at?.open) at.idx.openTaken++;
+    if (lease.state === 'offered') at?.idx.offers.set(lease.address, lease);
+    else this.nextExpiryAt = Math.min(this.nextExpiryAt, lease.expiresAt);
   }
 
   private drop(address: string): void {
@@ -177,13 +258,24 @@ export class LeaseTable {
     if (!lease) return;
     this.byAddress.delete(address);
     if (this.addressOfMac.get(lease.mac) === address) this.addressOfMac.delete(lease.mac);
+    const at = this.indexOf(lease);
+    if (at?.open) at.idx.openTaken--;
+    at?.idx.offers.delete(address);
   }
 
   private expire(): void {
     const t = this.now();
+    // Offers: oldest first, so only the expired head is touched.
+    for (const idx of this.index.values()) {
+      for (const [address, lease] of idx.offers) {
+        if (lease.expiresAt > t) break;
+        this.drop(address);
+      }
+    }
     if (t < this.nextExpiryAt) return;
     let next = Infinity;
     for (const [address, lease] of this.byAddress) {
+      if (lease.state === 'offered') continue;
       if (lease.expiresAt <= t) this.drop(address);
       else next = Math.min(next, lease.expiresAt);
     }

@@ -40,7 +40,8 @@ export class NodeFileSystem implements FileSystem {
 
   async open(path: string): Promise<OpenedFile> {
     // O_NONBLOCK: opening a FIFO that slipped past the checks must not hang the daemon.
-    const handle = await fsp.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    // O_NOFOLLOW: callers pass a realpath; a symlink swapped in since then is not followed.
+    const handle = await fsp.open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
     let st;
     try {
       st = await handle.stat();
@@ -149,6 +150,14 @@ export class NodeUploadStore implements UploadStore {
 
   async create(relativePath: string): Promise<UploadSink> {
     const target = join(this.dir, relativePath);
+    // The name is checked (no `..`), but a symlinked directory inside upload_dir would still lead
+    // out of it: the directory the file lands in must resolve inside upload_dir's own realpath.
+    // (The file itself is created with O_EXCL and linked into place, neither of which follows a
+    // symlink at the final component.)
+    const [dirReal, parentReal] = await Promise.all([fsp.realpath(this.dir), fsp.realpath(dirname(target))]);
+    if (parentReal !== dirReal && !parentReal.startsWith(`${dirReal}/`)) {
+      throw Object.assign(new Error('upload directory resolves outside upload_dir'), { code: 'EACCES' });
+    }
     await fsp.access(target).then(
       () => {
         throw Object.assign(new Error('file exists'), { code: 'EEXIST' });

@@ -66,6 +66,12 @@ export const PXECAST_METRICS = [
     labelNames: ['service', 'reason'],
   },
   {
+    name: 'pxecast_limited_total',
+    help: 'Abuse-limit hits by service and limit (request-rate, client-transfers, busy, unconfirmed-evicted, unconfirmed-expired, multicast-groups: served unicast; dhcp: offer-reclaimed, pool-exhausted).',
+    type: 'counter',
+    labelNames: ['service', 'limit'],
+  },
+  {
     name: 'pxecast_event_loop_lag_seconds',
     help: 'Event-loop delay, p99 over the last second (the value multicast flow control reads).',
     type: 'gauge',
@@ -131,6 +137,11 @@ export function metricsSnapshot(daemon: MetricsSource, loopLagMs: number): Metri
       ...byLabel(tftp?.decodeErrors ?? {}, (reason) => ({ service: 'tftp', reason })),
       ...byLabel(mtftp?.decodeErrors ?? {}, (reason) => ({ service: 'mtftp', reason })),
       ...byLabel(dhcp?.decodeErrors ?? {}, (reason) => ({ service: 'dhcp', reason })),
+    ],
+    pxecast_limited_total: [
+      ...byLabel(tftp?.limited ?? {}, (limit) => ({ service: 'tftp', limit })),
+      ...byLabel(mtftp?.limited ?? {}, (limit) => ({ service: 'mtftp', limit })),
+      ...byLabel(dhcp?.limited ?? {}, (limit) => ({ service: 'dhcp', limit })),
     ],
     pxecast_event_loop_lag_seconds: [sample({}, loopLagMs / 1000)],
   };

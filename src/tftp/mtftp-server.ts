@@ -11,6 +11,8 @@ import { checkRequestedPath } from '../catalog/path-policy.js';
 import type { MtftpConfig, MulticastConfig, TftpConfig } from '../config/config-types.js';
 import type { Clock, DatagramSocket, FileSystem, Logger, PeerAddress, SocketFactory } from '../io/ports.js';
 import type { LossMeter, TokenBucket } from './flow-control.js';
+import type { KeyedRateLimiter } from '../limits/keyed-rate-limiter.js';
+import { LimitGate } from './limit-gate.js';
 import { MtftpChannel, type PassProgress, type PassSummary } from './mtftp-channel.js';
 import { rtoBounds } from './rtt-estimator.js';
 
@@ -26,6 +28,8 @@ export interface MtftpServerDeps {
   /** Shared with RFC 2090 sessions: one `max_rate` for all multicast. */
   readonly globalBucket: TokenBucket;
   readonly lossMeter: LossMeter;
+  /** Per-client request budget, shared with the TFTP port. */
+  readonly requestRate: KeyedRateLimiter;
 }
 
 export interface MtftpCounters {
@@ -39,6 +43,8 @@ export interface MtftpCounters {
   /** Of ended passes. */
   bytesSent: number;
   retransmits: number;
+  /** Abuse-limit hits by limit name (limit-gate.ts). */
+  limited: Record<string, number>;
 }
 
 /** The catalog key of a channel: a changed tuple is a different channel. */
@@ -48,9 +54,12 @@ const channelKey = (image: CatalogImage) =>
 export class MtftpServer {
   private readonly sockets = new Map<number, DatagramSocket>();
   private readonly channels = new Map<string, MtftpChannel>();
-  readonly counters: MtftpCounters = { opens: 0, refused: 0, decodeErrors: {}, strayAcks: 0, passes: {}, bytesSent: 0, retransmits: 0 };
+  readonly counters: MtftpCounters = { opens: 0, refused: 0, decodeErrors: {}, strayAcks: 0, passes: {}, bytesSent: 0, retransmits: 0, limited: {} };
+  private readonly limits: LimitGate;
 
-  constructor(private readonly deps: MtftpServerDeps) {}
+  constructor(private readonly deps: MtftpServerDeps) {
+    this.limits = new LimitGate({ clock: deps.clock, requestRate: deps.requestRate, logger: deps.logger, counts: this.counters.limited });
+  }
 
   /** Binds the server port of every image with an MTFTP channel. */
   async start(): Promise<void> {
@@ -91,6 +100,14 @@ export class MtftpServer {
     switch (packet.op) {
       case 'RRQ': {
         this.counters.opens++;
+        if (!this.limits.admit(from.address)) {
+          const s = this.deps.tftp();
+          const rate = `${s.clientRequestRate}/s (burst ${s.clientRequestBurst})`;
+          if (this.limits.hit('request-rate', from.address, { rate }, false)) {
+            socket.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.NOT_DEFINED, message: 'too many requests' }), from);
+          }
+          return;
+        }
         const refusal = this.openChannel(port, packet.filename, packet.mode, from);
         if (refusal) {
           this.counters.refused++;
@@ -112,7 +129,7 @@ export class MtftpServer {
         for (const channel of this.channels.values()) channel.onError(from);
         return;
       default:
-        socket.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.ILLEGAL_OPERATION, message: 'MTFTP takes RRQ and ACK only' }), from);
+        if (this.limits.mayAnswerUnsolicited(from.address)) socket.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.ILLEGAL_OPERATION, message: 'MTFTP takes RRQ and ACK only' }), from);
     }
   }
 

@@ -107,6 +107,10 @@ export class ReadTransfer implements Transfer {
     this.fail('dropped', TftpErrorCode.NOT_DEFINED, reason);
   }
 
+  abandon(reason: string): void {
+    this.finish('unconfirmed', reason);
+  }
+
   private onAck(wire: number): void {
     if (this.checkTimeLimit()) return;
     if (this.state === 'awaiting-oack-ack') {

@@ -13,6 +13,8 @@ import type { Clock, DatagramHandler, DatagramSocket, FileSystem, Logger, Opened
 import { NetasciiBlocks, OctetBlocks, type BlockProducer } from './block-producer.js';
 import { chooseSessionParameters, type LossMeter, type TokenBucket } from './flow-control.js';
 import { GroupPool } from './group-pool.js';
+import type { KeyedRateLimiter } from '../limits/keyed-rate-limiter.js';
+import { LimitGate } from './limit-gate.js';
 import { MulticastSession, type Member, type SessionSummary } from './multicast-session.js';
 import { negotiateOptions } from './option-negotiation.js';
 import { ReadTransfer } from './read-transfer.js';
@@ -38,6 +40,8 @@ export interface TftpServerDeps {
   /** Shared with the MTFTP server: one `max_rate` and one loss picture for all multicast. */
   readonly globalBucket: TokenBucket;
   readonly lossMeter: LossMeter;
+  /** Per-client request budget, shared with the MTFTP port (`client_request_rate`/`_burst`). */
+  readonly requestRate: KeyedRateLimiter;
 }
 
 export interface TftpCounters {
@@ -54,6 +58,8 @@ export interface TftpCounters {
   multicastOutcomes: Record<string, number>;
   multicastBytesSent: number;
   multicastRetransmits: number;
+  /** Abuse-limit hits by limit name (limit-gate.ts). */
+  limited: Record<string, number>;
 }
 
 export interface TransferInfo extends TransferProgress {
@@ -82,6 +88,8 @@ class RequestRefused extends Error {
   }
 }
 
+class EvictedDuringSetUp extends Error {}
+
 export class TftpServer {
   private listener: DatagramSocket | null = null;
   /** Errors to requests that never get a session go out from one shared ephemeral port: a client
@@ -102,11 +110,15 @@ export class TftpServer {
     multicastOutcomes: {},
     multicastBytesSent: 0,
     multicastRetransmits: 0,
+    limited: {},
   };
+  private readonly limits: LimitGate;
   private readonly sessionsByFile = new Set<LiveMulticastSession>();
   private groupPool: GroupPool | null = null;
 
-  constructor(private readonly deps: TftpServerDeps) {}
+  constructor(private readonly deps: TftpServerDeps) {
+    this.limits = new LimitGate({ clock: deps.clock, requestRate: deps.requestRate, logger: deps.logger, counts: this.counters.limited });
+  }
 
   async start(): Promise<void> {
     const { listen, port } = this.deps.settings();
@@ -191,13 +203,19 @@ export class TftpServer {
       if (!(e instanceof DecodeError)) throw e;
       this.countDecodeError(e, data, from, 'request port');
       // Answer only what looks like a TFTP packet; an ERROR to random noise would only amplify it.
-      if (data.length >= 4) this.sendError(from, TftpErrorCode.ILLEGAL_OPERATION, 'malformed request');
+      if (data.length >= 4 && this.limits.mayAnswerUnsolicited(from.address)) this.sendError(from, TftpErrorCode.ILLEGAL_OPERATION, 'malformed request');
       return;
     }
     switch (packet.op) {
       case 'RRQ':
       case 'WRQ':
         this.counters.requests++;
+        if (!this.limits.admit(from.address)) {
+          const s = this.deps.settings();
+          const rate = `${s.clientRequestRate}/s (burst ${s.clientRequestBurst})`;
+          if (this.limits.hit('request-rate', from.address, { rate }, false)) this.sendError(from, TftpErrorCode.NOT_DEFINED, 'too many requests');
+          return;
+        }
         void this.onRequest(packet, from).catch((e: unknown) =>
           this.deps.logger.error('bug: request handling failed', { error: (e as Error).stack ?? String(e) }),
         );
@@ -205,7 +223,7 @@ export class TftpServer {
       case 'ERROR':
         return; // never answer an error with an error
       default:
-        this.sendError(from, TftpErrorCode.ILLEGAL_OPERATION, 'expected RRQ or WRQ');
+        if (this.limits.mayAnswerUnsolicited(from.address)) this.sendError(from, TftpErrorCode.ILLEGAL_OPERATION, 'expected RRQ or WRQ');
     }
   }
 
@@ -218,8 +236,22 @@ export class TftpServer {
     }
     const settings = this.deps.settings();
     const log = this.deps.logger.child({ peer: `${from.address}:${from.port}`, file: request.filename });
+    if (this.sessions.countFor(from.address) >= Math.min(settings.maxTransfersPerClient, settings.maxTransfers)) {
+      this.counters.refused++;
+      if (this.limits.hit('client-transfers', from.address, { max_transfers_per_client: settings.maxTransfersPerClient }, true)) {
+        this.sendError(from, TftpErrorCode.NOT_DEFINED, 'too many transfers');
+      }
+      return;
+    }
+    // Unconfirmed transfers (no word from the peer yet) make room first: a flood of spoofed
+    // requests then only ever displaces itself, and real clients leave that state within one RTT.
+    if (this.sessions.unconfirmedCount >= Math.min(settings.maxUnconfirmed, settings.maxTransfers) || this.sessions.size >= settings.maxTransfers) {
+      const oldest = this.sessions.oldestUnconfirmed();
+      if (oldest) this.evictUnconfirmed(oldest, settings.maxUnconfirmed);
+    }
     if (this.sessions.size >= settings.maxTransfers) {
-      this.refuse(from, log, new RequestRefused(TftpErrorCode.NOT_DEFINED, 'server busy, try again later', `limit of ${settings.maxTransfers} transfers reached`));
+      this.counters.refused++;
+      if (this.limits.hit('busy', '*', { max_transfers: settings.maxTransfers }, true)) this.sendError(from, TftpErrorCode.NOT_DEFINED, 'server busy');
       return;
     }
     const mode = request.mode.toLowerCase();
@@ -227,6 +259,10 @@ export class TftpServer {
     let socket: DatagramSocket | null = null;
     let opened: OpenedFile | null = null;
     let blocks: BlockProducer | null = null;
+    // Evicted (as unconfirmed) while set-up awaited: end quietly, like any unconfirmed eviction.
+    const stillHeld = () => {
+      if (!this.sessions.holds(entry)) throw new EvictedDuringSetUp();
+    };
     try {
       if (mode !== 'octet' && !(mode === 'netascii' && settings.netascii)) {
         throw new RequestRefused(TftpErrorCode.ILLEGAL_OPERATION, `mode ${mode} not supported`, `unsupported mode '${request.mode}'`);
@@ -237,6 +273,7 @@ export class TftpServer {
       let granted: readonly TftpOption[] | null;
       if (request.op === 'RRQ') {
         opened = await this.openForRead(request.filename);
+        stillHeld();
         if (requested.multicast && mode === 'octet' && this.deps.multicastSettings().enabled) {
           const served = await this.serveMulticast(entry, request, requested, opened, log);
           if (served) return; // the session owns (or released) the file from here on
@@ -253,10 +290,15 @@ export class TftpServer {
           throw new RequestRefused(TftpErrorCode.DISK_FULL, 'file too large', `upload of ${requested.tsize} bytes exceeds max_upload_size`);
         }
         const sink = await this.openForWrite(request.filename);
+        if (!this.sessions.holds(entry)) {
+          await sink.abort().catch(() => undefined);
+          stillHeld();
+        }
         granted = g.oack;
         start = (ctx) => new WriteTransfer(ctx, sink, { filename: request.filename, maxBytes: settings.maxUploadSize, ...g });
       }
       socket = await this.deps.sockets.bind({ address: settings.listen, port: 0 });
+      stillHeld();
       if (this.stopping) throw new RequestRefused(TftpErrorCode.NOT_DEFINED, 'server shutting down', 'shutdown during set-up');
       const tid = socket;
       const transfer = start({
@@ -276,12 +318,19 @@ export class TftpServer {
       entry.transfer = transfer;
       log.debug('transfer started', { op: request.op, mode, options: granted?.map((o) => `${o.name}=${o.value}`).join(',') ?? 'none' });
       transfer.start();
+      const unconfirmedTimeoutMs = Math.min(settings.unconfirmedTimeoutMs, settings.idleTimeoutMs);
+      this.deps.clock.setTimer(unconfirmedTimeoutMs, () => {
+        if (!this.sessions.isUnconfirmed(entry)) return;
+        this.limits.hit('unconfirmed-expired', '*', { unconfirmed_timeout_ms: unconfirmedTimeoutMs }, false);
+        transfer.abandon(`no answer from the client within ${unconfirmedTimeoutMs} ms of the first packet`);
+      });
     } catch (e) {
       this.sessions.remove(entry);
       socket?.close();
       blocks?.close();
       opened?.release();
-      this.refuse(from, log, e instanceof RequestRefused ? e : this.internalRefusal(e));
+      if (e instanceof EvictedDuringSetUp) this.counters.outcomes['unconfirmed'] = (this.counters.outcomes['unconfirmed'] ?? 0) + 1;
+      else this.refuse(from, log, e instanceof RequestRefused ? e : this.internalRefusal(e));
     }
   }
 
@@ -316,7 +365,13 @@ export class TftpServer {
     };
     if (params === null) return fallback('more than 65535 blocks at the requested block size');
     const pair = this.groupPool?.allocate() ?? null;
-    if (pair === null) return fallback('multicast group pool exhausted');
+    if (pair === null) {
+      // RFC 2090: the server may answer without the multicast option; the client then reads by
+      // unicast. Every (group, port) pair busy is a limit episode, logged once, not per request.
+      this.counters.multicastFallbacks['multicast group pool exhausted'] = (this.counters.multicastFallbacks['multicast group pool exhausted'] ?? 0) + 1;
+      this.limits.hit('multicast-groups', '*', { pool_size: this.groupPool?.size ?? 0 }, true);
+      return false;
+    }
     const timeoutS = requested.timeout !== undefined && requested.timeout >= 1 && requested.timeout <= 255 ? requested.timeout : null;
     const iface = mc.interface !== '0.0.0.0' ? mc.interface : tftp.listen !== '0.0.0.0' ? tftp.listen : null;
     let socket: DatagramSocket;
@@ -372,6 +427,9 @@ export class TftpServer {
 
   private addMember(live: LiveMulticastSession, entry: SessionEntry, requested: RequestedOptions, order: readonly string[]): void {
     const peer = entry.peer;
+    // Members answer on the session's port, not a TID; they are bounded by max_clients and the
+    // group pool instead of the unconfirmed cap.
+    this.sessions.confirm(entry);
     live.members.set(peerKey(peer), entry);
     entry.transfer = {
       filename: entry.filename,
@@ -380,6 +438,7 @@ export class TftpServer {
       onPacket: () => undefined,
       onDuplicateRequest: () => live.session.join(peer, requested, order),
       abort: (reason) => live.session.dropMember(peer, reason),
+      abandon: (reason) => live.session.dropMember(peer, reason),
       progress: () => live.session.memberProgress(peer),
     };
     live.session.join(peer, requested, order);
@@ -431,6 +490,13 @@ export class TftpServer {
     };
   }
 
+  /** Ends an unconfirmed transfer silently to make room (its peer never answered anything). */
+  private evictUnconfirmed(entry: SessionEntry, maxUnconfirmed: number): void {
+    this.limits.hit('unconfirmed-evicted', '*', { max_unconfirmed: maxUnconfirmed }, false);
+    this.sessions.remove(entry);
+    entry.transfer?.abandon('evicted: too many unconfirmed transfers'); // else its set-up notices
+  }
+
   private internalRefusal(e: unknown): RequestRefused {
     return new RequestRefused(TftpErrorCode.NOT_DEFINED, 'internal error', `set-up failed: ${(e as Error).message}`);
   }
@@ -474,6 +540,7 @@ export class TftpServer {
       tid.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.UNKNOWN_TID, message: 'unknown transfer ID' }), src);
       return;
     }
+    this.sessions.confirm(entry);
     entry.transfer?.onPacket(decodeTftp(data));
   }
 
@@ -486,7 +553,10 @@ export class TftpServer {
     const summary = summarizeTransfer(entry.peer, entry.filename, entry.op === 'RRQ' ? 'read' : 'write', entry.mode, granted, result);
     const failed = result.outcome === 'io-error' || result.outcome === 'protocol-error';
     // The summary names client and file itself, so it goes to the service logger, not `log`.
-    if (failed) this.deps.logger.warn('transfer', { ...summary });
+    // Unconfirmed ones are what a flood leaves behind: counted, and logged once per episode by
+    // the limit gate, so their summaries stay at debug.
+    if (result.outcome === 'unconfirmed') this.deps.logger.debug('transfer', { ...summary });
+    else if (failed) this.deps.logger.warn('transfer', { ...summary });
     else this.deps.logger.info('transfer', { ...summary });
   }
 

@@ -11,7 +11,10 @@ export type TransferOutcome =
   | 'time-limit'
   | 'protocol-error'
   | 'io-error'
-  | 'dropped';
+  | 'dropped'
+  /** The peer never answered our first packet (a spoofed source, or gone): ended without an ERROR
+   *  after `unconfirmed_timeout`, or evicted to make room under `max_unconfirmed`. */
+  | 'unconfirmed';
 
 export interface TransferResult {
   readonly outcome: TransferOutcome;
@@ -58,5 +61,7 @@ export interface Transfer {
   onDuplicateRequest(): void;
   /** Ends the transfer with a TFTP ERROR to the peer (operator drop, shutdown). */
   abort(reason: string): void;
+  /** Ends the transfer without a word to the peer, which never answered (it may not exist). */
+  abandon(reason: string): void;
   progress(): TransferProgress;
 }

@@ -97,6 +97,10 @@ export class WriteTransfer implements Transfer {
     else this.fail('dropped', TftpErrorCode.NOT_DEFINED, reason);
   }
 
+  abandon(reason: string): void {
+    void this.end('unconfirmed', reason);
+  }
+
   private async accept(data: Buffer): Promise<void> {
     if (this.bytes + data.length > this.options.maxBytes) {
       this.fail('protocol-error', TftpErrorCode.DISK_FULL, `upload exceeds the limit of ${this.options.maxBytes} bytes`);

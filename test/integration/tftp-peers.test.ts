@@ -49,7 +49,10 @@ before(async () => {
     files[name] = await sha256File(join(root, name));
   }
   port = await freeUdpPort();
-  const config = writeTempConfig(`[log]\nlevel = info\n[tftp]\nlisten = 127.0.0.1\nport = ${port}\nroot = ${root}\nmax_blksize = 65464\nmax_transfers = 200\n`);
+  // Every loopback client is 127.0.0.1: one "client address" runs 100 transfers at once here, so
+  // the per-client limits are raised to the whole server's.
+  const limits = 'max_transfers_per_client = 200\nclient_request_rate = 1000\nclient_request_burst = 1000\n';
+  const config = writeTempConfig(`[log]\nlevel = info\n[tftp]\nlisten = 127.0.0.1\nport = ${port}\nroot = ${root}\nmax_blksize = 65464\nmax_transfers = 200\n${limits}`);
   daemon = await DaemonProcess.start(config);
 });
 

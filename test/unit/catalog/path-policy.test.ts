@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { posix } from 'node:path';
 import { describe, it } from 'node:test';
 import { checkRequestedPath } from '../../../src/catalog/path-policy.js';
+import { PATH_TRICKS } from '../../support/path-tricks.js';
 
 describe('requested path policy', () => {
   const refused = [
@@ -35,8 +37,34 @@ describe('requested path policy', () => {
     ['..hidden', ['..hidden']],
     ['a..b/c', ['a..b', 'c']],
     ['%2e%2e/x', ['%2e%2e', 'x']],
+    ['grub/x86_64-efi/normal.mod', ['grub', 'x86_64-efi', 'normal.mod']],
+    ['boot image v1.2.iso', ['boot image v1.2.iso']],
   ];
   for (const [name, segments] of allowed) {
     it(`allows ${JSON.stringify(name)}`, () => assert.deepEqual(checkRequestedPath(name), { ok: true, segments }));
+  }
+});
+
+describe('path trick corpus: every trick refused or confined to the root', () => {
+  it('is a corpus (at least 50 tricks, 40 of them refused)', () => {
+    assert.ok(PATH_TRICKS.length >= 50, `${PATH_TRICKS.length} tricks`);
+    assert.ok(PATH_TRICKS.filter((t) => t.expect === 'refused').length >= 40);
+  });
+  for (const t of PATH_TRICKS) {
+    it(`${t.expect}: ${t.label}`, () => {
+      const check = checkRequestedPath(t.name);
+      if (t.expect === 'refused') {
+        assert.equal(check.ok, false, `accepted as ${check.ok ? JSON.stringify(check.segments) : ''}`);
+        return;
+      }
+      assert.ok(check.ok, `refused: ${check.ok ? '' : check.reason}`);
+      // Confined: plain segments only, and joining them to any root stays under it.
+      for (const segment of check.segments) {
+        assert.ok(segment !== '' && segment !== '.' && segment !== '..', `segment ${JSON.stringify(segment)}`);
+        assert.ok(!/[/\\\x00-\x1f\x7f-\xff]/.test(segment), `segment ${JSON.stringify(segment)}`);
+      }
+      const root = '/srv/tftp';
+      assert.ok(posix.join(root, ...check.segments).startsWith(`${root}/`));
+    });
   }
 });

@@ -78,13 +78,14 @@ function daemon(transfers: TransferInfo[], passes: PassProgress[] = [], leases: 
         multicastOutcomes: {},
         multicastBytesSent: 0,
         multicastRetransmits: 0,
+        limited: {},
       },
       drop: (client: string, reason: string) => {
         dropped.push(`${client} ${reason}`);
         return transfers.some((t) => t.client === client);
       },
     },
-    mtftp: { ports: () => [1759], passes: () => passes, counters: { opens: 3, refused: 0, decodeErrors: {}, strayAcks: 0, passes: { complete: 1 }, bytesSent: 0, retransmits: 0 } },
+    mtftp: { ports: () => [1759], passes: () => passes, counters: { opens: 3, refused: 0, decodeErrors: {}, strayAcks: 0, passes: { complete: 1 }, bytesSent: 0, retransmits: 0, limited: {} } },
     dhcp: leases === null ? null : { leaseList: () => leases },
     currentConfig: () => config,
     currentCatalog: () => catalog,

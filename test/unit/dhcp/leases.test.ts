@@ -25,7 +25,10 @@ describe('LeaseTable', () => {
     const { table } = setup();
     assert.equal(table.offer(MAC(1), pool, null)?.address, '10.0.0.10');
     assert.equal(table.offer(MAC(2), pool, null)?.address, '10.0.0.13', '11 is the server, 12 is reserved');
-    assert.equal(table.offer(MAC(3), pool, null), null, 'pool full');
+    assert.equal(table.offer(MAC(3), pool, null)?.address, '10.0.0.10', 'pool full: the oldest unrequested offer is reclaimed');
+    table.request(MAC(2), pool, '10.0.0.13');
+    table.request(MAC(3), pool, '10.0.0.10');
+    assert.equal(table.offer(MAC(4), pool, null), null, 'full of bindings: nothing to offer');
   });
 
   it('an offer is held for its client: two clients never get the same address', () => {
@@ -40,9 +43,15 @@ describe('LeaseTable', () => {
     const { table, advance } = setup();
     table.offer(MAC(1), pool, null);
     table.offer(MAC(2), pool, null);
-    assert.equal(table.offer(MAC(3), pool, null), null, 'full while the offers are held');
+    table.request(MAC(1), pool, '10.0.0.10');
+    table.request(MAC(2), pool, '10.0.0.13');
+    table.release(MAC(2), '10.0.0.13');
+    table.offer(MAC(2), pool, null);
+    table.request(MAC(1), pool, '10.0.0.10');
+    assert.equal(table.all().filter((l) => l.state === 'offered').length, 1);
     advance(60_001);
-    assert.ok(table.offer(MAC(3), pool, null), 'free again once they expired');
+    assert.deepEqual(table.all().map((l) => `${l.address} ${l.state}`), ['10.0.0.10 bound'], 'the offer expired, the binding did not');
+    assert.ok(table.offer(MAC(3), pool, null), 'free again once it expired');
   });
 
   it('hands out addresses round-robin, so a freed address is not reused at once', () => {
@@ -122,4 +131,55 @@ describe('LeaseTable', () => {
     assert.equal(table.poolFor('10.0.0.1')?.name, 'lab');
     assert.equal(table.poolFor('10.9.0.1'), null);
   });
+
+  it('a DISCOVER flood from made-up MACs never locks real clients out: the oldest unrequested offer is reclaimed', () => {
+    const lab: DhcpPoolConfig = { ...pool, first: '10.0.0.100', last: '10.0.0.149', reservations: [] };
+    let t = 0;
+    const table = new LeaseTable([lab], { leaseTimeMs: 3_600_000, offerTimeoutMs: 60_000, serverAddress: '10.0.0.1' }, () => t);
+    const flood = (n: number, from: number) => {
+      for (let i = 0; i < n; i++) {
+        table.offer(`02:00:00:${((from + i) >> 16) & 255}:${((from + i) >> 8) & 255}:${(from + i) & 255}`, lab, null);
+        t += 1; // 1000 DISCOVERs per second
+      }
+    };
+    flood(5000, 0);
+    let served = 0;
+    for (let c = 0; c < 20; c++) {
+      const mac = `52:54:00:aa:00:${c.toString(16).padStart(2, '0')}`;
+      const offered = table.offer(mac, lab, null);
+      flood(5, 10_000 + c * 5); // the flood goes on between OFFER and REQUEST
+      if (offered && table.request(mac, lab, offered.address).ack) served++;
+      flood(100, 20_000 + c * 100);
+    }
+    assert.equal(served, 20, 'every real client got an offer and its REQUEST was ACKed');
+    assert.equal(table.all().filter((l) => l.state === 'bound').length, 20);
+    assert.ok(table.reclaimedOffers > 5000, `reclaimed ${table.reclaimedOffers}`);
+  });
+
+  it('a client whose offer was reclaimed gets it back on REQUEST while the newer offer is unrequested', () => {
+    const tiny: DhcpPoolConfig = { ...pool, first: '10.0.0.20', last: '10.0.0.20', reservations: [] };
+    const table = new LeaseTable([tiny], { leaseTimeMs: 3_600_000, offerTimeoutMs: 60_000, serverAddress: '10.0.0.1' }, () => 0);
+    assert.equal(table.offer(MAC(1), tiny, null)?.address, '10.0.0.20');
+    assert.equal(table.offer(MAC(2), tiny, null)?.address, '10.0.0.20', 'reclaimed');
+    assert.equal(table.request(MAC(1), tiny, '10.0.0.20').ack, true, 'the first offeree keeps its claim');
+    assert.deepEqual(table.request(MAC(2), tiny, '10.0.0.20'), { ack: false, reason: `10.0.0.20 is held by ${MAC(1)}` });
+    assert.equal(table.offer(MAC(3), tiny, null), null, 'a binding is never reclaimed');
+    assert.equal(table.request(MAC(3), tiny, '10.0.0.20').ack, false, 'a MAC that was never offered it has no claim');
+  });
+
+  it('work per DISCOVER is bounded on a full /16 (no pool scan, no table scan)', () => {
+    const big: DhcpPoolConfig = { ...pool, first: '10.2.0.1', last: '10.2.255.254', prefix: 16, reservations: [] };
+    let t = 0;
+    const table = new LeaseTable([big], { leaseTimeMs: 3_600_000, offerTimeoutMs: 5_000, serverAddress: '10.2.0.1' }, () => t);
+    const mac = (i: number) => `02:01:${(i >> 24) & 255}:${(i >> 16) & 255}:${(i >> 8) & 255}:${i & 255}`;
+    for (let i = 0; i < 65_533; i++) table.offer(mac(i), big, null); // fill the pool
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < 100_000; i++) {
+      table.offer(mac(1_000_000 + i), big, null); // each one reclaims, or takes an expired offer
+      t += 1;
+    }
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    assert.ok(ms < 2000, `100,000 DISCOVERs on a full /16 took ${ms.toFixed(0)} ms`);
+  });
 });
+

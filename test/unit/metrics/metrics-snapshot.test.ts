@@ -50,6 +50,7 @@ const tftpCounters: TftpCounters = {
   multicastOutcomes: { complete: 3, 'master-gone': 2 },
   multicastBytesSent: 4_000,
   multicastRetransmits: 5,
+  limited: { 'request-rate': 6, 'unconfirmed-evicted': 2 },
 };
 
 const mtftpCounters: MtftpCounters = {
@@ -60,6 +61,7 @@ const mtftpCounters: MtftpCounters = {
   passes: { complete: 2, 'master-silent': 1 },
   bytesSent: 3_000,
   retransmits: 4,
+  limited: {},
 };
 
 const dhcpCounters: DhcpCounters = {
@@ -68,6 +70,7 @@ const dhcpCounters: DhcpCounters = {
   ignored: { 'not a PXE client': 9 },
   decodeErrors: { BAD_MAGIC: 1 },
   leaseWriteErrors: 0,
+  limited: { 'offer-reclaimed': 3 },
 };
 
 const lease = (address: string, state: Lease['state']): Lease => ({ address, mac: '52:54:00:00:00:01', pool: 'lab', state, expiresAt: 0 });
@@ -137,6 +140,15 @@ describe('metrics snapshot', () => {
       'service=tftp,reason=UNKNOWN_OPCODE 1',
     ]);
     assert.deepEqual(m.pxecast_event_loop_lag_seconds, [{ labels: {}, value: 0.012 }]);
+  });
+
+  it('abuse-limit hits by service and limit', () => {
+    const m = metricsSnapshot(everything, 0);
+    assert.deepEqual(lines(m.pxecast_limited_total), [
+      'service=dhcp,limit=offer-reclaimed 3',
+      'service=tftp,limit=request-rate 6',
+      'service=tftp,limit=unconfirmed-evicted 2',
+    ]);
   });
 
   it('with every service off, gauges read 0 and counters have no series', () => {

@@ -5,6 +5,7 @@ import { decodeTftp, encodeTftp, type TftpPacket } from '../../../src/codec/tftp
 import type { MulticastConfig, TftpConfig } from '../../../src/config/config-types.js';
 import type { DatagramSocket, Logger, SocketFactory, SocketOptions } from '../../../src/io/ports.js';
 import { LossMeter, TokenBucket } from '../../../src/tftp/flow-control.js';
+import { KeyedRateLimiter } from '../../../src/limits/keyed-rate-limiter.js';
 import { TftpServer } from '../../../src/tftp/tftp-server.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { FakeSocket, settle } from '../../support/fake-socket.js';
@@ -13,7 +14,7 @@ import { multicastSettings, tftpSettings } from '../../support/settings.js';
 
 const silent: Logger = { child: () => silent, debug() {}, info() {}, warn() {}, error() {} };
 
-const settings: TftpConfig = tftpSettings({
+const baseSettings: TftpConfig = tftpSettings({
   listen: '127.0.0.1',
   root: '/srv',
   netascii: false,
@@ -35,7 +36,8 @@ class FakeSockets implements SocketFactory {
   }
 }
 
-async function setup() {
+async function setup(over: Partial<TftpConfig> = {}, logger: Logger = silent) {
+  const settings = { ...baseSettings, ...over };
   const fs = new MemoryFileSystem().addFile('/srv/boot.img', Buffer.alloc(3000, 7)).addFile('/etc/passwd', Buffer.from('root'));
   fs.links.set('/srv/escape', '/etc/passwd');
   fs.devices.add('/srv/dev0');
@@ -47,12 +49,13 @@ async function setup() {
     fs,
     uploads: null,
     catalog: new CatalogStore({ root: '/srv', images: [], loadedAt: 0 }),
-    logger: silent,
+    logger,
     settings: () => settings,
     multicastSettings: () => mcSettings,
     loopLagMs: () => 0,
     globalBucket: new TokenBucket(125_000, 65536, 0),
     lossMeter: new LossMeter(),
+    requestRate: new KeyedRateLimiter(() => clock.now(), () => ({ ratePerS: settings.clientRequestRate, burst: settings.clientRequestBurst })),
   });
   await server.start();
   const listener = sockets.bound[0]!.socket;
@@ -122,7 +125,11 @@ describe('TftpServer glue', () => {
     const s = await setup();
     await s.rrq('boot.img');
     await s.request({ op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [] }, { address: '10.0.0.9', port: 3001 });
-    await s.request({ op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [] }, { address: '10.0.0.9', port: 3002 });
+    // Both clients answer, so neither transfer can be evicted as unconfirmed.
+    s.sockets.bound[2]!.socket.deliver(encodeTftp({ op: 'ACK', block: 1 }), { address: '10.0.0.9', port: 3000 });
+    s.sockets.bound[3]!.socket.deliver(encodeTftp({ op: 'ACK', block: 1 }), { address: '10.0.0.9', port: 3001 });
+    await settle();
+    await s.request({ op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [] }, { address: '10.0.0.10', port: 3002 });
     const e = s.lastError();
     assert.equal(e?.op === 'ERROR' && e.code, 0);
     assert.match(e?.op === 'ERROR' ? e.message : '', /busy/);
@@ -187,6 +194,16 @@ describe('TftpServer glue', () => {
     const unicast = s.sockets.bound[3]!.socket;
     assert.deepEqual(decodeTftp(unicast.sent[0]!.data), { op: 'OACK', options: [{ name: 'blksize', value: '512' }] });
     assert.deepEqual(s.server.counters.multicastFallbacks, { 'multicast group pool exhausted': 1 });
+    assert.deepEqual(s.server.counters.limited, { 'multicast-groups': 1 });
+    // The fallback transfer runs to the end like any unicast read.
+    unicast.deliver(encodeTftp({ op: 'ACK', block: 0 }), { address: '10.0.0.10', port: 4000 });
+    await settle();
+    for (let block = 1; block <= 6; block++) {
+      unicast.deliver(encodeTftp({ op: 'ACK', block }), { address: '10.0.0.10', port: 4000 });
+      await settle();
+    }
+    assert.ok(!s.server.transfers().some((t) => t.client === '10.0.0.10:4000'), 'finished');
+    assert.equal(s.server.counters.outcomes['complete'], 1);
   });
 
   it('transfers() names block size, and for multicast members the group and the master', async () => {
@@ -227,5 +244,120 @@ describe('TftpServer glue', () => {
     assert.equal(last.op, 'ERROR');
     assert.equal(s.server.activeTransfers(), 0);
     assert.ok(tid.closed && s.listener.closed);
+  });
+});
+
+/** Records warn lines (limit episodes are logged at warn). */
+function recordingLogger(lines: string[]): Logger {
+  const logger: Logger = {
+    child: () => logger,
+    debug() {},
+    info() {},
+    warn(message, fields) {
+      lines.push(`${message} ${String(fields?.['limit'] ?? '')}`);
+    },
+    error() {},
+  };
+  return logger;
+}
+
+describe('TftpServer abuse limits', () => {
+  const plain: TftpPacket = { op: 'RRQ', filename: 'nope.img', mode: 'octet', options: [] };
+
+  it('over its request rate a client gets one short ERROR per episode, then silence; one log line', async () => {
+    const lines: string[] = [];
+    const s = await setup({ clientRequestRate: 2, clientRequestBurst: 3 }, recordingLogger(lines));
+    for (let i = 0; i < 50; i++) await s.request(plain, { address: '10.0.0.7', port: 4000 + i });
+    const answers = s.errors.take();
+    // 3 within the burst get "file not found", the 4th "too many requests", the other 46 nothing.
+    assert.deepEqual(
+      answers.map((p) => (p.op === 'ERROR' ? `${p.code} ${p.message}` : p.op)),
+      ['1 file not found', '1 file not found', '1 file not found', '0 too many requests'],
+    );
+    assert.equal(s.server.counters.limited['request-rate'], 47);
+    assert.deepEqual(lines, ['limit reached request-rate']);
+    // Another client is not affected.
+    await s.request(plain, { address: '10.0.0.8', port: 4000 });
+    assert.equal(s.lastErrorCode(), 1);
+    // Slowing down restores service; a new flood is a new episode with one more line.
+    s.clock.advance(20_000);
+    await s.request(plain, { address: '10.0.0.7', port: 5000 });
+    assert.equal(s.lastErrorCode(), 1);
+    for (let i = 0; i < 10; i++) await s.request(plain, { address: '10.0.0.7', port: 5001 + i });
+    assert.deepEqual(lines, ['limit reached request-rate', 'limit reached request-rate']);
+  });
+
+  it('many clients over their rate at once: still one log line, and one ERROR per client', async () => {
+    const lines: string[] = [];
+    const s = await setup({ clientRequestRate: 1, clientRequestBurst: 1 }, recordingLogger(lines));
+    for (let c = 0; c < 50; c++) for (let i = 0; i < 5; i++) await s.request(plain, { address: `10.6.0.${c}`, port: 4000 + i });
+    assert.deepEqual(lines, ['limit reached request-rate']);
+    const answers = s.errors.take().map((p) => (p.op === 'ERROR' ? p.message : p.op));
+    assert.equal(answers.filter((m) => m === 'too many requests').length, 50);
+    assert.equal(s.server.counters.limited['request-rate'], 200);
+  });
+
+  it('refuses a client over max_transfers_per_client with ERROR "too many transfers"', async () => {
+    const s = await setup({ maxTransfers: 10, maxTransfersPerClient: 2 });
+    for (let port = 3000; port < 3003; port++) await s.request({ op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [] }, { address: '10.0.0.9', port });
+    const e = s.lastError();
+    assert.deepEqual(e, { op: 'ERROR', code: 0, message: 'too many transfers' });
+    assert.equal(s.server.activeTransfers(), 2);
+    await s.request({ op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [] }, { address: '10.0.0.10', port: 3000 });
+    assert.equal(s.server.activeTransfers(), 3, 'other clients still get served');
+    assert.equal(s.server.counters.limited['client-transfers'], 1);
+  });
+
+  it('a flood of never-answering sources displaces only itself: confirmed transfers survive, new clients get served', async () => {
+    const s = await setup({ maxTransfers: 6, maxUnconfirmed: 3 });
+    // A real client: its RRQ, then its ACK on the TID confirms it.
+    await s.request({ op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [] }, { address: '10.0.0.1', port: 2000 });
+    const realTid = s.sockets.bound[2]!.socket;
+    realTid.deliver(encodeTftp({ op: 'ACK', block: 1 }), { address: '10.0.0.1', port: 2000 });
+    await settle();
+    // 100 spoofed sources, one RRQ each, never an ACK.
+    for (let i = 0; i < 100; i++) await s.request({ op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [] }, { address: `10.9.${i >> 8}.${i & 255}`, port: 1000 });
+    assert.equal(s.server.activeTransfers(), 1 + 3, 'the confirmed one plus max_unconfirmed');
+    assert.equal(s.server.counters.limited['unconfirmed-evicted'], 97);
+    assert.equal(s.server.counters.outcomes['unconfirmed'], 97);
+    assert.ok(s.server.transfers().some((t) => t.client === '10.0.0.1:2000'));
+    // Evictions are silent: no ERROR to the (possibly spoofed) sources.
+    assert.equal(s.errors.sent.length, 0);
+    // A new real client still gets its first block.
+    await s.request({ op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [] }, { address: '10.0.0.2', port: 2000 });
+    const tid = s.sockets.bound.at(-1)!.socket;
+    assert.equal(decodeTftp(tid.sent[0]!.data).op, 'DATA');
+  });
+
+  it('ends an unconfirmed transfer after unconfirmed_timeout without an ERROR; confirmed ones keep idle_timeout', async () => {
+    const s = await setup({ unconfirmedTimeoutMs: 3000, idleTimeoutMs: 20_000 });
+    await s.request({ op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [] }, { address: '10.9.0.1', port: 1000 });
+    const spoofedTid = s.sockets.bound[2]!.socket;
+    await s.request({ op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [] }, { address: '10.0.0.1', port: 2000 });
+    const realTid = s.sockets.bound[3]!.socket;
+    realTid.deliver(encodeTftp({ op: 'ACK', block: 1 }), { address: '10.0.0.1', port: 2000 });
+    await settle();
+    s.clock.advance(3000);
+    await settle();
+    assert.deepEqual(s.server.transfers().map((t) => t.client), ['10.0.0.1:2000']);
+    assert.ok(spoofedTid.closed);
+    const spoofedGot = spoofedTid.sent.map((d) => decodeTftp(d.data).op);
+    assert.ok(!spoofedGot.includes('ERROR'), `no ERROR to an unconfirmed peer: ${spoofedGot.join(',')}`);
+    assert.ok(spoofedGot.length <= 3, `at most the first DATA and its retransmissions within 3 s: ${spoofedGot.length}`);
+    assert.equal(s.server.counters.limited['unconfirmed-expired'], 1);
+  });
+
+  it('logs the busy limit once per episode, and rate-limits refusal ERRORs overall', async () => {
+    const lines: string[] = [];
+    const s = await setup({ maxTransfers: 1, maxUnconfirmed: 1 }, recordingLogger(lines));
+    await s.request({ op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [] }, { address: '10.0.0.1', port: 2000 });
+    s.sockets.bound[2]!.socket.deliver(encodeTftp({ op: 'ACK', block: 1 }), { address: '10.0.0.1', port: 2000 });
+    await settle();
+    for (let i = 0; i < 300; i++) await s.request({ op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [] }, { address: `10.8.${i >> 8}.${i & 255}`, port: 1000 });
+    assert.equal(s.server.counters.limited['busy'], 300);
+    assert.deepEqual(lines, ['limit reached busy']);
+    const busy = s.errors.take();
+    assert.equal(busy.length, 100, 'at most REFUSAL_ERRORS_PER_S refusal ERRORs in a second');
+    assert.ok(busy.every((p) => p.op === 'ERROR' && p.message === 'server busy'));
   });
 });
