@@ -191,7 +191,11 @@ describe('response bytes per request (no amplification)', { concurrency: false }
     note('MTFTP open, never ACKed (group + unicast)', open.length, sent);
     const blocks = new Set(ops(sent).map((p) => (p.op === 'DATA' ? p.block : -1)));
     assert.deepEqual([...blocks], [1], 'block 1 only, to the group and the opener');
-    assert.ok(sent.length <= 12, `${sent.length} datagrams`);
+    assert.ok(toOpener.length <= 3, `${toOpener.length} datagrams to the opener`);
+    // The group hears block 1 again at most every 150 ms until master_timeout (2 s) ends the pass:
+    // the keepalive iPXE listeners need (mtftp-channel.ts). Nothing of it goes to the opener.
+    const toGroup = sent.length - toOpener.length;
+    assert.ok(toGroup <= 2000 / 150 + 3, `${toGroup} datagrams to the group`);
     const refused = await s.exchange(s.mtftpPort, rrq('nope.img'), opener, 0);
     assert.equal(refused.length, 1);
     assert.ok(refused[0]!.data.length <= MAX_ERROR_BYTES);
