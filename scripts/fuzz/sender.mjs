@@ -1,6 +1,7 @@
 // The datagram half of scripts/fuzz/run.mjs, run by it inside the lab's client namespace (Node
 // cannot enter a namespace itself). Sends COUNT generated, mutated and random datagrams to the
-// daemon's TFTP, MTFTP, DHCP and PXE (4011) ports at up to RATE per second (paced by the daemon's
+// daemon's TFTP, MTFTP, DHCP and PXE (4011) ports and to the transfer ports (TIDs) it answers
+// from, at up to RATE per second (paced by the daemon's
 // kernel drop counter, see below) from SOCKETS source ports,
 // drains whatever the daemon answers, and prints one JSON line per second ({"progress":...}) and
 // one at the end ({"done":...}). Bounded by COUNT and MAX_SECONDS; it only sends to TARGET, an
@@ -30,7 +31,10 @@ const dhcpSeeds = dhcpCaptures();
 
 /** Which service gets the next datagram, with its share of the traffic. */
 const SERVICES = [
-  { name: 'tftp', share: 0.4, port: plan.ports.tftp, make: () => fuzzTftpDatagram(random, plan.files, tftpSeeds) },
+  { name: 'tftp', share: 0.3, port: plan.ports.tftp, make: () => fuzzTftpDatagram(random, plan.files, tftpSeeds) },
+  // Into running transfers: the server ports (TIDs) replies came from, so ACK/DATA/ERROR/OACK
+  // mutations reach the transfer state machines, not only the request parser.
+  { name: 'tid', share: 0.1, port: null, make: () => fuzzTftpDatagram(random, plan.files, tftpSeeds) },
   { name: 'mtftp', share: 0.15, port: plan.ports.mtftp, make: () => fuzzTftpDatagram(random, plan.files, tftpSeeds) },
   { name: 'dhcp', share: 0.3, port: plan.ports.dhcp, make: () => fuzzDhcpDatagram(random, dhcpSeeds) },
   { name: 'pxe', share: 0.15, port: plan.ports.pxe, make: () => fuzzDhcpDatagram(random, dhcpSeeds) },
@@ -38,9 +42,23 @@ const SERVICES = [
 
 const stats = { sent: 0, bytes: 0, sendErrors: 0, replies: 0, byService: Object.fromEntries(SERVICES.map((s) => [s.name, 0])) };
 
-const sockets = await Promise.all(Array.from({ length: plan.sockets }, () => new Promise((resolve) => {
+/** Recent transfer ports of the daemon, with the socket that talks to each (bounded ring). */
+const WELL_KNOWN = new Set(Object.values(plan.ports));
+const tids = [];
+const MAX_TIDS = 64;
+const TID_LIFETIME_MS = 3000;
+
+const sockets = await Promise.all(Array.from({ length: plan.sockets }, (_, index) => new Promise((resolve) => {
   const s = createSocket('udp4');
-  s.on('message', () => stats.replies++);
+  s.on('message', (msg, from) => {
+    stats.replies++;
+    // DATA and OACK come from a live transfer (an ERROR's port closes at once).
+    const live = msg.length >= 2 && msg[0] === 0 && (msg[1] === 3 || msg[1] === 6);
+    if (live && !WELL_KNOWN.has(from.port) && !tids.some((t) => t.port === from.port)) {
+      tids.push({ port: from.port, socket: index, at: performance.now() });
+      if (tids.length > MAX_TIDS) tids.shift();
+    }
+  });
   s.on('error', () => stats.sendErrors++);
   s.bind(0, () => resolve(s));
 })));
@@ -55,7 +73,17 @@ function sendOne() {
   const datagram = service.make();
   // UDP carries at most 65507 bytes; a longer mutation is cut there rather than refused by send().
   const payload = datagram.length > 65507 ? datagram.subarray(0, 65507) : datagram;
-  sockets[stats.sent % sockets.length].send(payload, service.port, plan.target, onSent);
+  let socket = sockets[stats.sent % sockets.length];
+  let port = service.port;
+  if (port === null) {
+    // Transfers idle out within seconds (run.mjs sets idle_timeout = 3s): forget older ports.
+    while (tids.length && performance.now() - tids[0].at > TID_LIFETIME_MS) tids.shift();
+    const tid = tids.length ? tids[Math.floor(random() * tids.length)] : { port: plan.ports.tftp, socket: 0 };
+    port = tid.port;
+    // Mostly from the transfer's own client, sometimes from a stranger (the unknown-TID path).
+    if (random() < 0.8) socket = sockets[tid.socket];
+  }
+  socket.send(payload, port, plan.target, onSent);
   stats.sent++;
   stats.bytes += payload.length;
   stats.byService[service.name]++;

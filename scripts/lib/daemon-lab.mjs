@@ -22,19 +22,20 @@ export const MTFTP = { group: '239.255.1.1', clientPort: 3001, serverPort: 1759 
 const DHCP_PROBE = join(repo, 'build/test/support/dhcp-probe.js');
 
 /**
- * A server namespace and a client namespace on one bridge (10.213.N.0/24). The client gets a route
- * for 255.255.255.255 so plain UDP sockets there can broadcast (see test/netns/dhcp.test.ts).
+ * A server namespace and `clients` client namespaces on one bridge (10.213.N.0/24); `client` is the
+ * first. It gets a route for 255.255.255.255 so plain UDP sockets there can broadcast (see
+ * test/netns/dhcp.test.ts).
  */
-export async function createLab(netns) {
+export async function createLab(netns, { clients = 1 } = {}) {
   const support = netns.canUseNetns();
   if (!support.ok) throw new Error(support.reason);
   const serverNs = netns.createNamespace('srv');
-  const clientNs = netns.createNamespace('cli');
-  const lan = netns.createBridge([serverNs, clientNs]);
-  const [server, client] = lan.members;
-  const route = await netns.runInNamespace(clientNs, 'ip', ['route', 'add', '255.255.255.255/32', 'dev', client.ifname], { timeoutMs: 5000 });
+  const clientNs = Array.from({ length: clients }, (_, i) => netns.createNamespace(`cli${i + 1}`));
+  const [server, ...clientEnds] = netns.createBridge([serverNs, ...clientNs]).members;
+  const client = clientEnds[0];
+  const route = await netns.runInNamespace(client.namespace, 'ip', ['route', 'add', '255.255.255.255/32', 'dev', client.ifname], { timeoutMs: 5000 });
   if (route.exitCode !== 0) throw new Error(`cannot add the broadcast route: ${route.stderr}`);
-  return { server, client, subnet: server.address.split('.').slice(0, 3).join('.') };
+  return { server, client, clients: clientEnds, subnet: server.address.split('.').slice(0, 3).join('.') };
 }
 
 /** The config: TFTP (uploads on), RFC 2090, MTFTP and full DHCP on the lab LAN; `overrides` per section. */
