@@ -168,7 +168,7 @@ async function runSender(lab, onProgress) {
   let done = null;
   const plan = {
     target: lab.server.address, daemonPid: daemon.pid, seed: options.seed, count: options.count, maxSeconds: options.maxSeconds,
-    rate: options.rate, sockets: 16, files: [IMAGE.file, 'boot.ipxe'],
+    rate: options.rate, sockets: 64, files: [IMAGE.file, 'boot.ipxe'],
     ports: { tftp: TFTP_PORT, mtftp: MTFTP.serverPort, dhcp: DHCP_PORT, pxe: PXE_PORT },
   };
   const sender = netns.spawnInNamespace(lab.client.namespace, process.execPath, [SENDER, JSON.stringify(plan)], {

@@ -52,8 +52,8 @@ const sockets = await Promise.all(Array.from({ length: plan.sockets }, (_, index
   const s = createSocket('udp4');
   s.on('message', (msg, from) => {
     stats.replies++;
-    // DATA and OACK come from a live transfer (an ERROR's port closes at once).
-    const live = msg.length >= 2 && msg[0] === 0 && (msg[1] === 3 || msg[1] === 6);
+    // DATA, OACK and an upload's ACK come from a live transfer (an ERROR's port closes at once).
+    const live = msg.length >= 2 && msg[0] === 0 && (msg[1] === 3 || msg[1] === 4 || msg[1] === 6);
     if (live && !WELL_KNOWN.has(from.port) && !tids.some((t) => t.port === from.port)) {
       tids.push({ port: from.port, socket: index, at: performance.now() });
       if (tids.length > MAX_TIDS) tids.shift();
