@@ -3,7 +3,8 @@
 // extension, splicing, option-length lies, huge blksize/windowsize/tsize, block 0/65535,
 // unterminated strings, bogus opcodes, netascii edge cases, DHCP pad/End/overflow abuse) and random
 // datagrams to its TFTP (69), PXE MTFTP (1759), DHCP (67) and PXE (4011) ports and into its running
-// transfers (the ports it answers from), and random or mutated frames to its control socket. Everything is seeded (--seed): a failure replays.
+// transfers (the ports it answers from), and random or mutated frames to its control socket.
+// Everything is seeded (--seed): a failure replays.
 //
 // The daemon runs in a lab of two network namespaces this script creates (scripts/lib/daemon-lab.mjs
 // says why: fuzzed DHCP makes it broadcast and unicast to arbitrary addresses); the datagrams come
