@@ -31,7 +31,7 @@ import { parseArgs } from 'node:util';
 import {
   checkedDownload, controlRequest, createLab, createLogScan, dhcpDora, rssKiB, sha256, startLabDaemon, TFTP_PORT, writeLabConfig,
 } from '../lib/daemon-lab.mjs';
-import { loadSupport, makeWorkDir, MiB, positiveInt, printHeaderComment, sleep, utcStamp, writeReport } from '../bench/lib.mjs';
+import { loadSupport, makeWorkDir, MiB, positiveInt, printHeaderComment, sleep, utcStamp, watchActivity, writeReport } from '../bench/lib.mjs';
 import { markdownSummary, slope, toCsv } from './report.mjs';
 
 const { values: flags } = parseArgs({
@@ -98,8 +98,11 @@ async function main() {
     multicastLoop(lab, tmp, expected, deadline, tally),
     dhcpLoop(lab, deadline, tally),
   ];
+  // On 2 shared cores a lag spike may be someone else's test run: list what ran beside the soak.
+  const activity = watchActivity('soak/run.mjs', 5000);
   const samples = await sampleLoop(lab, deadline, counts);
   await Promise.all(loops);
+  const beside = await activity.stop();
 
   const checks = [];
   const check = (name, ok, detail) => checks.push({ name, ok: Boolean(ok), detail });
@@ -123,6 +126,7 @@ async function main() {
     setup: [
       `image ${options.imageBytes / MiB} MiB; unicast atftp/curl from 1 client, RFC 2090 sessions of ${options.multicastClients} atftp clients, DHCP DORA back to back`,
       `RSS from /proc/PID/status; lag = pxecast_event_loop_lag_seconds (p99 of the last second, inside the daemon)`,
+      `other test runs or benchmarks seen meanwhile: ${beside.length ? beside.slice(0, 5).join('; ') : 'none'}`,
       ...(failures.length ? [`first failures: ${failures.slice(0, 5).join('; ')}`] : []),
     ],
     samples,
