@@ -274,6 +274,9 @@ export class MtftpChannel {
     const pass = this.pass;
     if (pass === null) return;
     this.pass = null;
+    // A pass can end during its hold (the opener sent ERROR): block 1 must then never go out.
+    this.holdTimer?.cancel();
+    this.holdTimer = null;
     this.masterTimer.disarm();
     pass.stream.stop();
     pass.file.release();

@@ -247,11 +247,13 @@ export function spawnInNamespace(
   ns: Namespace | null,
   command: string,
   args: readonly string[],
-  options: { readonly cwd?: string } = {},
+  options: { readonly cwd?: string; readonly onOutput?: (chunk: Buffer) => void } = {},
 ): ProcessHandle {
   const child = spawnTracked(ns, command, args, options.cwd);
   const output = collectTail(child.stdout);
   child.stderr.on('data', (chunk: Buffer) => output.push(chunk));
+  // Long runs (fuzzing, soak) read every line, not only the tail.
+  if (options.onOutput) for (const stream of [child.stdout, child.stderr]) stream.on('data', options.onOutput);
   const exited = new Promise<ExitStatus>((resolve) => {
     child.on('error', (err) => output.push(Buffer.from(`${err.message}\n`)));
     child.on('close', (code, signal) => resolve({ code, signal }));

@@ -96,6 +96,25 @@ describe('MtftpChannel (PXE MTFTP)', () => {
     assert.equal(p?.ageMs, 5);
   });
 
+  it('an ERROR from the opener during the hold ends the pass for good: nothing is sent, the next open starts afresh', async () => {
+    // Found by scripts/fuzz: the hold timer outlived the pass, fired into a channel without one
+    // and left it 'sending' with no pass, so the next open threw (TypeError reading `master`).
+    const s = setup();
+    s.channel.onOpen(peer(1));
+    await settle();
+    s.channel.onError(peer(1));
+    assert.equal(s.passes[0]?.outcome, 'master-error');
+    s.clock.advance(1000);
+    await settle();
+    assert.deepEqual(s.drain(), []);
+    assert.equal(s.channel.channelState, 'idle');
+    s.channel.onOpen(peer(2));
+    await settle();
+    s.clock.advance(1000);
+    await settle();
+    assert.deepEqual(s.drain(), ['c2: DATA 1', 'group: DATA 1']);
+  });
+
   it('ignores opens from others during the hold: they hear the stream from block 1', async () => {
     const s = setup();
     s.channel.onOpen(peer(1));
