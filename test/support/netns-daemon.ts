@@ -7,10 +7,15 @@ import { spawnInNamespace, type Namespace, type ProcessHandle } from './netns.js
 
 let started = 0;
 
-/** Starts the daemon in `ns` on `configFile` and resolves once its output matches `ready`. */
-export async function startDaemonIn(ns: Namespace, configFile: string, ready: RegExp, timeoutMs = 10_000): Promise<ProcessHandle> {
-  // Its own control socket: namespaces share the file system, so the default path would collide.
-  const socket = join(tmpdir(), `pxecast-netns-${process.pid}-${++started}.sock`);
+/** A control socket path no other daemon of this process uses. */
+export function controlSocketPath(): string {
+  return join(tmpdir(), `pxecast-netns-${process.pid}-${++started}.sock`);
+}
+
+/** Starts the daemon in `ns` on `configFile` and resolves once its output matches `ready`. Its
+ *  control socket is `socket` (a fresh path by default; the file system is shared, so the default
+ *  path would collide), reachable from the test process with `pxecast --socket`. */
+export async function startDaemonIn(ns: Namespace, configFile: string, ready: RegExp, timeoutMs = 10_000, socket = controlSocketPath()): Promise<ProcessHandle> {
   const daemon = spawnInNamespace(ns, process.execPath, [cliPath, 'serve', '--config', configFile, '--socket', socket]);
   const deadline = Date.now() + timeoutMs;
   while (!ready.test(daemon.outputTail())) {
