@@ -83,7 +83,7 @@ export function createLogScan() {
 /** Starts pxecast in the lab's server namespace with `scan` reading all of its output. */
 export async function startLabDaemon(lab, configFile, scan) {
   const { startDaemonIn } = await import(join(repo, 'build/test/support/netns-daemon.js'));
-  return startDaemonIn(lab.server.namespace, configFile, /control socket listening/, 15_000, scan.push);
+  return startDaemonIn(lab.server.namespace, configFile, /control socket listening/, 15_000, { onOutput: scan.push });
 }
 
 /** Resident set size of a process in KiB (VmRSS), or null once it is gone. */

@@ -159,8 +159,13 @@ export class DhcpServer {
         }
         this.deps.logger.info('dhcp lease', { mac: client.mac, address, pool: pool.name, pxe: client.isPxe, arch: client.arch ?? 'none' });
         // The binding is on disk before the client hears of it: a crash or SIGKILL right after the
-        // ACK cannot give the address to someone else after the restart.
-        void this.persist().then(() => this.reply(msg, client, DhcpMessageType.ACK, address, this.addressOptions(pool, true)));
+        // ACK cannot give the address to someone else after the restart. A binding that could not
+        // be stored gets no ACK at all: the client retries its REQUEST, and is ACKed once the disk
+        // takes the write again.
+        void this.persist().then((stored) => {
+          if (stored) this.reply(msg, client, DhcpMessageType.ACK, address, this.addressOptions(pool, true));
+          else this.deps.logger.warn('dhcp ack withheld: the lease is not on disk', { mac: client.mac, address });
+        });
         return;
       }
       case DhcpMessageType.DECLINE:
@@ -198,14 +203,18 @@ export class DhcpServer {
     return options;
   }
 
-  /** Saves the lease table; a failed write is logged and counted, and serving goes on (a lab
-   *  keeps booting on a full disk; the previous lease file stays intact). */
-  private persist(): Promise<void> {
-    if (!this.leases) return Promise.resolve();
-    return this.deps.leaseStore.save(this.leases.all()).catch((e: unknown) => {
-      this.counters.leaseWriteErrors++;
-      this.deps.logger.error('cannot write the lease file; the previous one is kept', { error: (e as Error).message });
-    });
+  /** Saves the lease table; true once it is on disk. A failed write is logged and counted and
+   *  serving goes on (the previous lease file stays intact; only new bindings wait for the disk). */
+  private persist(): Promise<boolean> {
+    if (!this.leases) return Promise.resolve(true);
+    return this.deps.leaseStore.save(this.leases.all()).then(
+      () => true,
+      (e: unknown) => {
+        this.counters.leaseWriteErrors++;
+        this.deps.logger.error('cannot write the lease file; the previous one is kept', { error: (e as Error).message });
+        return false;
+      },
+    );
   }
 
   // ----------------------------------------------------------------------------------------------

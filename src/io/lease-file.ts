@@ -61,14 +61,15 @@ export class JsonLeaseFile implements LeaseStore {
     const temp = join(dirname(this.path), `.${basename(this.path)}.tmp-${process.pid}`);
     const handle = await fsp.open(temp, 'w', 0o640);
     try {
-      await handle.writeFile(JSON.stringify({ version: 1, leases }, null, 1) + '\n');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
+      try {
+        await handle.writeFile(JSON.stringify({ version: 1, leases }, null, 1) + '\n');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       await fsp.rename(temp, this.path);
     } catch (e) {
+      // A half-written temporary file (disk full) would only hold on to the space that ran out.
       await fsp.unlink(temp).catch(() => undefined);
       throw e;
     }

@@ -2,6 +2,9 @@
 // handle per file the same way); reads go through a global chunk cache, so a hundred clients
 // fetching the same image read it from disk about once. Identity includes inode, size and mtime:
 // a file replaced on disk is a new entry, and transfers already running keep the old handle.
+// A file rewritten in place (cp over it, truncate + write) keeps its inode, so the handle would
+// serve new bytes after cached old ones: every chunk read is checked against the size and mtime
+// seen at open, and a change fails the read (FILE_CHANGED) instead of mixing the two versions.
 import { constants, promises as fsp } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, basename } from 'node:path';
@@ -14,7 +17,13 @@ interface SharedFile {
   readonly key: string;
   readonly handle: fsp.FileHandle;
   readonly size: number;
+  readonly mtimeMs: number;
   refs: number;
+}
+
+/** The file under an open handle was modified in place; what was read may belong to either version. */
+export class FileModifiedError extends Error {
+  readonly code = 'FILE_CHANGED';
 }
 
 export class NodeFileSystem implements FileSystem {
@@ -54,7 +63,7 @@ export class NodeFileSystem implements FileSystem {
     let shared = this.open_.get(key);
     if (shared) await handle.close();
     else {
-      shared = { key, handle, size: st.size, refs: 0 };
+      shared = { key, handle, size: st.size, mtimeMs: st.mtimeMs, refs: 0 };
       this.open_.set(key, shared);
     }
     shared.refs++;
@@ -119,6 +128,13 @@ export class NodeFileSystem implements FileSystem {
         const { bytesRead } = await shared.handle.read(buf, got, length - got, index * CHUNK_SIZE + got);
         if (bytesRead === 0) break; // truncated under us: callers see a short chunk
         got += bytesRead;
+      }
+      // Checked after the read: a write or truncate that began before or during it has already
+      // moved mtime (the kernel stamps it before copying data), so an unchanged stat proves these
+      // bytes are the version opened. A rename over the file leaves this inode's mtime alone.
+      const now = await shared.handle.stat();
+      if (now.size !== shared.size || now.mtimeMs !== shared.mtimeMs) {
+        throw new FileModifiedError(`file modified in place while being served (size ${shared.size} -> ${now.size})`);
       }
       const chunk = got === length ? buf : buf.subarray(0, got);
       // Swap the promise for the buffer so later reads are synchronous (unless evicted meanwhile).

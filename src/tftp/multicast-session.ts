@@ -372,15 +372,19 @@ export class MulticastSession {
       member.heardSinceJoin = true; // its ACK of our OACK: expected, nothing to do
       return;
     }
-    member.strayAcks++;
-    if (member.strayAcks > MAX_STRAY_ACKS) {
-      this.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.NOT_DEFINED, message: 'not the master: stop sending ACKs' }), member.peer);
-      this.endMember(member, 'protocol-error', `${member.strayAcks} ACKs while not master`);
-      return;
-    }
     // Its most recent packet from us was an OACK mc=0; resend it (rate-limited), and take the ACK
-    // as a hint that the master's last block may need a push (10.5 g).
-    if (member.oackLimiter.allow(this.deps.clock.now())) this.sendOack(member, false);
+    // as a hint that the master's last block may need a push (10.5 g). Only ACKs that come after
+    // such a repeat had time to arrive count against it: a master just passed over (its own ACK
+    // lost) still has a stream of ACKs in flight, one per DATA, and must not be dropped for them.
+    if (member.oackLimiter.allow(this.deps.clock.now())) {
+      member.strayAcks++;
+      if (member.strayAcks > MAX_STRAY_ACKS) {
+        this.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.NOT_DEFINED, message: 'not the master: stop sending ACKs' }), member.peer);
+        this.endMember(member, 'protocol-error', `ACKs went on after ${MAX_STRAY_ACKS} OACKs with mc=0`);
+        return;
+      }
+      this.sendOack(member, false);
+    }
     this.resendOnUnexpected();
   }
 

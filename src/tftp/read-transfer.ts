@@ -5,6 +5,12 @@
 // Duplicate ACKs never make us resend the current block by themselves (Sorcerer's Apprentice,
 // RFC 1123 4.2.3.1) unless they cannot be explained by our own retransmissions, which proves the
 // peer re-ACKed on its own timer; then the window is resent once (protocols.md 10.5 b/d).
+//
+// Quiet period (windowed transfers): when the ACK of a whole window is lost, the receiver already
+// holds every block we resend. atftp 0.8 answers the first such block with one extra ACK and
+// drops the rest, and each dropped block restarts its own 5 s timer: if that extra ACK is lost
+// too, nobody ever ACKs again until our idle timeout. So after QUIET_AFTER_EXPIRIES expiries in a
+// row we go silent for QUIET_MS between resends, long enough for such a receiver's timer to fire.
 import { encodeDataHeader, encodeTftp, TftpErrorCode, type TftpOption, type TftpPacket } from '../codec/tftp-packet.js';
 import type { BlockProducer } from './block-producer.js';
 import { AckAccounting } from './ack-accounting.js';
@@ -16,6 +22,10 @@ export type ReadState = 'awaiting-oack-ack' | 'sending' | 'done';
 
 /** Retransmissions of the final block before a silent peer is taken to have it. */
 export const FINAL_BLOCK_RETRIES = 5;
+/** Window expiries in a row (no new ACK) after which resends are spaced by QUIET_MS. */
+export const QUIET_AFTER_EXPIRIES = 8;
+/** Longer than atftp's default 5 s receive timeout. */
+export const QUIET_MS = 6000;
 
 export interface ReadTransferOptions {
   readonly filename: string;
@@ -44,6 +54,8 @@ export class ReadTransfer implements Transfer {
   private readonly acks = new AckAccounting();
   private readonly firstSentAt = new Map<number, number>();
   private finalRetries = 0;
+  /** Timer expiries since the last new ACK. */
+  private expiriesInARow = 0;
 
   private bytes = 0;
   private retransmits = 0;
@@ -135,6 +147,7 @@ export class ReadTransfer implements Transfer {
     this.acked = index;
     this.acks.advance(index);
     this.finalRetries = 0;
+    this.expiriesInARow = 0;
     for (const k of this.firstSentAt.keys()) if (k <= index) this.firstSentAt.delete(k);
     this.blocks.forgetBefore(index + 1);
     if (this.finalIndex !== null && index >= this.finalIndex) {
@@ -234,7 +247,12 @@ export class ReadTransfer implements Transfer {
   }
 
   private armTimer(): void {
-    this.timer.arm(this.rtt.rtoMs());
+    this.timer.arm(this.quietDue() ? Math.max(this.rtt.rtoMs(), Math.min(QUIET_MS, this.ctx.timing.idleTimeoutMs / 2)) : this.rtt.rtoMs());
+  }
+
+  /** Only for windows, and never against a negotiated RFC 2349 timeout, which caps every wait. */
+  private quietDue(): boolean {
+    return this.options.windowsize > 1 && this.options.timeoutS === null && this.expiriesInARow >= QUIET_AFTER_EXPIRIES;
   }
 
   private cancelTimer(): void {
@@ -255,6 +273,7 @@ export class ReadTransfer implements Transfer {
       }
     }
     this.rtt.expired();
+    this.expiriesInARow++;
     if (this.state === 'awaiting-oack-ack') this.sendOack();
     else this.resendFrom(this.acked + 1); // RFC 7440 4: the next window starts after the last ACK
   }

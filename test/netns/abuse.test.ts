@@ -75,7 +75,7 @@ before(async () => {
     ].join('\n'),
   );
   // Every line, not the handle's 64 KiB tail: the well-behaved clients alone log more than that.
-  daemon = await startDaemonIn(server.namespace, config, /dhcp listening/, 10_000, (chunk) => daemonLog.push(chunk));
+  daemon = await startDaemonIn(server.namespace, config, /dhcp listening/, 10_000, { onOutput: (chunk) => daemonLog.push(chunk) });
 });
 
 after(async () => {

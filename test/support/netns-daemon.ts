@@ -7,19 +7,29 @@ import { spawnInNamespace, type Namespace, type ProcessHandle } from './netns.js
 
 let started = 0;
 
-/**
- * Starts the daemon in `ns` on `configFile` and resolves once its output matches `ready`; `onOutput`
- * sees all of its output (the handle keeps only the tail).
- */
+/** A control socket path no other daemon of this process uses. */
+export function controlSocketPath(): string {
+  return join(tmpdir(), `pxecast-netns-${process.pid}-${++started}.sock`);
+}
+
+export interface DaemonStartOptions {
+  /** Its control socket (default: a fresh path; the file system is shared, so the default path
+   *  would collide), reachable from the test process with `pxecast --socket`. */
+  readonly socket?: string;
+  /** Sees all of its output (the handle keeps only the tail). */
+  readonly onOutput?: (chunk: Buffer) => void;
+}
+
+/** Starts the daemon in `ns` on `configFile` and resolves once its output matches `ready`. */
 export async function startDaemonIn(
   ns: Namespace,
   configFile: string,
   ready: RegExp,
   timeoutMs = 10_000,
-  onOutput?: (chunk: Buffer) => void,
+  options: DaemonStartOptions = {},
 ): Promise<ProcessHandle & { readonly socket: string }> {
-  // Its own control socket: namespaces share the file system, so the default path would collide.
-  const socket = join(tmpdir(), `pxecast-netns-${process.pid}-${++started}.sock`);
+  const socket = options.socket ?? controlSocketPath();
+  const onOutput = options.onOutput;
   const daemon = spawnInNamespace(ns, process.execPath, [cliPath, 'serve', '--config', configFile, '--socket', socket], onOutput ? { onOutput } : {});
   const deadline = Date.now() + timeoutMs;
   while (!ready.test(daemon.outputTail())) {

@@ -71,6 +71,9 @@ export interface RandomDropRule {
   readonly probability: number;
   readonly chain: 'INPUT' | 'OUTPUT';
   readonly protocol: 'udp';
+  /** Only packets from this IPv4 source (INPUT). Drops in OUTPUT fail the sender's sendto() with
+   *  EPERM instead of losing the packet, so "loss toward the server" is an INPUT rule there. */
+  readonly source?: string;
 }
 
 export type NetnsSupport = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -199,12 +202,12 @@ export function txBytes(end: LinkEnd): number {
   return link.stats64.tx.bytes;
 }
 
-/** Appends `-p udp -m statistic --mode random --probability P -j DROP` to a chain of `ns`. */
+/** Appends `-p udp [-s SOURCE] -m statistic --mode random --probability P -j DROP` to a chain of `ns`. */
 export function addRandomDrop(ns: Namespace, rule: RandomDropRule): void {
   assertOwned(ns);
   if (!(rule.probability > 0 && rule.probability <= 1)) throw new Error(`bad drop probability ${rule.probability}`);
   tool('ip', ['netns', 'exec', ns.name, 'iptables', '-w', '-A', rule.chain, '-p', rule.protocol,
-    '-m', 'statistic', '--mode', 'random', '--probability', String(rule.probability), '-j', 'DROP']);
+    ...(rule.source === undefined ? [] : ['-s', rule.source]), '-m', 'statistic', '--mode', 'random', '--probability', String(rule.probability), '-j', 'DROP']);
 }
 
 /**

@@ -102,8 +102,9 @@ export function downloadWithAtftp(request: DownloadRequest & AtftpOptions): Prom
 export function downloadWithTftpHpa(request: DownloadRequest & { readonly verbose?: boolean }): Promise<DownloadResult> {
   const args = [...(request.verbose ? ['-v'] : []), '-m', 'binary', request.host, String(request.port)];
   args.push('-c', 'get', request.remote, request.local);
-  // It exits 0 even after receiving an ERROR packet, reporting it only as "Error code N: ..." on stdout.
-  return download('tftp-hpa', args, request, (r) => r.exitCode === 0 && !/^Error code/m.test(r.output));
+  // It exits 0 even after receiving an ERROR packet, timing out or failing a send, reporting it only
+  // as "Error code N: ...", "Transfer timed out." or "tftp: sendto: ..." on stdout/stderr.
+  return download('tftp-hpa', args, request, (r) => r.exitCode === 0 && !/^(Error code|Transfer timed out|tftp: )/m.test(r.output));
 }
 
 /** `curl -sS -o LOCAL [--tftp-blksize N] [--tftp-no-options] tftp://HOST:PORT/REMOTE` */

@@ -190,6 +190,20 @@ describe('MulticastSession (RFC 2090 + flow control)', () => {
     assert.equal(s.ended.find((e) => e.peer.address === '10.0.0.2')?.result.outcome, 'protocol-error');
   });
 
+  it('never drops a member for a burst of ACKs already in flight (a master just passed over ACKs every DATA)', async () => {
+    const s = setup({ settings: { startDelayMs: 0 } });
+    s.join(1);
+    s.join(2);
+    s.ack(1, 0);
+    s.ack(2, 0);
+    await settle();
+    drain(s.socket);
+    for (let i = 0; i < 50; i++) s.ack(2, i % 3);
+    await settle();
+    assert.equal(lines(drain(s.socket)).filter((l) => l === 'c2: ERROR 0').length, 0, 'still a member');
+    assert.equal(s.ended.find((e) => e.peer.address === '10.0.0.2'), undefined);
+  });
+
   it('rate-limits OACK mc=0 answers to a burst of stray ACKs', async () => {
     const s = setup({ settings: { startDelayMs: 0 } });
     s.join(1);

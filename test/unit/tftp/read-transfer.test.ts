@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { TftpPacket } from '../../../src/codec/tftp-packet.js';
 import { encodeTftp } from '../../../src/codec/tftp-packet.js';
 import { NetasciiBlocks, OctetBlocks } from '../../../src/tftp/block-producer.js';
-import { FINAL_BLOCK_RETRIES, ReadTransfer } from '../../../src/tftp/read-transfer.js';
+import { FINAL_BLOCK_RETRIES, QUIET_AFTER_EXPIRIES, QUIET_MS, ReadTransfer } from '../../../src/tftp/read-transfer.js';
 import type { TransferResult } from '../../../src/tftp/transfer-types.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { FakeSocket, settle } from '../../support/fake-socket.js';
@@ -221,6 +221,38 @@ describe('ReadTransfer state machine', () => {
     s.ack(8); // that ACK ends the resent window: the next full window follows
     await settle();
     assert.deepEqual(blocksOf(s.socket.take()), [9, 10, 11, 12]);
+  });
+
+  it('after 8 window expiries in a row resends only every 6 s, so a receiver that drops what it has can time out and re-ACK (atftp)', async () => {
+    const s = setup({ windowsize: 8, size: 512 * 40 });
+    s.t.start();
+    const resendAt: number[] = [];
+    for (let ms = 0; ms < 20000; ms += 10) {
+      await settle();
+      if (blocksOf(s.socket.take()).includes(1)) resendAt.push(s.clock.now());
+      s.clock.advance(10);
+    }
+    const gaps = resendAt.slice(1).map((t, i) => t - resendAt[i]!);
+    assert.ok(gaps.slice(0, QUIET_AFTER_EXPIRIES).every((g) => g < QUIET_MS), `backoff first: ${gaps}`);
+    assert.ok(gaps.slice(QUIET_AFTER_EXPIRIES).length > 0 && gaps.slice(QUIET_AFTER_EXPIRIES).every((g) => g >= QUIET_MS), `then quiet: ${gaps}`);
+    s.ack(8); // the receiver's own timer fired: progress ends the quiet spacing
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [9, 10, 11, 12, 13, 14, 15, 16]);
+    s.clock.advance(2000);
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [9, 10, 11, 12, 13, 14, 15, 16], 'back to the adaptive RTO');
+  });
+
+  it('keeps lock-step transfers on the adaptive RTO however long the silence', async () => {
+    const s = setup({ size: 512 * 40 });
+    s.t.start();
+    let sends = 0;
+    for (let ms = 0; ms < 20000; ms += 10) {
+      await settle();
+      sends += s.socket.take().length;
+      s.clock.advance(10);
+    }
+    assert.ok(sends >= 14, `${sends} sends in 20 s`);
   });
 
   it('restarts after the last ACK when the window timer expires (RFC 7440 4)', async () => {
