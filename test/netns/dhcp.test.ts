@@ -6,10 +6,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { decodeDhcp, DhcpMessageType, type DhcpMessage } from '../../src/codec/dhcp-message.js';
+import { decodeDhcp, DhcpMessageType } from '../../src/codec/dhcp-message.js';
 import { decodeMtftpSubOptions, decodePxeVendorOptions } from '../../src/codec/pxe-options.js';
+import { dhcpExchange, ipBytes, plainDhcpPacket } from '../support/dhcp-exchange.js';
 import { startDaemonIn } from '../support/netns-daemon.js';
-import { capture, repoRoot } from '../support/fixtures.js';
+import { capture } from '../support/fixtures.js';
 import {
   canUseNetns,
   createBridge,
@@ -23,7 +24,6 @@ import {
 } from '../support/netns.js';
 
 const work = mkdtempSync(join(tmpdir(), 'pxecast-dhcp-'));
-const probe = join(repoRoot, 'build/test/support/dhcp-probe.js');
 const stateFile = join(work, 'leases.json');
 const configFile = join(work, 'pxecast.ini');
 let server: LinkEnd;
@@ -101,17 +101,6 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** Sends `packet` from inside the client's namespace and returns the DHCP replies it got. */
-async function exchange(end: LinkEnd, packet: Buffer, opts: { from?: string; to?: string; waitMs?: number } = {}): Promise<Array<{ from: string; port: number; msg: DhcpMessage }>> {
-  const r = await runInNamespace(end.namespace, process.execPath, [probe, opts.from ?? '0.0.0.0:68', opts.to ?? '255.255.255.255:67', packet.toString('hex'), String(opts.waitMs ?? 1500)], { timeoutMs: 10_000 });
-  return r.stdout
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as { from: string; port: number; hex: string })
-    .map((x) => ({ from: x.from, port: x.port, msg: decodeDhcp(Buffer.from(x.hex, 'hex')) }))
-    .filter((x) => x.msg.op === 2);
-}
-
 /** The captured iPXE packet with this client's MAC and a fresh xid (and optional tweaks). */
 function ipxePacket(name: 'ipxe-dhcp-discover' | 'ipxe-dhcp-request', mac: number, tweak?: (b: Buffer) => void): Buffer {
   const b = Buffer.from(capture(name));
@@ -121,22 +110,6 @@ function ipxePacket(name: 'ipxe-dhcp-discover' | 'ipxe-dhcp-request', mac: numbe
   return b;
 }
 
-/** A minimal non-PXE request: header + cookie + 53 + extra options + end. */
-function plainPacket(type: number, mac: number, options: number[] = [], fields: { ciaddr?: string; giaddr?: string } = {}): Buffer {
-  const b = Buffer.alloc(240);
-  b[0] = 1;
-  b[1] = 1;
-  b[2] = 6;
-  b.writeUInt32BE(0x52000000 + mac, 4);
-  const ip = (s: string, at: number) => s.split('.').forEach((o, i) => (b[at + i] = Number(o)));
-  if (fields.ciaddr) ip(fields.ciaddr, 12);
-  if (fields.giaddr) ip(fields.giaddr, 24);
-  Buffer.from([0x52, 0x54, 0x00, 0xee, 0x00, mac]).copy(b, 28);
-  b.writeUInt32BE(0x63825363, 236);
-  return Buffer.concat([b, Buffer.from([53, 1, type, ...options, 255])]);
-}
-
-const ipBytes = (s: string) => s.split('.').map(Number);
 
 describe('DHCP full mode (bridged netns LAN)', () => {
   it('busybox udhcpc obtains a lease from the pool', async () => {
@@ -159,7 +132,7 @@ describe('DHCP full mode (bridged netns LAN)', () => {
   });
 
   it('a PXE client (captured iPXE DISCOVER) gets its boot file and option 43 equal to the catalog tuple, byte for byte', async () => {
-    const [offer] = await exchange(clientEnds[2]!, ipxePacket('ipxe-dhcp-discover', 0x21));
+    const [offer] = await dhcpExchange(clientEnds[2]!, ipxePacket('ipxe-dhcp-discover', 0x21));
     assert.ok(offer, 'an OFFER');
     assert.equal(offer.msg.options[53], DhcpMessageType.OFFER);
     assert.equal(offer.msg.file, 'boot.ipxe', 'iPXE gets the ipxe_file, so the chainload does not loop');
@@ -174,14 +147,14 @@ describe('DHCP full mode (bridged netns LAN)', () => {
       const ipxe175 = b.indexOf(Buffer.from([175, 48]));
       b[ipxe175] = 201;
     });
-    const [fwOffer] = await exchange(clientEnds[2]!, firmware);
+    const [fwOffer] = await dhcpExchange(clientEnds[2]!, firmware);
     assert.equal(fwOffer?.msg.file, 'undionly.kpxe');
   });
 
   it('two clients never share an address; the pool never hands out the same one twice', async () => {
     const seen = new Set<string>();
     for (const mac of [0x31, 0x32]) {
-      const [offer] = await exchange(clientEnds[2]!, plainPacket(DhcpMessageType.DISCOVER, mac));
+      const [offer] = await dhcpExchange(clientEnds[2]!, plainDhcpPacket(DhcpMessageType.DISCOVER, mac));
       assert.ok(offer);
       assert.ok(!seen.has(offer.msg.yiaddr), `${offer.msg.yiaddr} offered twice`);
       seen.add(offer.msg.yiaddr);
@@ -190,22 +163,22 @@ describe('DHCP full mode (bridged netns LAN)', () => {
 
   it('renew (unicast REQUEST with ciaddr) is ACKed; DECLINE quarantines; RELEASE frees', async () => {
     const mac = 0x41;
-    const [offer] = await exchange(clientEnds[2]!, plainPacket(DhcpMessageType.DISCOVER, mac));
+    const [offer] = await dhcpExchange(clientEnds[2]!, plainDhcpPacket(DhcpMessageType.DISCOVER, mac));
     assert.ok(offer);
     const address = offer.msg.yiaddr;
-    const [ack] = await exchange(clientEnds[2]!, plainPacket(DhcpMessageType.REQUEST, mac, [50, 4, ...ipBytes(address), 54, 4, ...ipBytes(server.address)]));
+    const [ack] = await dhcpExchange(clientEnds[2]!, plainDhcpPacket(DhcpMessageType.REQUEST, mac, [50, 4, ...ipBytes(address), 54, 4, ...ipBytes(server.address)]));
     assert.equal(ack?.msg.options[53], DhcpMessageType.ACK);
     assert.equal(ack.msg.options[58], 1800, 'T1 = half the lease');
     // Renewing: the client holds the address on its interface and unicasts from it (ciaddr).
     const end = clientEnds[2]!;
     const added = await runInNamespace(end.namespace, 'ip', ['addr', 'add', `${address}/24`, 'dev', end.ifname], { timeoutMs: 5000 });
     assert.equal(added.exitCode, 0, added.stderr);
-    const [renew] = await exchange(end, plainPacket(DhcpMessageType.REQUEST, mac, [], { ciaddr: address }), { from: `${address}:68`, to: `${server.address}:67` });
+    const [renew] = await dhcpExchange(end, plainDhcpPacket(DhcpMessageType.REQUEST, mac, [], { ciaddr: address }), { from: `${address}:68`, to: `${server.address}:67` });
     await runInNamespace(end.namespace, 'ip', ['addr', 'del', `${address}/24`, 'dev', end.ifname], { timeoutMs: 5000 });
     assert.equal(renew?.msg.options[53], DhcpMessageType.ACK);
     assert.equal(renew.from, server.address);
-    await exchange(clientEnds[2]!, plainPacket(DhcpMessageType.DECLINE, mac, [50, 4, ...ipBytes(address)]), { waitMs: 300 });
-    const [other] = await exchange(clientEnds[2]!, plainPacket(DhcpMessageType.DISCOVER, 0x42, [50, 4, ...ipBytes(address)]));
+    await dhcpExchange(clientEnds[2]!, plainDhcpPacket(DhcpMessageType.DECLINE, mac, [50, 4, ...ipBytes(address)]), { waitMs: 300 });
+    const [other] = await dhcpExchange(clientEnds[2]!, plainDhcpPacket(DhcpMessageType.DISCOVER, 0x42, [50, 4, ...ipBytes(address)]));
     assert.notEqual(other?.msg.yiaddr, address, 'a declined address is quarantined');
     const leases = JSON.parse(readFileSync(stateFile, 'utf8')) as { leases: Array<{ address: string; state: string }> };
     assert.equal(leases.leases.find((l) => l.address === address)?.state, 'declined');
@@ -213,8 +186,8 @@ describe('DHCP full mode (bridged netns LAN)', () => {
 
   it('a request through a relay (giaddr) is answered to the relay on port 67', async () => {
     const relay = clientEnds[2]!;
-    const packet = plainPacket(DhcpMessageType.DISCOVER, 0x51, [], { giaddr: relay.address });
-    const replies = await exchange(relay, packet, { from: `${relay.address}:67`, to: `${server.address}:67` });
+    const packet = plainDhcpPacket(DhcpMessageType.DISCOVER, 0x51, [], { giaddr: relay.address });
+    const replies = await dhcpExchange(relay, packet, { from: `${relay.address}:67`, to: `${server.address}:67` });
     assert.equal(replies[0]?.port, 67);
     assert.equal(replies[0]?.msg.giaddr, relay.address);
   });
@@ -222,22 +195,22 @@ describe('DHCP full mode (bridged netns LAN)', () => {
   it('malformed packets (truncated, bad cookie, overlong options) never crash or stall it', async () => {
     const good = ipxePacket('ipxe-dhcp-discover', 0x61);
     const bad = [good.subarray(0, 100), Buffer.concat([good.subarray(0, 236), Buffer.from([0, 0, 0, 0])]), Buffer.concat([good.subarray(0, 240), Buffer.from([60, 250, 1])])];
-    for (const b of bad) await exchange(clientEnds[2]!, b, { waitMs: 200 });
-    const [offer] = await exchange(clientEnds[2]!, good);
+    for (const b of bad) await dhcpExchange(clientEnds[2]!, b, { waitMs: 200 });
+    const [offer] = await dhcpExchange(clientEnds[2]!, good);
     assert.equal(offer?.msg.options[53], DhcpMessageType.OFFER, 'still serving');
     assert.ok(daemon?.isRunning());
   });
 
   it('a restart keeps the leases: the address stays with its MAC and is never handed to another', async () => {
     const mac = 0x71;
-    const [offer] = await exchange(clientEnds[2]!, plainPacket(DhcpMessageType.DISCOVER, mac));
+    const [offer] = await dhcpExchange(clientEnds[2]!, plainDhcpPacket(DhcpMessageType.DISCOVER, mac));
     const address = offer!.msg.yiaddr;
-    await exchange(clientEnds[2]!, plainPacket(DhcpMessageType.REQUEST, mac, [50, 4, ...ipBytes(address), 54, 4, ...ipBytes(server.address)]));
+    await dhcpExchange(clientEnds[2]!, plainDhcpPacket(DhcpMessageType.REQUEST, mac, [50, 4, ...ipBytes(address), 54, 4, ...ipBytes(server.address)]));
     await stopDaemon();
     await startDaemon();
-    const [nak] = await exchange(clientEnds[2]!, plainPacket(DhcpMessageType.REQUEST, 0x72, [50, 4, ...ipBytes(address)]));
+    const [nak] = await dhcpExchange(clientEnds[2]!, plainDhcpPacket(DhcpMessageType.REQUEST, 0x72, [50, 4, ...ipBytes(address)]));
     assert.equal(nak?.msg.options[53], DhcpMessageType.NAK);
-    const [same] = await exchange(clientEnds[2]!, plainPacket(DhcpMessageType.DISCOVER, mac));
+    const [same] = await dhcpExchange(clientEnds[2]!, plainDhcpPacket(DhcpMessageType.DISCOVER, mac));
     assert.equal(same?.msg.yiaddr, address);
   });
 
@@ -246,7 +219,7 @@ describe('DHCP full mode (bridged netns LAN)', () => {
     if (daemon) process.kill(daemon.pid, 'SIGHUP');
     const deadline = Date.now() + 5000;
     while (!/configuration reloaded/.test(daemon!.outputTail()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const [offer] = await exchange(clientEnds[2]!, ipxePacket('ipxe-dhcp-discover', 0x81));
+    const [offer] = await dhcpExchange(clientEnds[2]!, ipxePacket('ipxe-dhcp-discover', 0x81));
     assert.equal(decodeMtftpSubOptions(offer!.msg.raw.get(43)!)?.reopenDelayS, 9);
     writeConfig('full');
   });
@@ -285,7 +258,7 @@ describe('DHCP proxy mode beside a real dnsmasq (bridged netns LAN)', () => {
     // Broadcast flag set (as UEFI does): dnsmasq would otherwise unicast its offer to the crafted
     // packet's MAC, which is not this namespace's interface.
     const discover = ipxePacket('ipxe-dhcp-discover', 0x91, (b) => b.writeUInt16BE(0x8000, 10));
-    const replies = await exchange(clientEnds[2]!, discover, { waitMs: 2500 });
+    const replies = await dhcpExchange(clientEnds[2]!, discover, { waitMs: 2500 });
     const fromDnsmasq = replies.find((r) => r.msg.yiaddr !== '0.0.0.0');
     const fromProxy = replies.find((r) => r.msg.options[60] === 'PXEClient');
     assert.ok(fromDnsmasq, `an address offer from dnsmasq: ${JSON.stringify(replies.map((r) => r.from))}\n${dnsmasq?.outputTail()}`);
@@ -299,7 +272,7 @@ describe('DHCP proxy mode beside a real dnsmasq (bridged netns LAN)', () => {
   it('answers a PXE REQUEST on port 4011 to its source port (iPXE: 68)', async () => {
     const end = clientEnds[2]!;
     const request = ipxePacket('ipxe-dhcp-request', 0x92, (b) => end.address.split('.').forEach((o, i) => (b[12 + i] = Number(o))));
-    const [ack] = await exchange(end, request, { from: `${end.address}:68`, to: `${server.address}:4011` });
+    const [ack] = await dhcpExchange(end, request, { from: `${end.address}:68`, to: `${server.address}:4011` });
     assert.equal(ack?.msg.options[53], DhcpMessageType.ACK);
     assert.equal(ack.port, 4011, 'from the PXE port');
     assert.equal(ack.msg.file, 'boot.ipxe');
@@ -307,7 +280,7 @@ describe('DHCP proxy mode beside a real dnsmasq (bridged netns LAN)', () => {
   });
 
   it('ignores non-PXE clients entirely', async () => {
-    const replies = await exchange(clientEnds[2]!, plainPacket(DhcpMessageType.DISCOVER, 0x93), { waitMs: 1500 });
+    const replies = await dhcpExchange(clientEnds[2]!, plainDhcpPacket(DhcpMessageType.DISCOVER, 0x93), { waitMs: 1500 });
     assert.ok(replies.every((r) => r.msg.options[60] !== 'PXEClient' && r.from !== server.address));
   });
 });
