@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { startAtftpMget } from '../support/atftp-multicast.js';
 import { writeTempConfig } from '../support/daemon-process.js';
 import { startDaemonIn } from '../support/netns-daemon.js';
 import {
@@ -13,7 +14,6 @@ import {
   canUseNetns,
   createBridge,
   createNamespace,
-  spawnInNamespace,
   teardown,
   txBytes,
   type LinkEnd,
@@ -61,15 +61,7 @@ after(async () => {
 let run = 0;
 function mget(ns: Namespace): { local: string; proc: ProcessHandle } {
   const local = join(work, `out-${run++}`);
-  const proc = spawnInNamespace(ns, findPeer('atftp')!.path, [
-    '--mget',
-    '--mtftp', `client-port ${CLIENT_PORT}`,
-    '--mtftp', `mcast-ip ${GROUP}`,
-    '--mtftp', 'listen-delay 1',
-    '--mtftp', 'timeout-delay 1',
-    '-r', 'image.img', '-l', local,
-    server.address, String(SERVER_PORT),
-  ]);
+  const proc = startAtftpMget(ns, server.address, { group: GROUP, clientPort: CLIENT_PORT, serverPort: SERVER_PORT }, 'image.img', local);
   return { local, proc };
 }
 

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { startAtftpMulticast } from '../support/atftp-multicast.js';
 import { writeTempConfig } from '../support/daemon-process.js';
 import { startDaemonIn } from '../support/netns-daemon.js';
 import {
@@ -14,7 +15,6 @@ import {
   canUseNetns,
   createBridge,
   createNamespace,
-  spawnInNamespace,
   teardown,
   txBytes,
   type LinkEnd,
@@ -61,14 +61,7 @@ after(async () => {
 let run = 0;
 function fetchMulticast(client: { ns: Namespace }, file: string): { local: string; proc: ProcessHandle } {
   const local = join(work, `out-${run++}`);
-  const atftp = findPeer('atftp')!;
-  const proc = spawnInNamespace(client.ns, atftp.path, [
-    '--option', 'multicast',
-    '--option', 'blksize 1428',
-    '-g', '-r', file, '-l', local,
-    server.address, '69',
-  ]);
-  return { local, proc };
+  return { local, proc: startAtftpMulticast(client.ns, server.address, file, local) };
 }
 
 /** Waits (bounded) for every client and checks each copy byte for byte. */
