@@ -9,7 +9,8 @@
 // Prints "relay ready" once bound; on SIGTERM (or after LIFETIME_MS, the hard bound) prints one
 // JSON line of counters and exits.
 import dgram from 'node:dgram';
-import { planDeliveries, seededRandom, type ImpairmentSettings } from './impairment.js';
+import { planDeliveries, type ImpairmentSettings } from './impairment.js';
+import { seededRandom } from './round-trip.js';
 
 const [listen, upstream, duplicate, reorder, maxDelayMs, seed, lifetimeMs] = process.argv.slice(2);
 if (!listen || !upstream || lifetimeMs === undefined) {

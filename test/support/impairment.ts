@@ -12,18 +12,6 @@ export interface ImpairmentSettings {
   readonly seed: number;
 }
 
-/** mulberry32: tiny, fast, good enough to pick packets; the same seed gives the same run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Delays (ms) at which copies of one datagram go out: [0] is a plain forward. */
 export function planDeliveries(settings: ImpairmentSettings, random: () => number): number[] {
   const delay = () => 1 + Math.floor(random() * settings.maxDelayMs);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { planDeliveries, seededRandom } from '../../support/impairment.js';
+import { planDeliveries } from '../../support/impairment.js';
+import { seededRandom } from '../../support/round-trip.js';
 
 describe('impairment relay plan', () => {
   const settings = { duplicate: 0.1, reorder: 0.2, maxDelayMs: 20, seed: 2090 };
