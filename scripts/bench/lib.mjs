@@ -134,6 +134,45 @@ export async function waitUntilServing(peers, handle, { host, port, remote, loca
   throw new Error(`not serving after 15 s (${last})`);
 }
 
+/**
+ * Starts `pxecast serve ARGS` in `ns` and waits up to 15 s for `ready` in its output. Returns
+ * { handle, error }: error is null once it is up, else why it did not start (it is killed then).
+ */
+export async function startPxecast(netns, ns, args, ready) {
+  const handle = netns.spawnInNamespace(ns, process.execPath, [PXECAST_CLI, 'serve', ...args]);
+  const deadline = Date.now() + 15_000;
+  while (!ready.test(handle.outputTail())) {
+    if (!handle.isRunning() || Date.now() > deadline) {
+      const error = `FAIL: did not start (${lastLine(handle.outputTail()) || 'no output'})`;
+      await handle.kill();
+      return { handle, error };
+    }
+    await sleep(20);
+  }
+  return { handle, error: null };
+}
+
+/**
+ * Starts atftpd in `ns` on `address`:69 serving `root`, with `extraArgs` before the root. It logs
+ * to stdout at level 6 (per request, never per packet), so a report can say what it did. It prints
+ * nothing when ready: `probe` ({ remote, local, netns }) is fetched until it works. Returns
+ * { handle, error } like startPxecast; handle is null when atftpd is not installed.
+ */
+export async function startAtftpd(netns, peers, ns, { address, root, extraArgs, probe }) {
+  const program = peers.findPeer('atftpd');
+  if (!program) return { handle: null, error: 'n/a (atftpd not installed; see PXECAST_ATFTPD)' };
+  const handle = netns.spawnInNamespace(ns, program.path, [
+    '--daemon', '--no-fork', '--logfile', '-', '--verbose=6', '--port', '69', '--bind-address', address, ...extraArgs, root,
+  ]);
+  try {
+    await waitUntilServing(peers, handle, { host: address, port: 69, ...probe });
+    return { handle, error: null };
+  } catch (err) {
+    await handle.kill();
+    return { handle, error: `FAIL: did not start (${err.message})` };
+  }
+}
+
 // Other benchmarks in this folder and test runs: on 2 cores, measuring beside them is meaningless.
 const BUSY_PATTERN = 'scripts/bench/|node --test|run-tests\\.mjs';
 const BENCH_PATTERN = /scripts\/bench\//;

@@ -27,7 +27,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  MiB, PXECAST_CLI, lastLine, loadSupport, machineLine, makeWorkDir, median, parseFields, positiveInt, printHeaderComment, pxecastVersion, quiesce, sleep, utcStamp, waitUntilServing, writeRandomFile, writeReport,
+  MiB, lastLine, loadSupport, machineLine, makeWorkDir, median, parseFields, positiveInt, printHeaderComment, pxecastVersion, quiesce, sleep, startAtftpd, startPxecast, utcStamp, writeRandomFile, writeReport,
 } from './lib.mjs';
 
 const IMAGE = 'image.img';
@@ -233,17 +233,7 @@ function pxecastServer(ns, address, name, openHold) {
     error: null,
     seen: new Set(),
     async start() {
-      server.error = null;
-      server.handle = netns.spawnInNamespace(ns, process.execPath, [PXECAST_CLI, 'serve', '--config', ini, '--socket', socket]);
-      const deadline = Date.now() + 15_000;
-      while (!/mtftp listening/.test(server.handle.outputTail())) {
-        if (!server.handle.isRunning() || Date.now() > deadline) {
-          server.error = `FAIL: did not start (${lastLine(server.handle.outputTail()) || 'no output'})`;
-          await server.handle.kill();
-          return;
-        }
-        await sleep(20);
-      }
+      ({ handle: server.handle, error: server.error } = await startPxecast(netns, ns, ['--config', ini, '--socket', socket], /mtftp listening/));
     },
     async stop() {
       await server.handle?.kill();
@@ -277,26 +267,10 @@ function atftpdServer(ns, address, probeNs) {
     handle: null,
     error: null,
     async start() {
-      const program = peers.findPeer('atftpd');
-      if (!program) {
-        server.error = 'n/a (atftpd not installed; see PXECAST_ATFTPD)';
-        return;
-      }
-      server.error = null;
-      // Logging to stdout (not /dev/null) at level 6, so the report can say what atftpd did: it
-      // logs per request, not per packet.
-      server.handle = netns.spawnInNamespace(ns, program.path, [
-        '--daemon', '--no-fork', '--logfile', '-', '--verbose=6', '--port', '69', '--bind-address', address,
-        '--mtftp', mtftpConf, '--mtftp-port', String(MTFTP_PORT), root,
-      ]);
-      try {
-        await waitUntilServing(peers, server.handle, {
-          host: address, port: 69, remote: READY_PROBE, local: join(tmp, 'ready.out'), netns: probeNs,
-        });
-      } catch (err) {
-        server.error = `FAIL: did not start (${err.message})`;
-        await server.handle.kill();
-      }
+      ({ handle: server.handle, error: server.error } = await startAtftpd(netns, peers, ns, {
+        address, root, extraArgs: ['--mtftp', mtftpConf, '--mtftp-port', String(MTFTP_PORT)],
+        probe: { remote: READY_PROBE, local: join(tmp, 'ready.out'), netns: probeNs },
+      }));
     },
     async stop() {
       await server.handle?.kill();

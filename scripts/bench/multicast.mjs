@@ -31,8 +31,8 @@ import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  MiB, PXECAST_CLI, lastLine, loadSupport, machineLine, makeWorkDir, median, parseFields, positiveInt,
-  printHeaderComment, pxecastVersion, quiesce, sleep, utcStamp, waitForQuiet, waitUntilServing, watchActivity,
+  MiB, lastLine, loadSupport, machineLine, makeWorkDir, median, parseFields, positiveInt,
+  printHeaderComment, pxecastVersion, quiesce, sleep, startAtftpd, startPxecast, utcStamp, waitForQuiet, watchActivity,
   writeRandomFile, writeReport,
 } from './lib.mjs';
 
@@ -240,17 +240,7 @@ function pxecastServer(ns, address, name, extraMulticast) {
     // Lines already seen; the output tail is bounded, so sessions are told apart by content.
     seen: new Set(),
     async start() {
-      server.error = null;
-      server.handle = netns.spawnInNamespace(ns, process.execPath, [PXECAST_CLI, 'serve', '--config', ini]);
-      const deadline = Date.now() + 15_000;
-      while (!/tftp listening/.test(server.handle.outputTail())) {
-        if (!server.handle.isRunning() || Date.now() > deadline) {
-          server.error = `FAIL: did not start (${lastLine(server.handle.outputTail()) || 'no output'})`;
-          await server.handle.kill();
-          return;
-        }
-        await sleep(20);
-      }
+      ({ handle: server.handle, error: server.error } = await startPxecast(netns, ns, ['--config', ini], /tftp listening/));
     },
     async stop() {
       await server.handle?.kill();
@@ -277,26 +267,10 @@ function atftpdServer(ns, address, probeNs) {
     handle: null,
     error: null,
     async start() {
-      const program = peers.findPeer('atftpd');
-      if (!program) {
-        server.error = 'n/a (atftpd not installed; see PXECAST_ATFTPD)';
-        return;
-      }
-      server.error = null;
-      server.handle = netns.spawnInNamespace(ns, program.path, [
-        '--daemon', '--no-fork', '--logfile', '-', '--verbose=6', '--port', '69', '--bind-address', address,
-        '--mcast-addr', ATFTPD_MCAST.addr, '--mcast-port', ATFTPD_MCAST.port, '--mcast-ttl', ATFTPD_MCAST.ttl,
-        root,
-      ]);
-      // atftpd prints nothing when ready: poll with a tiny download from a client namespace.
-      try {
-        await waitUntilServing(peers, server.handle, {
-          host: address, port: 69, remote: READY_PROBE, local: join(tmp, 'ready.out'), netns: probeNs,
-        });
-      } catch (err) {
-        server.error = `FAIL: did not start (${err.message})`;
-        await server.handle.kill();
-      }
+      ({ handle: server.handle, error: server.error } = await startAtftpd(netns, peers, ns, {
+        address, root, extraArgs: ['--mcast-addr', ATFTPD_MCAST.addr, '--mcast-port', ATFTPD_MCAST.port, '--mcast-ttl', ATFTPD_MCAST.ttl],
+        probe: { remote: READY_PROBE, local: join(tmp, 'ready.out'), netns: probeNs },
+      }));
     },
     async stop() {
       await server.handle?.kill();
