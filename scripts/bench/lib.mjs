@@ -181,10 +181,11 @@ const BENCH_PATTERN = /scripts\/bench\//;
  * Command lines of test runs and of the benchmarks that started before this process (not
  * `selfScript`, e.g. 'bench/multicast.mjs'). Only older benchmarks count, so two benchmarks that
  * both wait for quiet never wait for each other: the younger one waits, the older one goes on.
+ * `olderOnly: false` counts younger ones too (did anything overlap a measurement?).
  */
-export function otherActivity(selfScript) {
+export function otherActivity(selfScript, { olderOnly = true } = {}) {
   try {
-    return othersIn(execFileSync('pgrep', ['-af', BUSY_PATTERN], { encoding: 'utf8', timeout: 5000 }), selfScript, true);
+    return othersIn(execFileSync('pgrep', ['-af', BUSY_PATTERN], { encoding: 'utf8', timeout: 5000 }), selfScript, olderOnly);
   } catch {
     return []; // pgrep exits 1 when nothing matches
   }

@@ -22,12 +22,11 @@
 // without one the atftpd rows say n/a.
 //
 // Usage: node scripts/bench/mtftp.mjs [--runs N] [--clients N] [--timeout S] [--size MiB] [--no-wait]
-import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  MiB, lastLine, loadSupport, machineLine, makeWorkDir, median, parseFields, positiveInt, printHeaderComment, pxecastVersion, quiesce, sleep, startAtftpd, startPxecast, utcStamp, writeRandomFile, writeReport,
+  MiB, lastLine, loadSupport, machineLine, makeWorkDir, median, parseFields, positiveInt, printHeaderComment, pxecastVersion, otherActivity, quiesce, sleep, startAtftpd, startPxecast, utcStamp, waitForQuiet, writeRandomFile, writeReport,
 } from './lib.mjs';
 
 const IMAGE = 'image.img';
@@ -38,6 +37,7 @@ const MTFTP_PORT = 1759;
 const MTFTP_MAX_BYTES = 65535 * 512 - 1; // 33,553,919
 const TX_SETTLE_MS = 1000;
 const DEFAULT_ATFTPD = '/tmp/pxc-atftpd/usr/sbin/atftpd';
+const SELF = 'bench/mtftp.mjs';
 const OTHER_BENCH_POLL_MS = 10_000;
 const OTHER_BENCH_MAX_WAIT_MS = 10 * 60_000;
 
@@ -129,9 +129,9 @@ async function main() {
         }
         const outcome = server.error ? { kind: 'n/a', reason: server.error } : await runScenario(scenario, server);
         // One started meanwhile? Checked at the end of each scenario, so the report can say so.
-        const concurrent = otherBenchmarks();
+        const concurrent = otherActivity(SELF, { olderOnly: false });
         if (concurrent.length) {
-          outcome.concurrent = concurrent[0].split(' ').slice(1).join(' ');
+          outcome.concurrent = concurrent[0];
           overlapped.add(scenario.title);
         }
         outcomes.get(scenario).push(outcome);
@@ -198,27 +198,10 @@ async function main() {
   }
 }
 
-// Other benchmarks in this folder (not this process): wait for them, bounded, then go on anyway.
-function otherBenchmarks() {
-  try {
-    return execFileSync('pgrep', ['-af', 'scripts/bench/'], { encoding: 'utf8', timeout: 5000 })
-      .split('\n').filter((l) => l.trim() && !l.includes('scripts/bench/mtftp.mjs') && !l.startsWith(`${process.pid} `));
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
-}
-
+// Other benchmarks and test runs: wait for them (bounded), then go on anyway and say so.
 async function waitForOtherBenchmarks() {
-  const others = otherBenchmarks;
-  const deadline = Date.now() + OTHER_BENCH_MAX_WAIT_MS;
-  let found = others();
-  if (found.length && flags['no-wait']) return `measured while another benchmark ran (${found[0].split(' ').slice(1).join(' ')})`;
-  while (found.length && Date.now() < deadline) {
-    console.error(`waiting for another benchmark: ${found[0]}`);
-    await sleep(OTHER_BENCH_POLL_MS);
-    found = others();
-  }
-  return found.length ? `measured while another benchmark ran (${found[0].split(' ').slice(1).join(' ')})` : '';
+  const found = flags['no-wait'] ? otherActivity(SELF) : await waitForQuiet(SELF, { maxWaitMs: OTHER_BENCH_MAX_WAIT_MS, pollMs: OTHER_BENCH_POLL_MS });
+  return found.length ? `measured while another benchmark ran (${found[0]})` : '';
 }
 
 
