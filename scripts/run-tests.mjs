@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureTestPackages } from './test-prereqs.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const groups = ['unit', 'integration', 'netns', 'e2e'];
@@ -22,6 +23,16 @@ for (const g of wanted) {
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+// Every group but unit talks to real peers from Debian packages inside network namespaces: check
+// (and as root install) them before anything runs, so a missing peer is one line, not 88 failures.
+if ((wanted.length ? wanted : groups).some((g) => g !== 'unit')) {
+  const problem = ensureTestPackages();
+  if (problem) {
+    console.error(`pxecast tests: ${problem}`);
+    process.exit(1);
+  }
 }
 
 run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']);
