@@ -149,6 +149,11 @@ export class LeaseTable {
   request(mac: string, pool: DhcpPoolConfig, address: string): RequestVerdict {
     this.expire();
     if (!inSubnet(address, pool)) return { ack: false, reason: `${address} is not on this network` };
+    // RFC 2131 4.3.2: an authoritative server NAKs an address it would not give. Only the pool's
+    // range is given, plus a MAC's own reservation (which may lie outside the range).
+    if (!inRange(address, pool) && this.index.get(pool.name)?.reservedByMac.get(mac) !== address) {
+      return { ack: false, reason: `${address} is outside the pool ${pool.first}-${pool.last}` };
+    }
     let current = this.byAddress.get(address);
     if (current && current.mac !== mac && current.state === 'offered' && this.reclaimedFrom.get(address) === mac) {
       // Its offer was reclaimed for a newer DISCOVER that has not REQUESTed yet: the first

@@ -99,6 +99,30 @@ describe('LeaseTable', () => {
     assert.equal(table.request(MAC(2), pool, '10.0.0.10').ack, false);
   });
 
+  it('NAKs a REQUEST for an address outside the pool range: the router, above `last`, even when the pool is full', () => {
+    const { table } = setup();
+    const outside = ['10.0.0.1', '10.0.0.9', '10.0.0.14', '10.0.0.200'];
+    for (const address of outside) {
+      const verdict = table.request(MAC(1), pool, address);
+      assert.equal(verdict.ack, false, `${address} must be NAKed`);
+      assert.match(verdict.ack ? '' : verdict.reason, /outside the pool 10\.0\.0\.10-10\.0\.0\.13/);
+    }
+    // Fill the pool's open addresses (10 and 13), then try to get around "pool full".
+    assert.equal(table.request(MAC(2), pool, '10.0.0.10').ack, true);
+    assert.equal(table.request(MAC(3), pool, '10.0.0.13').ack, true);
+    assert.equal(table.offer(MAC(4), pool, null), null, 'full');
+    assert.equal(table.request(MAC(4), pool, '10.0.0.14').ack, false, 'a full pool is not bypassed by asking above it');
+    assert.equal(table.request(MAC(4), pool, '10.0.0.11').ack, false, 'nor by asking for the server');
+    assert.deepEqual(table.all().map((l) => l.address), ['10.0.0.10', '10.0.0.13']);
+  });
+
+  it('a reservation outside the range is the one exception: its own MAC gets it, nobody else does', () => {
+    const outsidePool: DhcpPoolConfig = { ...pool, reservations: [{ mac: 'bb:bb:bb:bb:bb:bb', address: '10.0.0.50' }] };
+    const table = new LeaseTable([outsidePool], { leaseTimeMs: 3_600_000, offerTimeoutMs: 60_000, serverAddress: '10.0.0.11' }, () => 1);
+    assert.equal(table.request(MAC(1), outsidePool, '10.0.0.50').ack, false);
+    assert.equal(table.request('bb:bb:bb:bb:bb:bb', outsidePool, '10.0.0.50').ack, true);
+  });
+
   it('quarantines a declined address', () => {
     const { table, advance } = setup();
     table.request(MAC(1), pool, '10.0.0.10');
