@@ -3,6 +3,7 @@
 import { buildCatalog } from './catalog/build-catalog.js';
 import { CatalogStore } from './catalog/catalog-store.js';
 import type { Catalog } from './catalog/catalog.js';
+import { NO_MTFTP } from './catalog/served-mtftp.js';
 import { ConfigError, formatIssue } from './config/config-error.js';
 import type { Config, LogLevel } from './config/config-types.js';
 import type { Clock, FileSystem, Logger, SocketFactory, UploadStore } from './io/ports.js';
@@ -105,6 +106,7 @@ export class Daemon {
             wallClock: deps.wallClock,
             leaseStore: deps.leaseStore(dhcp.stateFile),
             nextServer: dhcp.nextServer ?? dhcp.interface,
+            mtftp: this.mtftp ?? NO_MTFTP,
           })
         : null;
   }
@@ -156,12 +158,15 @@ export class Daemon {
     if (m0.groupFirst !== m1.groupFirst || m0.groupLast !== m1.groupLast || m0.portFirst !== m1.portFirst || m0.portLast !== m1.portLast || m0.maxRateMbps !== m1.maxRateMbps) {
       this.deps.logger.warn('[multicast] group_*, port_* and max_rate take effect only after a restart');
     }
-    const ports = (c: Catalog) => [...new Set(c.images.flatMap((i) => (i.mtftp ? [i.mtftp.serverPort] : [])))].sort().join(',');
-    if (ports(this.catalog.current()) !== ports(next.catalog)) {
-      this.deps.logger.warn('new MTFTP server ports are bound only after a restart');
+    if (this.config.mtftp.enabled !== next.config.mtftp.enabled) {
+      this.deps.logger.warn('[mtftp] enabled takes effect only after a restart');
     }
+    // New MTFTP ports are bound before the catalog that names them is published, so DHCP never
+    // advertises a channel nobody listens on; ports the new catalog drops are released after it.
+    await this.mtftp?.prepareCatalog(next.catalog);
     this.config = next.config;
     this.catalog.replace(next.catalog);
+    this.mtftp?.releaseUnused();
     this.deps.setLogLevel(next.config.log.level);
     this.deps.logger.info('configuration reloaded', { images: next.catalog.images.map((i) => i.name).join(',') || 'none' });
     return { ok: true };

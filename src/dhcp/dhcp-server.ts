@@ -6,10 +6,12 @@
 //
 // full:  DISCOVER/OFFER, REQUEST (selecting, init-reboot, renewing, rebinding)/ACK/NAK, DECLINE,
 //        RELEASE, INFORM; boot information for PXE clients in OFFER/ACK (protocols.md 7.3 A2).
-// proxy: only PXE clients (option 60 `PXEClient`); OFFER with yiaddr 0 and the boot information;
-//        REQUESTs on port 67 belong to the site DHCP server; requests on 4011 get an ACK with the
-//        boot information, sent to their source port (iPXE uses 68, UEFI 4011).
+// proxy: only PXE clients (option 60 `PXEClient`) the catalog has an image for; OFFER with yiaddr
+//        0 and the boot information; REQUESTs on port 67 belong to the site DHCP server; requests
+//        on 4011 get an ACK with the boot information, sent to their source port (iPXE uses 68,
+//        UEFI 4011). A client with no image gets silence, so another boot server can answer.
 import type { CatalogStore } from '../catalog/catalog-store.js';
+import type { ServedMtftp } from '../catalog/served-mtftp.js';
 import { guarded } from '../datagram-guard.js';
 import { decodeDhcp, DhcpMessageType, encodeDhcp, type DhcpMessage } from '../codec/dhcp-message.js';
 import type { DhcpConfig } from '../config/config-types.js';
@@ -35,6 +37,8 @@ export interface DhcpServerDeps {
   readonly leaseStore: LeaseStore;
   /** The TFTP server's address as clients must reach it (siaddr). */
   readonly nextServer: string;
+  /** What the MTFTP server serves now: the only source of option 43 sub-options 1-5. */
+  readonly mtftp: ServedMtftp;
 }
 
 export interface DhcpCounters {
@@ -223,18 +227,24 @@ export class DhcpServer {
   private onProxyRequest(msg: DhcpMessage, client: ClientInfo, type: number): void {
     if (!client.isPxe) return this.ignore('proxy: not a PXE client', msg);
     if (type !== DhcpMessageType.DISCOVER) return this.ignore('proxy: only DISCOVER is answered on the DHCP port', msg);
+    if (this.bootFor(client) === null) return this.ignore('proxy: no image for this client', msg);
     this.reply(msg, client, DhcpMessageType.OFFER, '0.0.0.0', {}, true);
   }
 
   private onPxeRequest(msg: DhcpMessage, client: ClientInfo, from: PeerAddress, type: number): void {
     if (!client.isPxe) return this.ignore('pxe port: not a PXE client', msg);
     if (type !== DhcpMessageType.REQUEST && type !== DhcpMessageType.INFORM) return this.ignore('pxe port: not a REQUEST', msg);
+    if (this.bootFor(client) === null) return this.ignore('pxe port: no image for this client', msg);
     // Unicast back to where it came from (ciaddr when set): iPXE sends from 68, UEFI from 4011.
     const to = { address: msg.ciaddr !== '0.0.0.0' ? msg.ciaddr : from.address, port: from.port };
     this.reply(msg, client, DhcpMessageType.ACK, '0.0.0.0', {}, true, to);
   }
 
   // ----------------------------------------------------------------------------------------------
+
+  private bootFor(client: ClientInfo): BootDecision | null {
+    return decideBoot(client, this.deps.catalog.current(), this.deps.mtftp);
+  }
 
   private reply(
     msg: DhcpMessage,
@@ -245,7 +255,7 @@ export class DhcpServer {
     proxy = false,
     to?: PeerAddress,
   ): void {
-    const boot: BootDecision | null = type === DhcpMessageType.NAK ? null : decideBoot(client, this.deps.catalog.current());
+    const boot: BootDecision | null = type === DhcpMessageType.NAK ? null : this.bootFor(client);
     const options: Record<number, unknown> = { 53: type, 54: this.serverId, ...extra };
     const pxe = client.isPxe && boot !== null;
     if (pxe) {

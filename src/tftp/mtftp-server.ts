@@ -1,14 +1,17 @@
 // Glue for the PXE MTFTP server ports: one socket per distinct `mtftp_server_port` of the catalog,
 // all DATA sent from it (EFI 1.10 accepts MTFTP data only from the advertised server port, and it
 // costs iPXE nothing: protocols.md 5.3, 11.3). Channels are looked up in the catalog snapshot of
-// the moment, so a reload that changes an image's tuple changes what the next pass uses, exactly
-// as DHCP option 43 (which reads the same tuple) changes.
+// the moment, so a reload that changes an image's tuple changes what the next pass uses. DHCP
+// advertises exactly what this server serves (`channelOf`, catalog/served-mtftp.ts): a reload binds
+// new ports before the new catalog is published, and releases ports and channels nobody uses.
 import { guarded } from '../datagram-guard.js';
 import { decodeTftp, encodeTftp, TftpErrorCode } from '../codec/tftp-packet.js';
 import type { CatalogImage } from '../catalog/catalog.js';
 import type { CatalogStore } from '../catalog/catalog-store.js';
 import { checkRequestedPath } from '../catalog/path-policy.js';
-import type { MtftpConfig, MulticastConfig, TftpConfig } from '../config/config-types.js';
+import { mtftpImageFor, mtftpServerPorts, servedChannel, type ServedMtftp } from '../catalog/served-mtftp.js';
+import type { Catalog } from '../catalog/catalog.js';
+import type { MtftpChannelConfig, MtftpConfig, MulticastConfig, TftpConfig } from '../config/config-types.js';
 import type { Clock, DatagramSocket, FileSystem, Logger, PeerAddress, SocketFactory } from '../io/ports.js';
 import type { LossMeter, TokenBucket } from './flow-control.js';
 import type { KeyedRateLimiter } from '../limits/keyed-rate-limiter.js';
@@ -50,8 +53,9 @@ export interface MtftpCounters {
 /** The catalog key of a channel: a changed tuple is a different channel. */
 const channelKey = (image: CatalogImage) =>
   `${image.name}|${image.mtftp!.group}|${image.mtftp!.clientPort}|${image.mtftp!.serverPort}`;
+const serverPortOfKey = (key: string) => Number(key.slice(key.lastIndexOf('|') + 1));
 
-export class MtftpServer {
+export class MtftpServer implements ServedMtftp {
   private readonly sockets = new Map<number, DatagramSocket>();
   private readonly channels = new Map<string, MtftpChannel>();
   readonly counters: MtftpCounters = { opens: 0, refused: 0, decodeErrors: {}, strayAcks: 0, passes: {}, bytesSent: 0, retransmits: 0, limited: {} };
@@ -61,23 +65,68 @@ export class MtftpServer {
     this.limits = new LimitGate({ clock: deps.clock, requestRate: deps.requestRate, logger: deps.logger, counts: this.counters.limited });
   }
 
-  /** Binds the server port of every image with an MTFTP channel. */
+  /** Binds the server port of every image with an MTFTP channel; a bind failure is fatal here. */
   async start(): Promise<void> {
-    const ports = new Set(this.deps.catalog.current().images.flatMap((i) => (i.mtftp ? [i.mtftp.serverPort] : [])));
+    for (const port of mtftpServerPorts(this.deps.catalog.current())) await this.bindPort(port);
+  }
+
+  /** What DHCP may advertise for `image`: its tuple while this server serves it. */
+  channelOf(image: CatalogImage): MtftpChannelConfig | null {
+    return servedChannel(this.deps.catalog.current(), image, new Set(this.sockets.keys()));
+  }
+
+  /**
+   * Before a reload publishes `next`: binds the server ports it adds. A port that cannot be bound
+   * is logged and left out, so DHCP never advertises it; the rest of the reload goes on.
+   */
+  async prepareCatalog(next: Catalog): Promise<void> {
+    for (const port of mtftpServerPorts(next)) {
+      if (this.sockets.has(port)) continue;
+      try {
+        await this.bindPort(port);
+      } catch (e) {
+        this.deps.logger.error('cannot bind an MTFTP server port; its images are served without MTFTP until a reload binds it', {
+          port,
+          images: next.images.filter((i) => i.mtftp?.serverPort === port).map((i) => i.name).join(','),
+          error: (e as Error).message,
+        });
+      }
+    }
+  }
+
+  /**
+   * After a reload (and after every pass): forgets idle channels whose tuple the catalog no longer
+   * has, and closes server ports no image uses once no pass runs on them.
+   */
+  releaseUnused(): void {
+    const catalog = this.deps.catalog.current();
+    const wanted = new Set(catalog.images.flatMap((i) => (i.mtftp ? [channelKey(i)] : [])));
+    for (const [key, channel] of this.channels) {
+      if (!wanted.has(key) && channel.channelState === 'idle') this.channels.delete(key);
+    }
+    const needed = mtftpServerPorts(catalog);
+    const busy = new Set([...this.channels].filter(([, c]) => c.channelState !== 'idle').map(([key]) => serverPortOfKey(key)));
+    for (const [port, socket] of this.sockets) {
+      if (needed.has(port) || busy.has(port)) continue;
+      socket.close();
+      this.sockets.delete(port);
+      this.deps.logger.info('mtftp port closed: no image uses it', { port });
+    }
+  }
+
+  private async bindPort(port: number): Promise<void> {
     const tftp = this.deps.tftp();
     const mc = this.deps.multicast();
     const iface = mc.interface !== '0.0.0.0' ? mc.interface : tftp.listen !== '0.0.0.0' ? tftp.listen : null;
-    for (const port of ports) {
-      const socket = await this.deps.sockets.bind({ address: tftp.listen, port, multicast: { ttl: mc.ttl, interface: iface } });
-      this.sockets.set(port, socket);
-      socket.onMessage(
-        guarded(this.deps.logger, 'MTFTP', (data, from) => this.onDatagram(port, socket, data, from), (e, _data, from) => {
-          this.counters.decodeErrors[e.code] = (this.counters.decodeErrors[e.code] ?? 0) + 1;
-          this.deps.logger.debug('malformed MTFTP datagram dropped', { peer: `${from.address}:${from.port}`, reason: e.message });
-        }),
-      );
-      this.deps.logger.info('mtftp listening', { address: tftp.listen, port: socket.localPort() });
-    }
+    const socket = await this.deps.sockets.bind({ address: tftp.listen, port, multicast: { ttl: mc.ttl, interface: iface } });
+    this.sockets.set(port, socket);
+    socket.onMessage(
+      guarded(this.deps.logger, 'MTFTP', (data, from) => this.onDatagram(port, socket, data, from), (e, _data, from) => {
+        this.counters.decodeErrors[e.code] = (this.counters.decodeErrors[e.code] ?? 0) + 1;
+        this.deps.logger.debug('malformed MTFTP datagram dropped', { peer: `${from.address}:${from.port}`, reason: e.message });
+      }),
+    );
+    this.deps.logger.info('mtftp listening', { address: tftp.listen, port: socket.localPort() });
   }
 
   ports(): number[] {
@@ -139,11 +188,13 @@ export class MtftpServer {
     const check = checkRequestedPath(filename);
     if (!check.ok) return { code: TftpErrorCode.ACCESS_VIOLATION, message: 'access violation', reason: check.reason };
     const wanted = check.segments.join('/');
-    const image = this.deps.catalog.current().images.find((i) => i.file === wanted);
-    if (!image) return { code: TftpErrorCode.FILE_NOT_FOUND, message: 'no such image', reason: 'not a catalog image' };
-    if (!image.mtftp) return { code: TftpErrorCode.ACCESS_VIOLATION, message: 'image has no MTFTP channel', reason: `image ${image.name} has mtftp = false` };
-    if (image.mtftp.serverPort !== port) {
-      return { code: TftpErrorCode.ACCESS_VIOLATION, message: 'wrong MTFTP server port', reason: `image ${image.name} is served on port ${image.mtftp.serverPort}` };
+    const catalog = this.deps.catalog.current();
+    const image = mtftpImageFor(catalog, wanted, port);
+    if (!image) {
+      const named = catalog.images.find((i) => i.file === wanted);
+      if (!named) return { code: TftpErrorCode.FILE_NOT_FOUND, message: 'no such image', reason: 'not a catalog image' };
+      if (!named.mtftp) return { code: TftpErrorCode.ACCESS_VIOLATION, message: 'image has no MTFTP channel', reason: `image ${named.name} has mtftp = false` };
+      return { code: TftpErrorCode.ACCESS_VIOLATION, message: 'wrong MTFTP server port', reason: `image ${named.name} is served on port ${named.mtftp.serverPort}` };
     }
     this.channelFor(image, port).onOpen(from);
     return null;
@@ -184,6 +235,8 @@ export class MtftpServer {
   }
 
   private onPassEnd(s: PassSummary, log: Logger): void {
+    // A pass on a channel a reload retired was the last thing holding it (and maybe its port).
+    queueMicrotask(() => this.releaseUnused());
     this.counters.passes[s.outcome] = (this.counters.passes[s.outcome] ?? 0) + 1;
     this.counters.bytesSent += s.bytesSent;
     this.counters.retransmits += s.retransmits;

@@ -86,6 +86,7 @@ async function lab() {
       wallClock: () => clock.now(),
       leaseStore: { load: async () => [], save: async () => undefined },
       nextServer: '10.0.0.1',
+      mtftp,
     });
     await server.start();
     return { wildcard: sockets.bound[before]!, pxe: sockets.bound[before + 2]! };

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { Catalog, CatalogImage } from '../../../src/catalog/catalog.js';
 import { decodeDhcp } from '../../../src/codec/dhcp-message.js';
 import { decodeMtftpSubOptions, decodePxeVendorOptions } from '../../../src/codec/pxe-options.js';
+import { NO_MTFTP, type ServedMtftp } from '../../../src/catalog/served-mtftp.js';
 import { decideBoot } from '../../../src/dhcp/boot-policy.js';
 import { classifyClient, type ClientInfo } from '../../../src/dhcp/client-class.js';
 import { replyDestination } from '../../../src/dhcp/reply-destination.js';
@@ -59,24 +60,35 @@ describe('client classification', () => {
   });
 });
 
+/** An MTFTP server that serves every channel the catalog names. */
+const ALL_SERVED: ServedMtftp = { channelOf: (i) => i.mtftp };
+
 describe('boot policy', () => {
   it('gives firmware its image by architecture, and iPXE the script so a chainload never loops', () => {
-    assert.equal(decideBoot(client({}), catalog)?.file, 'undionly.kpxe');
-    assert.equal(decideBoot(client({ isIpxe: true }), catalog)?.file, 'boot.ipxe');
-    assert.equal(decideBoot(client({ archType: 7, arch: 'efi-x64' }), catalog)?.file, 'ipxe.efi');
-    assert.equal(decideBoot(client({ archType: 11, arch: 'efi-arm64' }), catalog)?.image.name, 'bios', 'no match: the default image');
+    assert.equal(decideBoot(client({}), catalog, ALL_SERVED)?.file, 'undionly.kpxe');
+    assert.equal(decideBoot(client({ isIpxe: true }), catalog, ALL_SERVED)?.file, 'boot.ipxe');
+    assert.equal(decideBoot(client({ archType: 7, arch: 'efi-x64' }), catalog, ALL_SERVED)?.file, 'ipxe.efi');
+    assert.equal(decideBoot(client({ archType: 11, arch: 'efi-arm64' }), catalog, ALL_SERVED)?.image.name, 'bios', 'no match: the default image');
   });
 
   it('option 43 for a BIOS PXE client carries exactly the catalog MTFTP tuple, and discovery control 8', () => {
-    const d = decideBoot(client({}), catalog)!;
+    const d = decideBoot(client({}), catalog, ALL_SERVED)!;
     assert.deepEqual(decodeMtftpSubOptions(d.vendorOptions!), catalog.images[1]!.mtftp);
     assert.deepEqual([...decodePxeVendorOptions(d.vendorOptions!).get(6)!], [8]);
   });
 
+  it('option 43 carries sub-options 1-5 only for what the MTFTP server serves: none when it serves nothing', () => {
+    const d = decideBoot(client({}), catalog, NO_MTFTP)!;
+    assert.equal(d.file, 'undionly.kpxe');
+    assert.deepEqual([...decodePxeVendorOptions(d.vendorOptions!).keys()], [6], 'discovery control only');
+    const other: ServedMtftp = { channelOf: () => ({ group: '239.255.9.9', clientPort: 4000, serverPort: 4001, openTimeoutS: 1, reopenDelayS: 2 }) };
+    assert.deepEqual(decodeMtftpSubOptions(decideBoot(client({}), catalog, other)!.vendorOptions!), other.channelOf(catalog.images[1]!), 'the served tuple, not the catalog one');
+  });
+
   it('never sends MTFTP sub-options to UEFI (EDK2 discards such offers), nor option 43 to plain DHCP clients', () => {
-    const uefi = decideBoot(client({ archType: 7, arch: 'efi-x64' }), catalog)!;
+    const uefi = decideBoot(client({ archType: 7, arch: 'efi-x64' }), catalog, ALL_SERVED)!;
     assert.deepEqual([...decodePxeVendorOptions(uefi.vendorOptions!).keys()], [6]);
-    assert.equal(decideBoot(client({ isPxe: false, archType: null, arch: null }), catalog)?.vendorOptions, null);
+    assert.equal(decideBoot(client({ isPxe: false, archType: null, arch: null }), catalog, ALL_SERVED)?.vendorOptions, null);
   });
 });
 
