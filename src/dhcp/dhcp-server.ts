@@ -74,7 +74,20 @@ export class DhcpServer {
 
   async start(): Promise<void> {
     const s = this.deps.settings;
-    if (this.leases) this.leases.restore(await this.deps.leaseStore.load());
+    if (this.leases) {
+      const loaded = await this.deps.leaseStore.load();
+      this.leases.restore(loaded.leases);
+      if (loaded.damage) {
+        this.deps.logger.error('damaged lease file set aside; serving with the leases that could be read from it', {
+          file: loaded.damage.file,
+          problem: loaded.damage.problem,
+          moved_to: loaded.damage.movedTo,
+          leases_recovered: loaded.leases.length,
+        });
+        // The recovered leases go back on disk in a sound file before any client is answered.
+        await this.persist();
+      }
+    }
     this.wildcard = await this.deps.sockets.bind({ address: '0.0.0.0', port: s.port, reuseAddr: true });
     this.serving = await this.deps.sockets.bind({ address: this.serverId, port: s.port, reuseAddr: true, broadcast: true });
     this.pxePort = await this.deps.sockets.bind({ address: this.serverId, port: s.proxyPort, reuseAddr: true });

@@ -27,8 +27,16 @@ export interface Lease {
   readonly expiresAt: number;
 }
 
+export interface LeaseLoad {
+  /** Every lease that could be read. */
+  readonly leases: Lease[];
+  /** The file was damaged: what was wrong, and where it was moved (it is never deleted). */
+  readonly damage: { readonly file: string; readonly problem: string; readonly movedTo: string } | null;
+}
+
 export interface LeaseStore {
-  load(): Promise<Lease[]>;
+  /** Rejects only when the file cannot be read or set aside at all (permissions, I/O). */
+  load(): Promise<LeaseLoad>;
   save(leases: readonly Lease[]): Promise<void>;
 }
 

@@ -84,7 +84,7 @@ async function lab() {
       logger: silent,
       settings,
       wallClock: () => clock.now(),
-      leaseStore: { load: async () => [], save: async () => undefined },
+      leaseStore: { load: async () => ({ leases: [], damage: null }), save: async () => undefined },
       nextServer: '10.0.0.1',
       mtftp,
     });
