@@ -3,6 +3,10 @@
 // or smuggle control bytes is refused outright (ERROR 2). Symlinks are checked later, on the
 // resolved path (served-tree.ts).
 //
+// A leading `/` means "from the served root", as tftp-hpa `--secure` and dnsmasq read it: GRUB and
+// the shim -> GRUB Secure Boot chain ask for `/grub/grub.cfg`. It is stripped, never refused, and
+// reported (`rootRelative`) so the server can say so once.
+//
 // Boot file names are plain ASCII (PXE, iPXE, GRUB and PXELINUX all use them), so anything else is
 // refused rather than interpreted: that closes every Unicode lookalike of `.` and `/` (full-width
 // dots, fraction slash, ...) and every overlong UTF-8 form at once, whatever a file system or a
@@ -11,7 +15,7 @@
 // trim trailing dots and spaces and would read them as `..`.
 
 export type PathCheck =
-  | { readonly ok: true; readonly segments: readonly string[] }
+  | { readonly ok: true; readonly segments: readonly string[]; readonly rootRelative: boolean }
   | { readonly ok: false; readonly reason: string };
 
 /** Longest name looked up (Linux PATH_MAX is 4096; no boot file path comes close). */
@@ -30,7 +34,6 @@ export function checkRequestedPath(name: string): PathCheck {
   if (CONTROL.test(name)) return { ok: false, reason: 'control character in file name' };
   if (NOT_ASCII.test(name)) return { ok: false, reason: 'non-ASCII character in file name' };
   if (name.includes('\\')) return { ok: false, reason: 'backslash in file name' };
-  if (name.startsWith('/')) return { ok: false, reason: 'absolute path' };
   if (DRIVE.test(name)) return { ok: false, reason: 'drive letter in file name' };
   const segments: string[] = [];
   for (const segment of name.split('/')) {
@@ -41,5 +44,5 @@ export function checkRequestedPath(name: string): PathCheck {
     segments.push(segment);
   }
   if (segments.length === 0) return { ok: false, reason: 'file name names the root directory' };
-  return { ok: true, segments };
+  return { ok: true, segments, rootRelative: name.startsWith('/') };
 }

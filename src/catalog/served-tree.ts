@@ -6,7 +6,7 @@ import type { FileSystem } from '../io/ports.js';
 import { checkRequestedPath } from './path-policy.js';
 
 export type Resolution =
-  | { readonly kind: 'file'; readonly path: string; readonly size: number }
+  | { readonly kind: 'file'; readonly path: string; readonly size: number; readonly rootRelative: boolean }
   | { readonly kind: 'not-found'; readonly reason: string }
   | { readonly kind: 'denied'; readonly reason: string };
 
@@ -30,7 +30,7 @@ export async function resolveInRoot(fs: FileSystem, rootReal: string, name: stri
   try {
     const st = await fs.stat(real);
     if (st.kind !== 'file') return { kind: 'denied', reason: `not a regular file (${st.kind})` };
-    return { kind: 'file', path: real, size: st.size };
+    return { kind: 'file', path: real, size: st.size, rootRelative: check.rootRelative };
   } catch (e) {
     return { kind: 'denied', reason: `cannot stat (${(e as NodeJS.ErrnoException).code ?? 'error'})` };
   }

@@ -97,6 +97,8 @@ export class TftpServer {
   private errorSocket: DatagramSocket | null = null;
   private readonly sessions = new SessionTable();
   private stopping = false;
+  /** The first root-relative name (leading "/") is logged, the rest are not. */
+  private rootRelativeLogged = false;
   readonly counters: TftpCounters = {
     requests: 0,
     refused: 0,
@@ -511,6 +513,10 @@ export class TftpServer {
     const resolution = await resolveInRoot(this.deps.fs, this.deps.catalog.current().root, filename);
     if (resolution.kind === 'not-found') throw new RequestRefused(TftpErrorCode.FILE_NOT_FOUND, 'file not found', resolution.reason);
     if (resolution.kind === 'denied') throw new RequestRefused(TftpErrorCode.ACCESS_VIOLATION, 'access violation', resolution.reason);
+    if (resolution.rootRelative && !this.rootRelativeLogged) {
+      this.rootRelativeLogged = true;
+      this.deps.logger.info('a leading "/" is read from the served root (GRUB and shim ask this way); logged once', { file: filename });
+    }
     try {
       return await this.deps.fs.open(resolution.path);
     } catch (e) {

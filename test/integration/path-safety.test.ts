@@ -4,18 +4,20 @@
 // block, let alone one carrying the secret); no WRQ may create anything outside upload_dir.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeTftp, encodeTftp, type TftpPacket } from '../../src/codec/tftp-packet.js';
 import { DaemonProcess, freeUdpPort, rawExchange, writeTempConfig } from '../support/daemon-process.js';
 import { PATH_TRICKS } from '../support/path-tricks.js';
+import { downloadWithAtftp, downloadWithTftpHpa } from '../support/peers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'pxecast-paths-'));
 const root = join(work, 'root');
 const uploads = join(work, 'uploads');
 const outside = join(work, 'outside');
+const GRUB_CFG = 'set timeout=1\nmenuentry "lab" { linux /vmlinuz }\n';
 const marker = `TOP-SECRET-${randomBytes(8).toString('hex')}`;
 let daemon: DaemonProcess;
 let port: number;
@@ -24,6 +26,8 @@ before(async () => {
   for (const d of [root, uploads, outside]) mkdirSync(d);
   writeFileSync(join(outside, 'secret.txt'), `${marker}\n`);
   writeFileSync(join(root, 'boot.img'), 'a real boot file\n');
+  mkdirSync(join(root, 'grub'));
+  writeFileSync(join(root, 'grub', 'grub.cfg'), GRUB_CFG);
   symlinkSync(join(outside, 'secret.txt'), join(root, 'link-to-secret'));
   symlinkSync(outside, join(root, 'link-to-outside'));
   symlinkSync('link-to-secret', join(root, 'link-to-link'));
@@ -73,6 +77,20 @@ describe('path tricks against the real daemon', () => {
   it('serves a real file (so the harness can see DATA at all)', async () => {
     const { packet } = await ask('RRQ', 'boot.img');
     assert.equal(packet?.op, 'DATA');
+  });
+
+  it('serves a root-relative name (leading "/", as GRUB and shim ask) byte for byte, and logs that once', async () => {
+    for (const [i, remote] of ['/grub/grub.cfg', '//grub/grub.cfg', '/grub/grub.cfg'].entries()) {
+      const local = join(work, `grub-${i}.cfg`);
+      const r = await downloadWithAtftp({ host: '127.0.0.1', port, remote, local, timeoutMs: 10_000 });
+      assert.ok(r.ok, `${remote}: ${r.stderr}`);
+      assert.equal(readFileSync(local, 'utf8'), GRUB_CFG, `${remote}: the root's grub/grub.cfg`);
+    }
+    const tftpHpa = join(work, 'grub-hpa.cfg');
+    const r = await downloadWithTftpHpa({ host: '127.0.0.1', port, remote: '/grub/grub.cfg', local: tftpHpa, timeoutMs: 10_000 });
+    assert.ok(r.ok, r.stderr);
+    assert.equal(readFileSync(tftpHpa, 'utf8'), GRUB_CFG);
+    assert.equal(daemon.output.match(/leading "\/" is read from the served root/g)?.length, 1, 'logged once');
   });
 
   it(`answers every one of ${PATH_TRICKS.length} tricks as an RRQ with a TFTP ERROR, never the secret`, async () => {

@@ -46,9 +46,12 @@ export const PATH_TRICKS: readonly PathTrick[] = [
   trick('". ."', text('. .'), 'refused'),
   trick('"... "', text('... '), 'refused'),
   trick('..\\t', text('..\t'), 'refused'),
-  // Absolute paths.
-  trick('/etc/passwd', text('/etc/passwd'), 'refused'),
-  trick('//etc/passwd', text('//etc/passwd'), 'refused'),
+  // A leading '/' is read from the root (GRUB asks `/grub/grub.cfg`): confined, never the host's.
+  trick('/etc/passwd', text('/etc/passwd'), 'confined'),
+  trick('//etc/passwd', text('//etc/passwd'), 'confined'),
+  trick('/../../etc/passwd', text('/../../etc/passwd'), 'refused'),
+  trick('//../secret', text(`//../${S}`), 'refused'),
+  trick('/./../secret', text(`/./../${S}`), 'refused'),
   trick('/', text('/'), 'refused'),
   trick('.', text('.'), 'refused'),
   trick('./', text('./'), 'refused'),

@@ -11,8 +11,7 @@ describe('requested path policy', () => {
     '../etc/passwd',
     'a/../../b',
     'a/..',
-    '/etc/passwd',
-    '//etc/passwd',
+    '/../etc/passwd',
     '\\windows\\system32',
     'a\\..\\b',
     '..\\..\\boot.ini',
@@ -29,6 +28,11 @@ describe('requested path policy', () => {
   for (const name of refused) {
     it(`refuses ${JSON.stringify(name)}`, () => assert.equal(checkRequestedPath(name).ok, false));
   }
+  it('reads a leading "/" from the served root, as GRUB and shim ask, and says so', () => {
+    assert.deepEqual(checkRequestedPath('/grub/grub.cfg'), { ok: true, segments: ['grub', 'grub.cfg'], rootRelative: true });
+    assert.deepEqual(checkRequestedPath('//grub/x86_64-efi/command.lst'), { ok: true, segments: ['grub', 'x86_64-efi', 'command.lst'], rootRelative: true });
+    assert.deepEqual(checkRequestedPath('grub/grub.cfg'), { ok: true, segments: ['grub', 'grub.cfg'], rootRelative: false });
+  });
   const allowed: Array<[string, string[]]> = [
     ['pxelinux.0', ['pxelinux.0']],
     ['pxelinux.cfg/01-52-54-00-12-34-56', ['pxelinux.cfg', '01-52-54-00-12-34-56']],
@@ -41,7 +45,7 @@ describe('requested path policy', () => {
     ['boot image v1.2.iso', ['boot image v1.2.iso']],
   ];
   for (const [name, segments] of allowed) {
-    it(`allows ${JSON.stringify(name)}`, () => assert.deepEqual(checkRequestedPath(name), { ok: true, segments }));
+    it(`allows ${JSON.stringify(name)}`, () => assert.deepEqual(checkRequestedPath(name), { ok: true, segments, rootRelative: false }));
   }
 });
 
