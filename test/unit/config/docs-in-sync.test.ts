@@ -1,5 +1,6 @@
-// The README reference and conf/pxecast.example.ini are generated from the schema; this fails when
-// someone changes one without the other. Also proves the shipped ini files are valid.
+// The configuration reference (docs/configuration.md) and conf/pxecast.example.ini are generated
+// from the schema; this fails when someone changes one without the other. Also proves the shipped
+// ini files are valid, and that every relative link in README.md and docs/ leads to a file.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { parseConfig } from '../../../src/config/load-config.js';
 // Compiled to build/test/unit/config/, four levels below the repository root.
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 
-test('README configuration reference and conf/pxecast.example.ini match the schema', () => {
+test('docs/configuration.md reference and conf/pxecast.example.ini match the schema', () => {
   const result = spawnSync(process.execPath, ['scripts/gen-config-docs.mjs', '--check'], {
     cwd: repoRoot,
     encoding: 'utf8',
