@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // Generates the configuration reference from the schema table (src/config/schema.ts, compiled):
-//   - the Markdown table between the config-reference markers in README.md
+//   - the Markdown table between the config-reference markers in docs/configuration.md
 //   - conf/pxecast.example.ini, every key with its description and a production-style value
 //
 // Usage: node scripts/gen-config-docs.mjs [--write | --check]
 //   (no flag)  print both to stdout
-//   --write    update README.md and conf/pxecast.example.ini
+//   --write    update docs/configuration.md and conf/pxecast.example.ini
 //   --check    exit 1 if either file is out of date (run by the unit tests)
 // Needs a build first (`npm run docs:config` does both).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const README = join(root, 'README.md');
+const REFERENCE_DOC = join(root, 'docs/configuration.md');
 const EXAMPLE_INI = join(root, 'conf/pxecast.example.ini');
 const START = '<!-- config-reference:start -->';
 const END = '<!-- config-reference:end -->';
@@ -117,14 +117,14 @@ function renderExampleIni() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// README splicing
+// Splicing into docs/configuration.md (the text around the markers is written by hand)
 
-/** README text with the reference block replaced; null when the markers are missing. */
-function spliceReadme(readme, reference) {
-  const start = readme.indexOf(START);
-  const end = readme.indexOf(END, start);
+/** The document with the reference block replaced; null when the markers are missing. */
+function spliceReference(doc, reference) {
+  const start = doc.indexOf(START);
+  const end = doc.indexOf(END, start);
   if (start === -1 || end === -1) return null;
-  return readme.slice(0, start) + reference + readme.slice(end + END.length);
+  return doc.slice(0, start) + reference + doc.slice(end + END.length);
 }
 
 function readIfExists(path) {
@@ -139,11 +139,11 @@ function main(mode) {
     return 0;
   }
 
-  const readme = readIfExists(README);
-  const spliced = readme === null ? null : spliceReadme(readme, reference);
+  const doc = readIfExists(REFERENCE_DOC);
+  const spliced = doc === null ? null : spliceReference(doc, reference);
   if (mode === 'check') {
     const stale = [];
-    if (spliced === null || spliced !== readme) stale.push(relative(root, README));
+    if (spliced === null || spliced !== doc) stale.push(relative(root, REFERENCE_DOC));
     if (readIfExists(EXAMPLE_INI) !== exampleIni) stale.push(relative(root, EXAMPLE_INI));
     if (stale.length > 0) {
       console.error(`out of date: ${stale.join(', ')}; run \`npm run docs:config\``);
@@ -153,12 +153,12 @@ function main(mode) {
     return 0;
   }
 
-  const newReadme =
-    spliced ?? `${readme === null ? '' : readme.trimEnd() + '\n\n'}## Configuration reference\n\n${reference}\n`;
-  writeFileSync(README, newReadme);
+  const newDoc = spliced ?? `${doc === null ? '# Configuration reference\n' : doc.trimEnd() + '\n'}\n${reference}\n`;
+  mkdirSync(dirname(REFERENCE_DOC), { recursive: true });
+  writeFileSync(REFERENCE_DOC, newDoc);
   mkdirSync(dirname(EXAMPLE_INI), { recursive: true });
   writeFileSync(EXAMPLE_INI, exampleIni);
-  console.log(`wrote ${relative(root, README)} and ${relative(root, EXAMPLE_INI)}`);
+  console.log(`wrote ${relative(root, REFERENCE_DOC)} and ${relative(root, EXAMPLE_INI)}`);
   return 0;
 }
 
