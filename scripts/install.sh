@@ -75,6 +75,8 @@ run rm -rf "$dest/build/src" "$dest/node_modules"
 run cp -R "$src/build/src" "$dest/build/src"
 run cp -R "$src/node_modules" "$dest/node_modules"
 run cp "$src/package.json" "$src/package-lock.json" "$src/README.md" "$dest/"
+run rm -rf "$dest/docs"
+run cp -R "$src/docs" "$dest/docs"   # the README links into docs/
 run cp "$src/conf/pxecast.example.ini" "$dest/conf/"
 run npm --prefix "$dest" prune --omit=dev --offline --no-audit --no-fund
 run chmod 755 "$dest/build/src/cli.js"

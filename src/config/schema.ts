@@ -1,5 +1,5 @@
 // The declarative table of every configuration section and key. load-config.ts validates against
-// it, and scripts/gen-config-docs.mjs renders the README reference and conf/pxecast.example.ini
+// it, and scripts/gen-config-docs.mjs renders the docs/configuration.md reference and conf/pxecast.example.ini
 // from it, so the three can never disagree. Defaults are written as ini text and parsed exactly
 // like a written value.
 import { resolve } from 'node:path';

@@ -1,5 +1,5 @@
-// The control channel over a Unix socket with node-ipc 12.0.0 (pinned exactly: README
-// "Dependencies"); the only module that uses node-ipc.
+// The control channel over a Unix socket with node-ipc 12.0.0 (pinned exactly: docs/dependencies.md,
+// node-ipc); the only module that uses node-ipc.
 //
 // node-ipc runs in raw-buffer mode and pxecast frames messages itself (one JSON text per line, size
 // limited). node-ipc's own message layer is unsafe to expose: a frame whose `type` is not a string

@@ -59,6 +59,7 @@ describe('scripts/install.sh', () => {
     assert.ok(existsSync(join(dest, 'node_modules/node-ipc/package.json')), 'runtime dependencies are there');
     assert.equal(existsSync(join(dest, 'node_modules/typescript')), false, 'dev dependencies are pruned');
     assert.equal(existsSync(join(dest, 'build/test')), false, 'tests are not installed');
+    assert.ok(existsSync(join(dest, 'docs/configuration.md')), 'the docs the README links to are installed beside it');
     assert.equal(readlinkSync(join(stage, 'usr/local/bin/pxecast')), `${prefix}/build/src/cli.js`);
     const config = join(stage, 'etc/pxecast/pxecast.ini');
     assert.equal(readFileSync(config, 'utf8'), readFileSync(join(repoRoot, 'conf/pxecast.example.ini'), 'utf8'));
