@@ -20,6 +20,8 @@ const rules = [
   ['src/tftp', (spec) => IO_MODULES.test(spec) || /\/io\/(?!ports\.js)/.test(spec) || ADAPTER_PACKAGES.test(spec)],
   // Limiters are pure state machines shared by the TFTP and DHCP sides.
   ['src/limits', (spec) => IO_MODULES.test(spec) || /\/io\//.test(spec) || ADAPTER_PACKAGES.test(spec)],
+  // The HTTP glue and its pure decisions: node:http lives in io/node-http.ts.
+  ['src/http', (spec) => IO_MODULES.test(spec) || /\/io\/(?!ports\.js)/.test(spec) || ADAPTER_PACKAGES.test(spec)],
   ['src/dhcp', (spec) => IO_MODULES.test(spec) || /\/io\/(?!ports\.js)/.test(spec) || ADAPTER_PACKAGES.test(spec)],
   // The control protocol, handler and formatting reach the socket only through io/ports.ts, so
   // node-ipc stays replaceable (design.md section 6).

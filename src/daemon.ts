@@ -6,17 +6,19 @@ import type { Catalog } from './catalog/catalog.js';
 import { NO_MTFTP } from './catalog/served-mtftp.js';
 import { ConfigError, formatIssue } from './config/config-error.js';
 import type { Config, LogLevel } from './config/config-types.js';
-import type { Clock, FileSystem, Logger, SocketFactory, UploadStore } from './io/ports.js';
+import type { Clock, FileSystem, HttpServerFactory, Logger, SocketFactory, UploadStore } from './io/ports.js';
 import { LossMeter, mbpsToBytesPerMs, TokenBucket } from './tftp/flow-control.js';
 import { KeyedRateLimiter } from './limits/keyed-rate-limiter.js';
 import { MtftpServer } from './tftp/mtftp-server.js';
 import { TftpServer } from './tftp/tftp-server.js';
 import { DhcpServer } from './dhcp/dhcp-server.js';
+import { HttpServer } from './http/http-server.js';
 import type { LeaseStore } from './dhcp/leases.js';
 
 export interface DaemonDeps {
   readonly clock: Clock;
   readonly sockets: SocketFactory;
+  readonly httpServers: HttpServerFactory;
   readonly fs: FileSystem;
   readonly logger: Logger;
   readonly setLogLevel: (level: LogLevel) => void;
@@ -47,6 +49,7 @@ export class Daemon {
   readonly tftp: TftpServer | null;
   readonly mtftp: MtftpServer | null;
   readonly dhcp: DhcpServer | null;
+  readonly http: HttpServer | null;
   readonly startedAt: number;
 
   private constructor(
@@ -95,6 +98,17 @@ export class Daemon {
           requestRate,
         })
       : null;
+    this.http = initial.config.http.enabled
+      ? new HttpServer({
+          clock: deps.clock,
+          fs: deps.fs,
+          catalog: this.catalog,
+          logger: deps.logger.child({ service: 'http' }),
+          settings: initial.config.http,
+          listener: deps.httpServers,
+          requestRate,
+        })
+      : null;
     const dhcp = initial.config.dhcp;
     this.dhcp =
       dhcp.mode !== 'off' && dhcp.interface !== null
@@ -116,10 +130,12 @@ export class Daemon {
     try {
       await daemon.tftp?.start();
       await daemon.mtftp?.start();
+      await daemon.http?.start();
       await daemon.dhcp?.start();
     } catch (e) {
       daemon.tftp?.stop();
       daemon.mtftp?.stop();
+      void daemon.http?.stop();
       daemon.dhcp?.stop();
       throw e;
     }
@@ -158,6 +174,11 @@ export class Daemon {
     if (m0.groupFirst !== m1.groupFirst || m0.groupLast !== m1.groupLast || m0.portFirst !== m1.portFirst || m0.portLast !== m1.portLast || m0.maxRateMbps !== m1.maxRateMbps) {
       this.deps.logger.warn('[multicast] group_*, port_* and max_rate take effect only after a restart');
     }
+    const h0 = this.config.http;
+    const h1 = next.config.http;
+    if (h0.enabled !== h1.enabled || h0.listen !== h1.listen || h0.port !== h1.port || h0.maxConnections !== h1.maxConnections || h0.maxConnectionsPerClient !== h1.maxConnectionsPerClient) {
+      this.deps.logger.warn('[http] settings take effect only after a restart');
+    }
     if (this.config.mtftp.enabled !== next.config.mtftp.enabled) {
       this.deps.logger.warn('[mtftp] enabled takes effect only after a restart');
     }
@@ -175,6 +196,7 @@ export class Daemon {
   stop(): void {
     this.tftp?.stop();
     this.mtftp?.stop();
+    void this.http?.stop();
     this.dhcp?.stop();
     this.deps.logger.info('pxecast stopped');
   }

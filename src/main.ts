@@ -18,6 +18,7 @@ import { startMetricsEndpoint } from './io/metrics-http.js';
 import { createWinstonLogger } from './io/winston-logger.js';
 import { nodeIpcTransport } from './io/node-ipc-transport.js';
 import type { ControlListener, Logger, MetricsListener } from './io/ports.js';
+import { NodeHttpServerFactory } from './io/node-http.js';
 import { metricsSnapshot, PXECAST_METRICS } from './metrics/metrics-snapshot.js';
 import { pxecastVersion } from './version.js';
 
@@ -110,6 +111,7 @@ export async function runServe(configPath: string, options: ServeOptions = {}): 
     leaseStore: (path) => new JsonLeaseFile(path),
     ...base,
     sockets: nodeUdp,
+    httpServers: new NodeHttpServerFactory(),
     logger: log.logger,
     setLogLevel: log.setLevel,
     uploadStore: (dir) => new NodeUploadStore(dir),

@@ -26,6 +26,14 @@ export interface LogConfig {
   readonly format: LogFormat;
 }
 
+export interface HttpConfig {
+  readonly enabled: boolean;
+  readonly listen: string;
+  readonly port: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerClient: number;
+}
+
 export interface TftpConfig {
   readonly enabled: boolean;
   readonly listen: string;
@@ -152,6 +160,7 @@ export interface Config {
   readonly tftp: TftpConfig;
   readonly multicast: MulticastConfig;
   readonly mtftp: MtftpConfig;
+  readonly http: HttpConfig;
   readonly dhcp: DhcpConfig;
   readonly images: readonly ImageConfig[];
   readonly control: ControlConfig;

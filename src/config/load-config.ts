@@ -14,6 +14,7 @@ import {
   type LogConfig,
   type MetricsConfig,
   type SourceLocation,
+  type HttpConfig,
   type TftpConfig,
 } from './config-types.js';
 import { formatDuration, parseListenAddress } from './field-values.js';
@@ -87,6 +88,7 @@ export function parseConfig(text: string, file: string): Config {
     tftp: buildTftp(section('tftp')),
     multicast: buildMulticast(section('multicast')),
     mtftp: { enabled: section('mtftp').bool('enabled'), openHoldMs: section('mtftp').int('open_hold') },
+    http: buildHttp(section('http')),
     dhcp: buildDhcp(section('dhcp'), pools, reservations),
     images: images.map(buildImage),
     control: buildControl(section('control')),
@@ -344,6 +346,16 @@ function channelLocation(image: SectionValues): [string, SourceLocation] {
 
 function buildLog(log: SectionValues): LogConfig {
   return { level: log.oneOf('level', LOG_LEVELS), format: log.oneOf('format', LOG_FORMATS) };
+}
+
+function buildHttp(http: SectionValues): HttpConfig {
+  return {
+    enabled: http.bool('enabled'),
+    listen: http.text('listen'),
+    port: http.int('port'),
+    maxConnections: http.int('max_connections'),
+    maxConnectionsPerClient: http.int('max_connections_per_client'),
+  };
 }
 
 function buildTftp(tftp: SectionValues): TftpConfig {

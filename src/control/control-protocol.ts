@@ -23,7 +23,7 @@ export type ControlRequest =
 // Reply payloads
 
 export interface ServiceInfo {
-  readonly name: 'tftp' | 'multicast' | 'mtftp' | 'dhcp' | 'control';
+  readonly name: 'tftp' | 'multicast' | 'mtftp' | 'http' | 'dhcp' | 'control';
   readonly running: boolean;
   /** Local address served on; null when off or not an IP service. */
   readonly address: string | null;

@@ -9,6 +9,7 @@ import type { ReloadResult } from '../daemon.js';
 import type { DhcpServer } from '../dhcp/dhcp-server.js';
 import type { Clock } from '../io/ports.js';
 import type { MtftpServer } from '../tftp/mtftp-server.js';
+import type { HttpServer } from '../http/http-server.js';
 import type { TftpServer, TransferInfo } from '../tftp/tftp-server.js';
 import type { DaemonView, DropResult, ViewReloadResult } from './control-handler.js';
 import type { CatalogInfo, LeasesInfo, ServiceInfo, SessionInfo, StatusInfo } from './control-protocol.js';
@@ -19,6 +20,7 @@ export interface ViewedDaemon {
   readonly tftp: Pick<TftpServer, 'port' | 'transfers' | 'counters' | 'drop'> | null;
   readonly mtftp: Pick<MtftpServer, 'ports' | 'passes' | 'counters'> | null;
   readonly dhcp: Pick<DhcpServer, 'leaseList'> | null;
+  readonly http: Pick<HttpServer, 'port'> | null;
   currentConfig(): Config;
   currentCatalog(): Catalog;
   reload(): Promise<ReloadResult>;
@@ -113,6 +115,9 @@ function services(daemon: ViewedDaemon, config: Config, catalog: Catalog, contro
           detail: `${channels} image channel${channels === 1 ? '' : 's'}`,
         }
       : { name: 'mtftp', running: false, address: null, ports: [], detail: 'off ([mtftp] enabled = false)' },
+    daemon.http
+      ? { name: 'http', running: true, address: config.http.listen, ports: [daemon.http.port() ?? config.http.port], detail: `root ${catalog.root}` }
+      : { name: 'http', running: false, address: null, ports: [], detail: 'off ([http] enabled = false)' },
     dhcpService(daemon, config),
     { name: 'control', running: true, address: null, ports: [], detail: controlSocket },
   ];

@@ -75,6 +75,7 @@ export class NodeFileSystem implements FileSystem {
     return {
       size: shared.size,
       identity: shared.key,
+      mtimeMs: shared.mtimeMs,
       read: (offset, length) => this.read(shared, offset, length),
       release: () => {
         if (released) return;

@@ -64,6 +64,8 @@ export interface OpenedFile {
   /** Same value only for the same content version (device, inode, size, mtime): a file replaced
    *  on disk never joins a multicast session of its old version. */
   readonly identity: string;
+  /** Modification time of the version opened (HTTP Last-Modified). */
+  readonly mtimeMs: number;
   /** Reads exactly `length` bytes at `offset` unless the file ends first. Answers synchronously
    *  when the bytes are already in memory, so the per-block hot path needs no promise hop. */
   read(offset: number, length: number): Buffer | Promise<Buffer>;
@@ -146,4 +148,52 @@ export interface MetricsListener {
   readonly port: number;
   /** Stops listening and ends open connections. */
   close(): Promise<void>;
+}
+
+/** One HTTP request as the HTTP glue sees it; the adapter owns parsing, limits on the head and
+ *  socket timeouts (a malformed or slow head never reaches the glue). */
+export interface HttpRequestHead {
+  readonly method: string;
+  /** The request-target exactly as sent (origin form `/path?query` for a well-behaved client). */
+  readonly target: string;
+  /** Lower-case header names; the first value of each. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly peer: PeerAddress;
+}
+
+export interface HttpExchange {
+  readonly request: HttpRequestHead;
+  /** Sends the status line and headers (Content-Length among them). */
+  start(status: number, headers: Readonly<Record<string, string>>): void;
+  /** Writes body bytes; resolves true when the client can take more, false once it has gone. */
+  write(chunk: Buffer): Promise<boolean>;
+  /** Completes the response (the connection may be kept alive). */
+  finish(): void;
+  /** Ends the connection without completing the response: a body that cannot be completed. */
+  abort(): void;
+}
+
+export interface HttpListenOptions {
+  readonly address: string;
+  /** 0 asks the system for a free port. */
+  readonly port: number;
+  /** Open connections at most; the adapter closes new ones beyond this at once. */
+  readonly maxConnections: number;
+}
+
+export interface HttpListener {
+  /** The bound port (the configured one, or the system's choice for 0). */
+  readonly port: number;
+  /** Stops listening and ends open connections. */
+  close(): Promise<void>;
+}
+
+export interface HttpServerFactory {
+  /** Rejects with an error naming the address when it cannot listen. `onClientError` hears of
+   *  requests the adapter answered itself (400, 408, 413, 431) so the glue can count and log them. */
+  listen(
+    options: HttpListenOptions,
+    onRequest: (exchange: HttpExchange) => void,
+    onClientError: (peer: PeerAddress, status: number, reason: string) => void,
+  ): Promise<HttpListener>;
 }

@@ -4,6 +4,7 @@ export function memoryFile(data: Buffer, onRelease: () => void = () => undefined
   const file = {
     size: data.length,
     identity,
+    mtimeMs: 0,
     released: false,
     read: async (offset: number, length: number) => data.subarray(offset, offset + length),
     release: () => {

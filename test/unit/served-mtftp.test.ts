@@ -91,6 +91,7 @@ async function startLab(initialText: string) {
   const deps: DaemonDeps = {
     clock,
     sockets,
+    httpServers: { listen: () => Promise.reject(new Error('no HTTP in this test')) },
     fs,
     logger: silent,
     setLogLevel: () => undefined,

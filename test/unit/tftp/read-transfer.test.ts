@@ -352,7 +352,7 @@ describe('ReadTransfer state machine', () => {
     const clock = new FakeClock();
     const socket = new FakeSocket();
     const results: TransferResult[] = [];
-    const file = { size: 2000, identity: 'shrinking', read: async (o: number, l: number) => Buffer.alloc(o >= 1024 ? 10 : l), release: () => undefined };
+    const file = { size: 2000, identity: 'shrinking', mtimeMs: 0, read: async (o: number, l: number) => Buffer.alloc(o >= 1024 ? 10 : l), release: () => undefined };
     const t = new ReadTransfer({ clock, socket, peer, timing, onEnd: (r) => results.push(r) }, new OctetBlocks(file, 512), {
       filename: 'f', blksize: 512, windowsize: 1, timeoutS: null, oack: null,
     });

@@ -1,0 +1,188 @@
+// Glue for the HTTP server over the served tree: request head -> admission (method, request rate
+// shared with TFTP and MTFTP, connections per client) -> path (the TFTP rules) -> open the shared
+// file version -> plan (http-response.ts) -> stream it in bounded pieces with backpressure. A
+// transfer serves the version it opened: renamed over, the old one goes on; rewritten in place or
+// truncated, the read fails and the connection is cut rather than mixing versions. One summary
+// line per transfer, as TFTP logs.
+import { createHash } from 'node:crypto';
+import type { CatalogStore } from '../catalog/catalog-store.js';
+import { resolveInRoot } from '../catalog/served-tree.js';
+import type { HttpConfig } from '../config/config-types.js';
+import type { Clock, FileSystem, HttpExchange, HttpListener, HttpServerFactory, Logger, OpenedFile, PeerAddress } from '../io/ports.js';
+import type { KeyedRateLimiter } from '../limits/keyed-rate-limiter.js';
+import { nameFromTarget, planFileResponse } from './http-response.js';
+
+/** Bytes read from the file and written per step: small enough to keep memory flat per client. */
+export const HTTP_CHUNK_BYTES = 64 * 1024;
+
+export interface HttpServerDeps {
+  readonly clock: Clock;
+  readonly fs: FileSystem;
+  readonly catalog: CatalogStore;
+  readonly logger: Logger;
+  readonly settings: HttpConfig;
+  readonly listener: HttpServerFactory;
+  /** Per-client request budget, shared with the TFTP and MTFTP ports. */
+  readonly requestRate: KeyedRateLimiter;
+}
+
+export interface HttpCounters {
+  /** Responses by status code. */
+  responses: Record<string, number>;
+  /** Ended transfers (GET bodies) by outcome. */
+  transfers: Record<string, number>;
+  bytesSent: number;
+  /** Requests the adapter answered itself (malformed, too large, too slow), by status. */
+  clientErrors: Record<string, number>;
+}
+
+export interface HttpTransferProgress {
+  readonly client: string;
+  readonly file: string;
+  readonly bytes: number;
+  readonly total: number;
+  readonly startedAt: number;
+}
+
+const ALLOWED = 'GET, HEAD';
+
+export class HttpServer {
+  private listener: HttpListener | null = null;
+  private readonly activeByClient = new Map<string, number>();
+  private readonly transfers = new Set<{ progress: HttpTransferProgress & { bytes: number } }>();
+  readonly counters: HttpCounters = { responses: {}, transfers: {}, bytesSent: 0, clientErrors: {} };
+
+  constructor(private readonly deps: HttpServerDeps) {}
+
+  async start(): Promise<void> {
+    const s = this.deps.settings;
+    this.listener = await this.deps.listener.listen(
+      { address: s.listen, port: s.port, maxConnections: s.maxConnections },
+      (exchange) => void this.onRequest(exchange),
+      (peer, status, reason) => this.onClientError(peer, status, reason),
+    );
+    this.deps.logger.info('http listening', { address: s.listen, port: this.listener.port });
+  }
+
+  port(): number | null {
+    return this.listener?.port ?? null;
+  }
+
+  /** Bodies being sent now. */
+  progress(): HttpTransferProgress[] {
+    return [...this.transfers].map((t) => ({ ...t.progress }));
+  }
+
+  async stop(): Promise<void> {
+    const listener = this.listener;
+    this.listener = null;
+    await listener?.close();
+  }
+
+  private onClientError(peer: PeerAddress, status: number, reason: string): void {
+    this.counters.clientErrors[status] = (this.counters.clientErrors[status] ?? 0) + 1;
+    this.deps.logger.debug('http request rejected by the parser', { client: `${peer.address}:${peer.port}`, status, reason });
+  }
+
+  private reply(exchange: HttpExchange, status: number, headers: Readonly<Record<string, string>>, reason: string, file: string | null): void {
+    this.counters.responses[status] = (this.counters.responses[status] ?? 0) + 1;
+    const { peer, method } = exchange.request;
+    this.deps.logger.info('http request refused', { client: `${peer.address}:${peer.port}`, method, file: file ?? exchange.request.target.slice(0, 200), status, reason });
+    exchange.start(status, { ...headers, 'Content-Length': '0' });
+    exchange.finish();
+  }
+
+  private async onRequest(exchange: HttpExchange): Promise<void> {
+    const { method, peer, headers } = exchange.request;
+    if (method !== 'GET' && method !== 'HEAD') return this.reply(exchange, 405, { Allow: ALLOWED }, `method ${method.slice(0, 20)}`, null);
+    if (!this.deps.requestRate.take(peer.address)) return this.reply(exchange, 429, { 'Retry-After': '1' }, 'request rate over the per-client limit', null);
+    const active = this.activeByClient.get(peer.address) ?? 0;
+    if (active >= this.deps.settings.maxConnectionsPerClient) {
+      return this.reply(exchange, 503, { 'Retry-After': '1' }, `${active} transfers already running for this client`, null);
+    }
+    const target = nameFromTarget(exchange.request.target);
+    if (!target.ok) return this.reply(exchange, target.status, {}, target.reason, null);
+    this.activeByClient.set(peer.address, active + 1);
+    try {
+      await this.serveFile(exchange, target.name, method === 'HEAD', headers);
+    } finally {
+      const left = (this.activeByClient.get(peer.address) ?? 1) - 1;
+      if (left > 0) this.activeByClient.set(peer.address, left);
+      else this.activeByClient.delete(peer.address);
+    }
+  }
+
+  private async serveFile(exchange: HttpExchange, name: string, headOnly: boolean, headers: HttpExchange['request']['headers']): Promise<void> {
+    const resolution = await resolveInRoot(this.deps.fs, this.deps.catalog.current().root, name);
+    if (resolution.kind === 'not-found') return this.reply(exchange, 404, {}, resolution.reason, name);
+    if (resolution.kind === 'denied') return this.reply(exchange, 403, {}, resolution.reason, name);
+    let file: OpenedFile;
+    try {
+      file = await this.deps.fs.open(resolution.path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      return code === 'ENOENT' ? this.reply(exchange, 404, {}, 'vanished before open', name) : this.reply(exchange, 403, {}, `cannot open (${code ?? 'error'})`, name);
+    }
+    try {
+      const etag = `"${createHash('sha256').update(file.identity).digest('hex').slice(0, 20)}"`;
+      const plan = planFileResponse(
+        { size: file.size, etag, mtimeMs: file.mtimeMs },
+        { range: headers['range'], ifRange: headers['if-range'], ifNoneMatch: headers['if-none-match'], ifModifiedSince: headers['if-modified-since'] },
+      );
+      this.counters.responses[plan.status] = (this.counters.responses[plan.status] ?? 0) + 1;
+      exchange.start(plan.status, { ...plan.headers, 'Content-Type': 'application/octet-stream' });
+      if (headOnly || plan.status === 304 || plan.status === 416) {
+        exchange.finish();
+        return;
+      }
+      await this.stream(exchange, file, name, plan.start, plan.end, plan.status);
+    } finally {
+      file.release();
+    }
+  }
+
+  private async stream(exchange: HttpExchange, file: OpenedFile, name: string, start: number, end: number, status: number): Promise<void> {
+    const { peer } = exchange.request;
+    const startedAt = this.deps.clock.now();
+    const entry = { progress: { client: `${peer.address}:${peer.port}`, file: name, bytes: 0, total: end - start + 1, startedAt } };
+    this.transfers.add(entry);
+    let outcome = 'complete';
+    let detail: string | undefined;
+    try {
+      for (let offset = start; offset <= end; ) {
+        const length = Math.min(HTTP_CHUNK_BYTES, end - offset + 1);
+        const chunk = await file.read(offset, length);
+        if (chunk.length < length) throw new Error('the file is shorter than when it was opened');
+        if (!(await exchange.write(chunk))) {
+          outcome = 'client-gone';
+          break;
+        }
+        offset += length;
+        entry.progress.bytes += length;
+        this.counters.bytesSent += length;
+      }
+      if (outcome === 'complete') exchange.finish();
+    } catch (e) {
+      // The file changed under the transfer: cut the connection so the client sees a short body.
+      outcome = 'file-changed';
+      detail = (e as Error).message;
+      exchange.abort();
+    } finally {
+      this.transfers.delete(entry);
+    }
+    this.counters.transfers[outcome] = (this.counters.transfers[outcome] ?? 0) + 1;
+    const ms = this.deps.clock.now() - startedAt;
+    this.deps.logger.info('transfer', {
+      client: entry.progress.client,
+      file: name,
+      method: 'GET',
+      status,
+      range: `${start}-${end}`,
+      bytes: entry.progress.bytes,
+      duration_ms: Math.round(ms),
+      rate_mbps: ms > 0 ? Math.round(((entry.progress.bytes * 8) / (ms / 1000) / 1e6) * 100) / 100 : 0,
+      outcome,
+      ...(detail ? { detail } : {}),
+    });
+  }
+}
