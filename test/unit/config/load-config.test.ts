@@ -67,6 +67,7 @@ test('a minimal config gets every default', () => {
       deafAfter: 3,
     },
     mtftp: { enabled: true, openHoldMs: 500 },
+    http: { enabled: false, listen: '0.0.0.0', port: 80, maxConnections: 1024, maxConnectionsPerClient: 16 },
     dhcp: {
       mode: 'off',
       interface: null,

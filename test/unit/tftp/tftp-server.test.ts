@@ -92,7 +92,8 @@ describe('TftpServer glue', () => {
   const refusals: Array<[string, string, number]> = [
     ['a missing file', 'nope.img', 1],
     ['a path with ..', '../etc/passwd', 2],
-    ['an absolute path', '/etc/passwd', 2],
+    ['a root-relative name the tree does not have', '/etc/passwd', 1],
+    ['a root-relative name that climbs out', '/../etc/passwd', 2],
     ['a symlink that escapes the root', 'escape', 2],
     ['a device file', 'dev0', 2],
     ['a backslash path', '..\\etc\\passwd', 2],
