@@ -121,6 +121,7 @@ export class Daemon {
             leaseStore: deps.leaseStore(dhcp.stateFile),
             nextServer: dhcp.nextServer ?? dhcp.interface,
             mtftp: this.mtftp ?? NO_MTFTP,
+            http: { urlBase: () => this.http?.urlBase(dhcp.nextServer ?? dhcp.interface!) ?? null },
           })
         : null;
   }

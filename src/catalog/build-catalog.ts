@@ -50,6 +50,10 @@ async function buildImage(
     const ipxe = await resolveInRoot(fs, root, image.ipxeFile);
     if (ipxe.kind !== 'file') issues.push(issueAt(at('ipxe_file'), section, 'ipxe_file', `${image.ipxeFile}: ${ipxe.reason} (under ${root})`));
   }
+  if (image.httpFile !== null) {
+    const http = await resolveInRoot(fs, root, image.httpFile);
+    if (http.kind !== 'file') issues.push(issueAt(at('http_file'), section, 'http_file', `${image.httpFile}: ${http.reason} (under ${root})`));
+  }
   if (image.mtftp !== null && file.size > MTFTP_MAX_FILE_SIZE) {
     issues.push(
       issueAt(
@@ -68,6 +72,7 @@ async function buildImage(
     description: image.description,
     arch: image.arch,
     ipxeFile: image.ipxeFile,
+    httpFile: image.httpFile,
     isDefault: image.isDefault,
     mtftp: image.mtftp,
   });

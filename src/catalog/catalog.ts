@@ -15,6 +15,8 @@ export interface CatalogImage {
   readonly description: string;
   readonly arch: readonly Architecture[];
   readonly ipxeFile: string | null;
+  /** What UEFI HTTP Boot clients get as a URL; null: `file`. */
+  readonly httpFile: string | null;
   readonly isDefault: boolean;
   readonly mtftp: MtftpChannelConfig | null;
 }

@@ -146,6 +146,8 @@ export interface ImageConfig {
   readonly description: string;
   readonly arch: readonly Architecture[];
   readonly ipxeFile: string | null;
+  /** What UEFI HTTP Boot clients get (as a URL); null: `file`. */
+  readonly httpFile: string | null;
   readonly isDefault: boolean;
   readonly mtftp: MtftpChannelConfig | null;
   /** Where each key of this image was written, so catalog errors can name file, line and key. */

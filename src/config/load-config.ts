@@ -445,6 +445,7 @@ function buildImage(image: SectionValues): ImageConfig {
     description: image.text('description'),
     arch: image.listOf('arch', ARCHITECTURES),
     ipxeFile: image.optionalText('ipxe_file'),
+    httpFile: image.optionalText('http_file'),
     isDefault: image.bool('default'),
     mtftp: image.bool('mtftp')
       ? {

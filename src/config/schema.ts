@@ -721,6 +721,15 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         example: 'ipxe/menu.ipxe',
       },
       {
+        key: 'http_file',
+        type: { kind: 'served-path' },
+        required: false,
+        default: '',
+        description:
+          'File offered, as an `http://` URL to the HTTP server, to UEFI HTTP Boot clients (option 60 `HTTPClient`) this image matches; empty offers `file`. Needs `[http] enabled = true`.',
+        example: 'efi/grubx64.efi',
+      },
+      {
         key: 'default',
         type: { kind: 'bool' },
         required: false,

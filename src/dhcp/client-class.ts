@@ -1,5 +1,5 @@
 // Who is asking (protocols.md 7.1, 8): a PXE client by option 60 `PXEClient` (the 9-byte prefix
-// both iPXE and EDK2 classify on), its architecture from option 93, iPXE by its user class 77
+// both iPXE and EDK2 classify on) or a UEFI HTTP Boot client by `HTTPClient`, its architecture from option 93, iPXE by its user class 77
 // (`iPXE`, raw bytes, not RFC 3004 format) or its encapsulated options 175, and its GUID from 97.
 import type { DhcpMessage } from '../codec/dhcp-message.js';
 import type { Architecture } from '../config/config-types.js';
@@ -7,6 +7,8 @@ import type { Architecture } from '../config/config-types.js';
 export interface ClientInfo {
   readonly mac: string;
   readonly isPxe: boolean;
+  /** UEFI HTTP Boot: option 60 starts `HTTPClient` (UEFI 2.5+ 24.7). */
+  readonly isHttpClient: boolean;
   readonly isIpxe: boolean;
   /** First type of option 93, or null (a plain DHCP client). */
   readonly archType: number | null;
@@ -37,6 +39,7 @@ export function classifyClient(msg: DhcpMessage): ClientInfo {
   return {
     mac: msg.chaddr,
     isPxe: vendorClass.startsWith('PXEClient'),
+    isHttpClient: vendorClass.startsWith('HTTPClient'),
     isIpxe: userClass === 'iPXE' || msg.raw.has(175),
     archType,
     arch: archType === null ? null : (ARCH_BY_TYPE.get(archType) ?? null),

@@ -16,7 +16,7 @@ import { guarded } from '../datagram-guard.js';
 import { decodeDhcp, DhcpMessageType, encodeDhcp, type DhcpMessage } from '../codec/dhcp-message.js';
 import type { DhcpConfig } from '../config/config-types.js';
 import type { DatagramHandler, DatagramSocket, Logger, PeerAddress, SocketFactory } from '../io/ports.js';
-import { decideBoot, type BootDecision } from './boot-policy.js';
+import { decideBoot, type BootDecision, type ServedHttp } from './boot-policy.js';
 import { classifyClient, type ClientInfo } from './client-class.js';
 import { LimitEpisodes } from '../limits/limit-episodes.js';
 import { LeaseTable, prefixMask, type Lease, type LeaseStore } from './leases.js';
@@ -39,6 +39,8 @@ export interface DhcpServerDeps {
   readonly nextServer: string;
   /** What the MTFTP server serves now: the only source of option 43 sub-options 1-5. */
   readonly mtftp: ServedMtftp;
+  /** Where the HTTP server is now: the only source of UEFI HTTP Boot URLs. */
+  readonly http: ServedHttp;
 }
 
 export interface DhcpCounters {
@@ -238,7 +240,7 @@ export class DhcpServer {
   // proxy mode and port 4011
 
   private onProxyRequest(msg: DhcpMessage, client: ClientInfo, type: number): void {
-    if (!client.isPxe) return this.ignore('proxy: not a PXE client', msg);
+    if (!client.isPxe && !client.isHttpClient) return this.ignore('proxy: not a PXE or HTTP Boot client', msg);
     if (type !== DhcpMessageType.DISCOVER) return this.ignore('proxy: only DISCOVER is answered on the DHCP port', msg);
     if (this.bootFor(client) === null) return this.ignore('proxy: no image for this client', msg);
     this.reply(msg, client, DhcpMessageType.OFFER, '0.0.0.0', {}, true);
@@ -256,7 +258,7 @@ export class DhcpServer {
   // ----------------------------------------------------------------------------------------------
 
   private bootFor(client: ClientInfo): BootDecision | null {
-    return decideBoot(client, this.deps.catalog.current(), this.deps.mtftp);
+    return decideBoot(client, this.deps.catalog.current(), this.deps.mtftp, this.deps.http);
   }
 
   private reply(
@@ -270,17 +272,17 @@ export class DhcpServer {
   ): void {
     const boot: BootDecision | null = type === DhcpMessageType.NAK ? null : this.bootFor(client);
     const options: Record<number, unknown> = { 53: type, 54: this.serverId, ...extra };
-    const pxe = client.isPxe && boot !== null;
-    if (pxe) {
-      options[60] = 'PXEClient'; // PXE requires it echoed, exactly (protocols.md 7.1)
-      options[43] = [...boot.vendorOptions!];
-      if (client.machineId) options[97] = [...client.machineId];
-    }
+    // PXE and HTTP Boot require their class echoed, exactly (protocols.md 7.1, 13).
+    if (boot?.vendorClass) options[60] = boot.vendorClass;
+    if (boot?.vendorOptions) options[43] = [...boot.vendorOptions];
+    if (boot?.vendorClass && client.machineId) options[97] = [...client.machineId];
+    const isHttpBoot = boot?.vendorClass === 'HTTPClient';
     const bootFile = boot !== null && type !== DhcpMessageType.NAK ? boot.file : '';
     if (bootFile) {
       const asked = Array.isArray(msg.options[55]) ? (msg.options[55] as number[]) : [];
-      if (asked.includes(66)) options[66] = this.deps.nextServer;
-      if (asked.includes(67)) options[67] = bootFile;
+      if (asked.includes(66) && !isHttpBoot) options[66] = this.deps.nextServer;
+      // An HTTP Boot client reads its URL from option 67 whether or not it listed it.
+      if (asked.includes(67) || isHttpBoot) options[67] = bootFile;
     }
     const isNak = type === DhcpMessageType.NAK;
     const reply = encodeDhcp({
@@ -289,10 +291,11 @@ export class DhcpServer {
       flags: proxy && !to ? 0x8000 : msg.flags & 0x8000,
       ciaddr: isNak || proxy ? '0.0.0.0' : msg.ciaddr,
       yiaddr,
-      siaddr: bootFile ? this.deps.nextServer : '0.0.0.0',
+      siaddr: bootFile && !isHttpBoot ? this.deps.nextServer : '0.0.0.0',
       giaddr: msg.giaddr,
       chaddr: msg.chaddr,
-      file: bootFile,
+      // The header's field holds 127 bytes and a NUL: a longer URL travels in option 67 only.
+      file: Buffer.byteLength(bootFile) <= 127 ? bootFile : '',
       options,
     });
     const s = this.deps.settings;

@@ -68,6 +68,19 @@ export class HttpServer {
     return this.listener?.port ?? null;
   }
 
+  /**
+   * `http://HOST:PORT` as clients reach this server, or null while it is not listening: the only
+   * source of the boot URLs DHCP hands out. A wildcard listen address is replaced by `wildcardHost`
+   * (the address DHCP names as the boot server).
+   */
+  urlBase(wildcardHost: string): string | null {
+    const port = this.port();
+    if (port === null) return null;
+    const listen = this.deps.settings.listen;
+    const host = listen === '0.0.0.0' || listen === '::' ? wildcardHost : listen;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  }
+
   /** Bodies being sent now. */
   progress(): HttpTransferProgress[] {
     return [...this.transfers].map((t) => ({ ...t.progress }));

@@ -163,7 +163,7 @@ describe('refusals (loopback)', () => {
   const traversal: string[] = [
     '../secret.txt',
     '../../../../etc/passwd',
-    '/etc/passwd',
+    '/../etc/passwd',
     'pxelinux.cfg/../../secret.txt',
     '..\\secret.txt',
     'escape-link',

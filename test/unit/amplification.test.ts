@@ -11,6 +11,7 @@ import { buildCatalog } from '../../src/catalog/build-catalog.js';
 import { CatalogStore } from '../../src/catalog/catalog-store.js';
 import { decodeTftp, encodeTftp } from '../../src/codec/tftp-packet.js';
 import { parseConfig } from '../../src/config/load-config.js';
+import { NO_HTTP } from '../../src/dhcp/boot-policy.js';
 import { DhcpServer } from '../../src/dhcp/dhcp-server.js';
 import type { DatagramSocket, Logger, PeerAddress, SocketFactory, SocketOptions } from '../../src/io/ports.js';
 import { KeyedRateLimiter } from '../../src/limits/keyed-rate-limiter.js';
@@ -87,6 +88,7 @@ async function lab() {
       leaseStore: { load: async () => ({ leases: [], damage: null }), save: async () => undefined },
       nextServer: '10.0.0.1',
       mtftp,
+      http: NO_HTTP,
     });
     await server.start();
     return { wildcard: sockets.bound[before]!, pxe: sockets.bound[before + 2]! };

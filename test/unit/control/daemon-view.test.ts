@@ -23,6 +23,7 @@ const catalog: Catalog = {
       description: '',
       arch: ['bios'],
       ipxeFile: 'menu.ipxe',
+      httpFile: null,
       isDefault: true,
       mtftp: config.images[0]!.mtftp,
     },

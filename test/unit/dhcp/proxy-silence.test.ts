@@ -7,6 +7,7 @@ import { CatalogStore } from '../../../src/catalog/catalog-store.js';
 import { NO_MTFTP } from '../../../src/catalog/served-mtftp.js';
 import { decodeDhcp, DhcpMessageType } from '../../../src/codec/dhcp-message.js';
 import { parseConfig } from '../../../src/config/load-config.js';
+import { NO_HTTP } from '../../../src/dhcp/boot-policy.js';
 import { DhcpServer } from '../../../src/dhcp/dhcp-server.js';
 import type { DatagramSocket, Logger, SocketFactory, SocketOptions } from '../../../src/io/ports.js';
 import { FakeSocket, settle } from '../../support/fake-socket.js';
@@ -41,6 +42,7 @@ async function proxyWith(arch: string) {
     leaseStore: { load: async () => ({ leases: [], damage: null }), save: async () => undefined },
     nextServer: '10.0.0.1',
     mtftp: NO_MTFTP,
+    http: NO_HTTP,
   });
   await server.start();
   const [wildcard, serving, pxe] = sockets.bound as [FakeSocket, FakeSocket, FakeSocket];
