@@ -726,7 +726,7 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         required: false,
         default: '',
         description:
-          'File offered, as an `http://` URL to the HTTP server, to UEFI HTTP Boot clients (option 60 `HTTPClient`) this image matches; empty offers `file`. Needs `[http] enabled = true`.',
+          'File offered as an `http://` URL on the HTTP server (`[http] enabled = true`) to the UEFI HTTP Boot clients (option 60 `HTTPClient`) this image matches; empty offers `file`.',
         example: 'efi/grubx64.efi',
       },
       {

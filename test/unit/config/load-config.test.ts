@@ -284,6 +284,7 @@ test('images: values, normalised paths, locations and file order', () => {
     description: '',
     arch: ['bios'],
     ipxeFile: 'ipxe/menu.ipxe',
+    httpFile: null,
     isDefault: true,
     // The default image gets a channel without configuring one.
     mtftp: { group: '239.255.1.1', clientPort: 3001, serverPort: 1759, openTimeoutS: 2, reopenDelayS: 2 },
