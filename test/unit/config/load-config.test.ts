@@ -307,6 +307,7 @@ test('images: values, normalised paths, locations and file order', () => {
     description: '',
     arch: [],
     ipxeFile: null,
+    httpFile: null,
     isDefault: false,
     mtftp: null,
     locations: { file: { file: FILE, line: 22 } },
