@@ -30,7 +30,7 @@ export async function buildCatalog(config: Config, fs: FileSystem, now: number):
     if (built) images.push(built);
   }
   if (issues.length > 0) throw new ConfigError(issues);
-  return Object.freeze({ root, images: Object.freeze(images), loadedAt: now });
+  return Object.freeze({ root, images: Object.freeze(images), hosts: config.hosts, loadedAt: now });
 }
 
 async function buildImage(

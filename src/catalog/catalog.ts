@@ -1,4 +1,4 @@
-import type { Architecture, MtftpChannelConfig } from '../config/config-types.js';
+import type { Architecture, HostConfig, MtftpChannelConfig } from '../config/config-types.js';
 
 /** PXE MTFTP has no options: 512-byte blocks and 16-bit block numbers without rollover. */
 export const MTFTP_BLKSIZE = 512;
@@ -26,7 +26,13 @@ export interface Catalog {
   /** realpath of the served root. */
   readonly root: string;
   readonly images: readonly CatalogImage[];
+  /** Known machines (`[host NAME]`), their image names already checked against `images`. */
+  readonly hosts: readonly HostConfig[];
   readonly loadedAt: number;
+}
+
+export function hostByMac(catalog: Catalog, mac: string): HostConfig | undefined {
+  return catalog.hosts.find((h) => h.mac === mac);
 }
 
 export function imageByName(catalog: Catalog, name: string): CatalogImage | undefined {

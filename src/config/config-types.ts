@@ -87,6 +87,19 @@ export interface MtftpConfig {
 }
 
 export type DhcpMode = 'off' | 'full' | 'proxy';
+/** Whether DHCP answers clients that are not a `[host NAME]`. */
+export type UnknownClientPolicy = 'serve' | 'ignore';
+
+/** A known machine (`[host NAME]`); its address, if any, is also a reservation of its pool. */
+export interface HostConfig {
+  readonly name: string;
+  /** Lower-case, colon-separated. */
+  readonly mac: string;
+  /** The `[image NAME]` it boots; null follows the catalog's rules. */
+  readonly image: string | null;
+  readonly address: string | null;
+  readonly hostname: string | null;
+}
 
 export interface DhcpReservation {
   /** Lower-case, colon-separated. */
@@ -106,6 +119,7 @@ export interface DhcpPoolConfig {
 
 export interface DhcpConfig {
   readonly mode: DhcpMode;
+  readonly unknownClients: UnknownClientPolicy;
   /** The serving address: replies leave from it, and it is the server identifier (option 54). */
   readonly interface: string | null;
   readonly port: number;
@@ -163,6 +177,7 @@ export interface Config {
   readonly multicast: MulticastConfig;
   readonly mtftp: MtftpConfig;
   readonly http: HttpConfig;
+  readonly hosts: readonly HostConfig[];
   readonly dhcp: DhcpConfig;
   readonly images: readonly ImageConfig[];
   readonly control: ControlConfig;

@@ -4,6 +4,8 @@
 import { dirname, isAbsolute } from 'node:path';
 
 import { ConfigError, issueAt, type ConfigIssue } from './config-error.js';
+import { checkHosts, reservationsWithHosts } from './hosts.js';
+import { IPV4, ipv4Number, MAC, normalizeMac, subnetOf } from './ipv4.js';
 import {
   ARCHITECTURES,
   type Config,
@@ -14,6 +16,7 @@ import {
   type LogConfig,
   type MetricsConfig,
   type SourceLocation,
+  type HostConfig,
   type HttpConfig,
   type TftpConfig,
 } from './config-types.js';
@@ -24,6 +27,7 @@ import {
   DEFAULT_IMAGE_MTFTP_CLIENT_PORT,
   DEFAULT_IMAGE_MTFTP_GROUP,
   DHCP_MODES,
+  UNKNOWN_CLIENT_POLICIES,
   findSection,
   LOG_FORMATS,
   LOG_LEVELS,
@@ -80,6 +84,13 @@ export function parseConfig(text: string, file: string): Config {
   checkUniqueMtftpChannels(images, issues);
   checkOpenHold(section('mtftp'), images, issues);
   checkMetricsListen(section('metrics'), issues);
+  const hosts = checkHosts(
+    named.get('host') ?? [],
+    new Set(images.map((i) => i.arg ?? '')),
+    pools.map((pool) => ({ section: pool, reservations: reservations.get(pool) ?? [] })),
+    section('dhcp').get('mode') === 'full',
+    issues,
+  );
 
   if (issues.length > 0) throw new ConfigError(sortByLine(issues));
   return deepFreeze({
@@ -89,7 +100,8 @@ export function parseConfig(text: string, file: string): Config {
     multicast: buildMulticast(section('multicast')),
     mtftp: { enabled: section('mtftp').bool('enabled'), openHoldMs: section('mtftp').int('open_hold') },
     http: buildHttp(section('http')),
-    dhcp: buildDhcp(section('dhcp'), pools, reservations),
+    dhcp: buildDhcp(section('dhcp'), pools, reservations, hosts),
+    hosts,
     images: images.map(buildImage),
     control: buildControl(section('control')),
     metrics: buildMetrics(section('metrics')),
@@ -148,10 +160,6 @@ const MULTICAST_ORDER: readonly OrderRule[] = [
   { low: 'min_rate', high: 'max_rate', strict: false },
 ];
 
-function ipv4Number(address: string): number {
-  return address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
-}
-
 /** Ordered pairs of one section; the later-written key of a pair is blamed. */
 function checkOrder(values: SectionValues, rules: readonly OrderRule[], issues: ConfigIssue[]): void {
   const asNumber = (v: unknown): number | null =>
@@ -180,13 +188,6 @@ function checkOrder(values: SectionValues, rules: readonly OrderRule[], issues: 
   }
 }
 
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
-
-function subnetOf(address: string, prefix: number): number {
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  return (ipv4Number(address) & mask) >>> 0;
-}
 
 /** A pool: IPv4, first..last in one subnet, reservations well-formed and inside that subnet. */
 function checkPool(pool: SectionValues, issues: ConfigIssue[]): DhcpReservation[] {
@@ -208,7 +209,7 @@ function checkPool(pool: SectionValues, issues: ConfigIssue[]): DhcpReservation[
   if (typeof text !== 'string' || text.trim() === '') return reservations;
   for (const item of text.split(',').map((x) => x.trim()).filter(Boolean)) {
     const [macText = '', address = ''] = item.split('=').map((x) => x.trim());
-    const mac = macText.toLowerCase().replace(/-/g, ':');
+    const mac = normalizeMac(macText);
     if (!MAC.test(mac) || !IPV4.test(address)) {
       issues.push(issueAt(at('reservations'), pool.label, 'reservations', `\`${item}\` is not MAC=ADDRESS (e.g. 52:54:00:12:34:56=${first})`));
     } else if (subnetOf(address, prefix) !== subnetOf(first, prefix)) {
@@ -409,9 +410,11 @@ function buildDhcp(
   dhcp: SectionValues,
   pools: readonly SectionValues[],
   reservations: ReadonlyMap<SectionValues, readonly DhcpReservation[]>,
+  hosts: readonly HostConfig[],
 ): DhcpConfig {
   return {
     mode: dhcp.oneOf('mode', DHCP_MODES),
+    unknownClients: dhcp.oneOf('unknown_clients', UNKNOWN_CLIENT_POLICIES),
     interface: unset(dhcp.text('interface')),
     port: dhcp.int('port'),
     proxyPort: dhcp.int('proxy_port'),
@@ -426,7 +429,7 @@ function buildDhcp(
       prefix: pool.int('prefix'),
       router: unset(pool.text('router')),
       dns: unset(pool.text('dns')),
-      reservations: reservations.get(pool) ?? [],
+      reservations: reservationsWithHosts({ first: pool.text('first'), prefix: pool.int('prefix') }, reservations.get(pool) ?? [], hosts),
     })),
   };
 }

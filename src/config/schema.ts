@@ -4,7 +4,7 @@
 // like a written value.
 import { resolve } from 'node:path';
 
-import { ARCHITECTURES, type DhcpMode, type LogFormat, type LogLevel } from './config-types.js';
+import { ARCHITECTURES, type DhcpMode, type LogFormat, type LogLevel, type UnknownClientPolicy } from './config-types.js';
 import {
   formatDuration,
   formatSize,
@@ -98,6 +98,7 @@ export const MTFTP_CHANNEL_KEYS = [
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const satisfies readonly LogLevel[];
 export const LOG_FORMATS = ['text', 'json'] as const satisfies readonly LogFormat[];
 export const DHCP_MODES = ['off', 'full', 'proxy'] as const satisfies readonly DhcpMode[];
+export const UNKNOWN_CLIENT_POLICIES = ['serve', 'ignore'] as const satisfies readonly UnknownClientPolicy[];
 
 const UDP_PORT = { kind: 'int', min: 1, max: 65535 } as const;
 // PXE option 43 sub-options 4 and 5 are one byte each.
@@ -569,6 +570,55 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         default: '/var/lib/pxecast/leases.json',
         description: 'Lease database (`full` mode), written atomically (write and rename) on every change and read at start.',
         example: '/var/lib/pxecast/leases.json',
+      },
+      {
+        key: 'unknown_clients',
+        type: { kind: 'enum', values: UNKNOWN_CLIENT_POLICIES },
+        required: false,
+        default: 'serve',
+        description:
+          '`serve` answers every client by the catalog\'s rules; `ignore` answers only MACs of a `[host NAME]` section, as dnsmasq\'s `dhcp-ignore=tag:!known`.',
+        example: 'serve',
+      },
+    ],
+  },
+  {
+    name: 'host',
+    named: true,
+    exampleName: 'rack1-node07',
+    description: 'A known machine, by MAC: its image, fixed address and host name; NAME is shown in `pxecast leases` and `catalog`.',
+    fields: [
+      {
+        key: 'mac',
+        type: { kind: 'text' },
+        required: true,
+        default: null,
+        description: 'Its MAC address (`52:54:00:12:34:56` or with dashes), unique among hosts and pool reservations.',
+        example: '52:54:00:12:34:56',
+      },
+      {
+        key: 'image',
+        type: { kind: 'text' },
+        required: false,
+        default: '',
+        description: 'Name of the `[image NAME]` it boots, whatever its architecture; empty follows the catalog\'s rules.',
+        example: 'lab-default',
+      },
+      {
+        key: 'address',
+        type: { kind: 'ip-address' },
+        required: false,
+        default: '0.0.0.0',
+        description: 'Its fixed address in `full` mode (a reservation in the pool whose subnet holds it), unique; `0.0.0.0` takes one from the pool.',
+        example: '192.168.10.57',
+      },
+      {
+        key: 'hostname',
+        type: { kind: 'text' },
+        required: false,
+        default: '',
+        description: 'Host name given in DHCP option 12 (`full` mode); empty gives none.',
+        example: 'rack1-node07',
       },
     ],
   },

@@ -110,7 +110,17 @@ export function formatSessionLines(sessions: readonly SessionInfo[], at: Date): 
 }
 
 export function formatCatalog(c: CatalogInfo): string[] {
-  if (c.images.length === 0) return [`root: ${c.root}`, 'no images (files under the root are still served by name)'];
+  const hosts =
+    c.hosts.length === 0
+      ? []
+      : [
+          '',
+          ...renderTable(
+            ['HOST', 'MAC', 'IMAGE', 'ADDRESS', 'HOSTNAME'],
+            c.hosts.map((h) => [h.name, h.mac, h.image ?? '(catalog rules)', h.address ?? '(pool)', h.hostname ?? '-']),
+          ),
+        ];
+  if (c.images.length === 0) return [`root: ${c.root}`, 'no images (files under the root are still served by name)', ...hosts];
   return [
     `root: ${c.root}`,
     '',
@@ -129,6 +139,7 @@ export function formatCatalog(c: CatalogInfo): string[] {
       ]),
       new Set([2]),
     ),
+    ...hosts,
   ];
 }
 
@@ -138,10 +149,11 @@ export function formatLeases(l: LeasesInfo): string[] {
   return [
     ...note,
     ...renderTable(
-      ['ADDRESS', 'MAC', 'POOL', 'STATE', 'EXPIRES'],
+      ['ADDRESS', 'MAC', 'HOST', 'POOL', 'STATE', 'EXPIRES'],
       l.leases.map((x) => [
         x.address,
         x.mac,
+        x.host ?? '-',
         x.pool,
         x.state,
         `in ${formatAge(x.expiresInMs)}`,

@@ -108,14 +108,25 @@ export interface CatalogImageInfo {
   } | null;
 }
 
+export interface HostInfo {
+  readonly name: string;
+  readonly mac: string;
+  readonly image: string | null;
+  readonly address: string | null;
+  readonly hostname: string | null;
+}
+
 export interface CatalogInfo {
   readonly root: string;
   readonly images: readonly CatalogImageInfo[];
+  readonly hosts: readonly HostInfo[];
 }
 
 /** One address the DHCP responder has handed out (full mode; proxyDHCP leases nothing). */
 export interface LeaseInfo {
   readonly mac: string;
+  /** The `[host NAME]` of this MAC, if it is a known host. */
+  readonly host: string | null;
   readonly address: string;
   /** The `[pool NAME]` it came from. */
   readonly pool: string;

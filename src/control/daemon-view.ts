@@ -2,7 +2,7 @@
 // into protocol types, and the two operator actions (reload, drop). Reads only what the servers
 // expose, so a fake daemon object is enough to test it.
 import type { Catalog, CatalogImage } from '../catalog/catalog.js';
-import { MTFTP_BLKSIZE } from '../catalog/catalog.js';
+import { hostByMac, MTFTP_BLKSIZE } from '../catalog/catalog.js';
 import { checkRequestedPath } from '../catalog/path-policy.js';
 import type { Config } from '../config/config-types.js';
 import type { ReloadResult } from '../daemon.js';
@@ -138,8 +138,10 @@ function dhcpService(daemon: ViewedDaemon, config: Config): ServiceInfo {
 function leases(daemon: ViewedDaemon, now: number): LeasesInfo {
   const mode = daemon.currentConfig().dhcp.mode;
   if (daemon.dhcp === null) return { responder: 'off', note: 'DHCP responder is off ([dhcp] mode = off)', leases: [] };
+  const catalog = daemon.currentCatalog();
   const leases = daemon.dhcp.leaseList().map((l) => ({
     mac: l.mac,
+    host: hostByMac(catalog, l.mac)?.name ?? null,
     address: l.address,
     pool: l.pool,
     state: l.state,
@@ -228,6 +230,7 @@ function catalogInfo(catalog: Catalog): CatalogInfo {
       isDefault: i.isDefault,
       mtftp: i.mtftp,
     })),
+    hosts: catalog.hosts.map((h) => ({ name: h.name, mac: h.mac, image: h.image, address: h.address, hostname: h.hostname })),
   };
 }
 

@@ -1,4 +1,5 @@
-// Which boot file a client gets, from the catalog (the single source of truth): the first image
+// Which boot file a client gets, from the catalog (the single source of truth): a known host's
+// (`[host NAME]` by MAC) assigned image, else the first image
 // whose `arch` lists the client's architecture (an empty list takes every architecture), for a
 // UEFI HTTP Boot architecture (16, 19) then the first listing its firmware family (efi-x64,
 // efi-arm64), else the default image. iPXE clients get the image's `ipxe_file` when it has one, so
@@ -9,7 +10,7 @@
 // protocols.md 5.5). UEFI HTTP Boot clients (option 60 `HTTPClient`) get `HTTPClient` back and an
 // `http://` URL to the image's `http_file` (else `file`) on the HTTP server, never option 43; with
 // no HTTP server running they get no boot information at all.
-import type { Catalog, CatalogImage } from '../catalog/catalog.js';
+import { hostByMac, type Catalog, type CatalogImage } from '../catalog/catalog.js';
 import type { ServedMtftp } from '../catalog/served-mtftp.js';
 import { DISCOVERY_USE_BOOTFILE, encodePxeVendorOptions } from '../codec/pxe-options.js';
 import type { Architecture } from '../config/config-types.js';
@@ -36,6 +37,9 @@ export interface BootDecision {
 const FAMILY: Partial<Record<Architecture, Architecture>> = { 'efi-x64-http': 'efi-x64', 'efi-arm64-http': 'efi-arm64' };
 
 export function chooseImage(client: ClientInfo, catalog: Catalog): CatalogImage | null {
+  // A known host's image is its own, whatever architecture it boots as (firmware, then iPXE).
+  const assigned = hostByMac(catalog, client.mac)?.image;
+  if (assigned) return catalog.images.find((i) => i.name === assigned) ?? null;
   const listing = (arch: Architecture) => catalog.images.find((i) => i.arch.length > 0 && i.arch.includes(arch));
   if (client.arch !== null) {
     const family = FAMILY[client.arch];

@@ -10,6 +10,7 @@
 //        0 and the boot information; REQUESTs on port 67 belong to the site DHCP server; requests
 //        on 4011 get an ACK with the boot information, sent to their source port (iPXE uses 68,
 //        UEFI 4011). A client with no image gets silence, so another boot server can answer.
+import { hostByMac } from '../catalog/catalog.js';
 import type { CatalogStore } from '../catalog/catalog-store.js';
 import type { ServedMtftp } from '../catalog/served-mtftp.js';
 import { guarded } from '../datagram-guard.js';
@@ -129,6 +130,9 @@ export class DhcpServer {
     const name = MESSAGE_NAMES[type] ?? `type-${type}`;
     this.counters.received[name] = (this.counters.received[name] ?? 0) + 1;
     const client = classifyClient(msg);
+    if (this.deps.settings.unknownClients === 'ignore' && hostByMac(this.deps.catalog.current(), client.mac) === undefined) {
+      return this.ignore('unknown client ([dhcp] unknown_clients = ignore)', msg);
+    }
     if (port === 'pxe') return this.onPxeRequest(msg, client, from, type);
     if (this.deps.settings.mode === 'proxy') return this.onProxyRequest(msg, client, type);
     return this.onFullRequest(msg, client, type);
@@ -276,6 +280,8 @@ export class DhcpServer {
     if (boot?.vendorClass) options[60] = boot.vendorClass;
     if (boot?.vendorOptions) options[43] = [...boot.vendorOptions];
     if (boot?.vendorClass && client.machineId) options[97] = [...client.machineId];
+    const hostname = proxy || type === DhcpMessageType.NAK ? null : hostByMac(this.deps.catalog.current(), client.mac)?.hostname;
+    if (hostname) options[12] = hostname;
     const isHttpBoot = boot?.vendorClass === 'HTTPClient';
     const bootFile = boot !== null && type !== DhcpMessageType.NAK ? boot.file : '';
     if (bootFile) {

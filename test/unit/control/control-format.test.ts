@@ -124,8 +124,17 @@ describe('control output', () => {
           mtftp: { group: '239.255.1.1', clientPort: 3001, serverPort: 1759, openTimeoutS: 2, reopenDelayS: 2 },
         },
       ],
+      hosts: [
+        { name: 'node07', mac: '52:54:00:12:34:56', image: 'lab', address: '10.0.0.57', hostname: 'node07.lab' },
+        { name: 'node08', mac: '52:54:00:12:34:57', image: null, address: null, hostname: null },
+      ],
     });
     assert.match(catalog[3]!, /^lab\s+undionly\.kpxe \(iPXE: menu\.ipxe\)\s+68 KiB\s+bios\s+yes\s+239\.255\.1\.1:3001, 1759, 2\/2\s+BIOS$/);
+    assert.deepEqual(catalog.slice(5), [
+      'HOST    MAC                IMAGE            ADDRESS    HOSTNAME',
+      'node07  52:54:00:12:34:56  lab              10.0.0.57  node07.lab',
+      'node08  52:54:00:12:34:57  (catalog rules)  (pool)     -',
+    ]);
     assert.deepEqual(formatLeases({ responder: 'off', note: 'DHCP responder is off ([dhcp] mode = off)', leases: [] }), [
       'DHCP responder is off ([dhcp] mode = off)',
       'no leases',
@@ -133,8 +142,15 @@ describe('control output', () => {
     const leases = formatLeases({
       responder: 'full',
       note: null,
-      leases: [{ address: '10.0.0.50', mac: '52:54:00:12:34:56', pool: 'lab', state: 'bound', expiresInMs: 3_540_000 }],
+      leases: [
+        { address: '10.0.0.50', mac: '52:54:00:12:34:56', host: 'node07', pool: 'lab', state: 'bound', expiresInMs: 3_540_000 },
+        { address: '10.0.0.51', mac: '52:54:00:12:34:99', host: null, pool: 'lab', state: 'bound', expiresInMs: 60_000 },
+      ],
     });
-    assert.deepEqual(leases, ['ADDRESS    MAC                POOL  STATE  EXPIRES', '10.0.0.50  52:54:00:12:34:56  lab   bound  in 59m 0s']);
+    assert.deepEqual(leases, [
+      'ADDRESS    MAC                HOST    POOL  STATE  EXPIRES',
+      '10.0.0.50  52:54:00:12:34:56  node07  lab   bound  in 59m 0s',
+      '10.0.0.51  52:54:00:12:34:99  -       lab   bound  in 1m 0s',
+    ]);
   });
 });

@@ -20,7 +20,7 @@ const view: DaemonView = {
     transferOutcomes: {}, bytesSent: 0, retransmits: 0, mtftpOpens: 0, mtftpPasses: {} } }),
   sessions: () => [],
   leases: () => ({ responder: 'off', note: null, leases: [] }),
-  catalog: () => ({ root: '/srv', images: [] }),
+  catalog: () => ({ root: '/srv', images: [], hosts: [] }),
   reload: async () => ({ ok: false, errors: ['f:1: bad'] }),
   drop: () => 'no-such-session',
 };

@@ -52,7 +52,7 @@ function fakeView(overrides: Partial<DaemonView> = {}) {
     status: () => status,
     sessions: () => [session],
     leases: () => ({ responder: 'off', note: 'DHCP responder is off ([dhcp] mode = off)', leases: [] }),
-    catalog: () => ({ root: '/srv/pxecast', images: [] }),
+    catalog: () => ({ root: '/srv/pxecast', images: [], hosts: [] }),
     reload: async (): Promise<ViewReloadResult> => {
       calls.push('reload');
       return { ok: true, configFile: '/etc/pxecast/pxecast.ini', images: ['lab'] };

@@ -22,7 +22,7 @@ const view: DaemonView = {
   },
   sessions: () => [],
   leases: () => ({ responder: 'off', note: null, leases: [] }),
-  catalog: () => ({ root: '/srv', images: [] }),
+  catalog: () => ({ root: '/srv', images: [], hosts: [] }),
   reload: async () => ({ ok: false, errors: ['f:1: bad'] }),
   drop: (id) => (id === '10.0.0.5:2070' ? 'dropped' : 'no-such-session'),
 };

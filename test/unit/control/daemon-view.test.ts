@@ -13,6 +13,7 @@ const config = parseConfig('[tftp]\nroot = /srv/pxecast\nport = 6969\n[image lab
 
 const catalog: Catalog = {
   root: '/srv/pxecast',
+  hosts: [],
   loadedAt: 0,
   images: [
     {
@@ -204,7 +205,7 @@ describe('daemon view', () => {
     assert.deepEqual(daemon([]).view.leases(), { responder: 'off', note: 'DHCP responder is off ([dhcp] mode = off)', leases: [] });
     const lease: Lease = { address: '10.0.0.50', mac: '52:54:00:12:34:56', pool: 'lab', state: 'bound', expiresAt: 1_000_000 + 3_600_000 };
     const table = daemon([], [], [lease]).view.leases();
-    assert.deepEqual(table.leases, [{ address: '10.0.0.50', mac: '52:54:00:12:34:56', pool: 'lab', state: 'bound', expiresInMs: 3_600_000 }]);
+    assert.deepEqual(table.leases, [{ address: '10.0.0.50', mac: '52:54:00:12:34:56', host: null, pool: 'lab', state: 'bound', expiresInMs: 3_600_000 }]);
   });
 
   it('catalog: images with their MTFTP tuple', () => {

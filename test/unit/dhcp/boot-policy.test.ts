@@ -25,6 +25,7 @@ const image = (over: Partial<CatalogImage>): CatalogImage => ({
 });
 const catalog: Catalog = {
   root: '/srv',
+  hosts: [],
   loadedAt: 0,
   images: [
     image({ name: 'uefi', file: 'ipxe.efi', arch: ['efi-x64'], ipxeFile: 'boot.ipxe' }),

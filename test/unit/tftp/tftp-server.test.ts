@@ -48,7 +48,7 @@ async function setup(over: Partial<TftpConfig> = {}, logger: Logger = silent) {
     sockets,
     fs,
     uploads: null,
-    catalog: new CatalogStore({ root: '/srv', images: [], loadedAt: 0 }),
+    catalog: new CatalogStore({ root: '/srv', images: [], hosts: [], loadedAt: 0 }),
     logger,
     settings: () => settings,
     multicastSettings: () => mcSettings,
