@@ -593,8 +593,8 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         type: { kind: 'text' },
         required: true,
         default: null,
-        description: 'Its MAC address (`52:54:00:12:34:56` or with dashes), unique among hosts and pool reservations.',
-        example: '52:54:00:12:34:56',
+        description: 'Its MAC address (`52:54:00:12:34:57` or with dashes), unique among hosts and pool reservations.',
+        example: '52:54:00:12:34:57',
       },
       {
         key: 'image',

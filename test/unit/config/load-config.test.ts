@@ -70,6 +70,7 @@ test('a minimal config gets every default', () => {
     http: { enabled: false, listen: '0.0.0.0', port: 80, maxConnections: 1024, maxConnectionsPerClient: 16 },
     dhcp: {
       mode: 'off',
+      unknownClients: 'serve',
       interface: null,
       port: 67,
       proxyPort: 4011,
@@ -80,6 +81,7 @@ test('a minimal config gets every default', () => {
       pools: [],
     },
     images: [],
+    hosts: [],
     control: { enabled: true, socket: '/run/pxecast/control.sock', mode: 0o660 },
     metrics: { listen: null },
   });
