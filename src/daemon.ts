@@ -180,6 +180,11 @@ export class Daemon {
     if (h0.enabled !== h1.enabled || h0.listen !== h1.listen || h0.port !== h1.port || h0.maxConnections !== h1.maxConnections || h0.maxConnectionsPerClient !== h1.maxConnectionsPerClient) {
       this.deps.logger.warn('[http] settings take effect only after a restart');
     }
+    // Pools, reservations (host addresses among them) and the responder's mode live in the lease
+    // table built at start; hosts' images, names and known-ness follow the catalog at once.
+    if (JSON.stringify(this.config.dhcp) !== JSON.stringify(next.config.dhcp)) {
+      this.deps.logger.warn('[dhcp], [pool NAME] and host addresses take effect only after a restart');
+    }
     if (this.config.mtftp.enabled !== next.config.mtftp.enabled) {
       this.deps.logger.warn('[mtftp] enabled takes effect only after a restart');
     }
