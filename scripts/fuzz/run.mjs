@@ -3,7 +3,9 @@
 // extension, splicing, option-length lies, huge blksize/windowsize/tsize, block 0/65535,
 // unterminated strings, bogus opcodes, netascii edge cases, DHCP pad/End/overflow abuse) and random
 // datagrams to its TFTP (69), PXE MTFTP (1759), DHCP (67) and PXE (4011) ports and into its running
-// transfers (the ports it answers from), and random or mutated frames to its control socket.
+// transfers (the ports it answers from), random or mutated frames to its control socket, and
+// seeded well-formed, mangled, oversized, body-carrying and never-finished requests to its HTTP
+// port (scripts/fuzz/http-sender.mjs).
 // Everything is seeded (--seed): a failure replays.
 //
 // The daemon runs in a lab of two network namespaces this script creates (scripts/lib/daemon-lab.mjs
@@ -11,7 +13,8 @@
 // from scripts/fuzz/sender.mjs in the client namespace at up to --rate per second, slowed down
 // whenever the kernel drops datagrams on the daemon's full socket buffers. Afterwards it proves:
 //   - the daemon is alive and its control socket answers `status`;
-//   - a normal TFTP download (atftp, sha256 compared) and a DHCP DISCOVER-OFFER-REQUEST-ACK work;
+//   - a normal TFTP download (atftp, sha256 compared), an HTTP download (curl, sha256 compared) and
+//     a DHCP DISCOVER-OFFER-REQUEST-ACK work; every HTTP request got an allowed status, none stalled;
 //   - RSS is flat: from the sample after the warm-up (the first 10% of the datagrams: JIT, socket
 //     buffers and session tables at their working size) to the end it grows by at most
 //     --rss-bound MiB (default 32: over the default 1,000,000 datagrams, anything that keeps more
@@ -46,6 +49,7 @@ const { values: flags } = parseArgs({
     'max-seconds': { type: 'string' },
     rate: { type: 'string', default: '8000' },
     'control-frames': { type: 'string' },
+    'http-requests': { type: 'string' },
     'rss-bound': { type: 'string', default: '32' },
     quick: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
@@ -63,10 +67,13 @@ const options = {
   maxSeconds: positiveInt(flags['max-seconds'] ?? (flags.quick ? '60' : '900'), '--max-seconds'),
   rate: positiveInt(flags.rate, '--rate'),
   controlFrames: positiveInt(flags['control-frames'] ?? String(Math.max(100, Math.round(count / 50))), '--control-frames'),
+  httpRequests: positiveInt(flags['http-requests'] ?? String(Math.max(300, Math.round(count / 300))), '--http-requests'),
   rssBoundMiB: positiveInt(flags['rss-bound'], '--rss-bound'),
 };
 const IMAGE = { name: 'demo', file: 'demo.img', bytes: 256 * 1024 };
 const SENDER = join(repo, 'scripts/fuzz/sender.mjs');
+const HTTP_SENDER = join(repo, 'scripts/fuzz/http-sender.mjs');
+const HTTP_PORT = 8080;
 const say = (line) => (flags.json ? process.stderr : process.stdout).write(`${line}\n`);
 
 const { netns, peers } = await loadSupport();
@@ -97,6 +104,7 @@ async function main() {
     overrides: {
       tftp: { upload_dir: uploads, max_upload_size: '1M', idle_timeout: '3s', rto_max: '1s', max_transfer_time: '20s' },
       dhcp: { offer_timeout: '2s' },
+      http: { enabled: 'true', listen: lab.server.address, port: HTTP_PORT },
     },
   });
   const scan = createLogScan();
@@ -114,6 +122,7 @@ async function main() {
     if (rss.warm === null && progress.sent >= options.count / 10) rss.warm = now;
   });
   const controlResult = await control;
+  const http = await runHttpSender(lab);
   // Let the daemon drain its socket buffers and the sessions the fuzz opened time out.
   const settled = await settle(daemon);
   const udpAfter = udpCounters(daemon.pid);
@@ -134,6 +143,12 @@ async function main() {
   check('control frames all answered', controlResult.unanswered === 0 && controlResult.badReplies === 0,
     `${controlResult.frames} frames, ${controlResult.replies} replies, ${controlResult.oversize} oversize refusals, ${controlResult.unanswered} unanswered, ${controlResult.badReplies} not version-1 JSON`);
   check('sessions ended after the fuzz', settled.ok, settled.detail);
+  check('HTTP: every request answered with an allowed status, none stalled', http.wrong.length === 0 && http.stalls === 0,
+    `${http.sent} requests in ${http.seconds} s ${JSON.stringify(http.byKind)}, statuses ${JSON.stringify(http.statuses)}${http.wrong.length ? `, wrong: ${JSON.stringify(http.wrong.slice(0, 3))}` : ''}`);
+  const httpCopy = join(tmp, 'http-download.img');
+  const curl = await netns.runInNamespace(lab.client.namespace, 'curl', ['-sS', '-o', httpCopy, `http://${lab.server.address}:${HTTP_PORT}/${IMAGE.file}`], { timeoutMs: 30_000 });
+  const httpOk = curl.exitCode === 0 && sha256(httpCopy) === imageSha;
+  check('HTTP download after the fuzz', httpOk, httpOk ? 'sha256 ok' : curl.stderr.trim() || 'sha256 mismatch');
   const download = await checkedDownload(peers, lab, { remote: IMAGE.file, local: join(tmp, 'download.img'), expected: imageSha });
   check('TFTP download after the fuzz', download.ok, `${IMAGE.bytes} bytes, ${download.detail}, ${Math.round(download.ms)} ms`);
   const dora = await dhcpDora(netns, lab, [0x02, 0xf0, 0x22, 0x00, 0x00, 0x01]);
@@ -153,6 +168,7 @@ async function main() {
       received, rcvbufErrors: udpAfter.RcvbufErrors - udpBefore.RcvbufErrors, noPorts: udpAfter.NoPorts - udpBefore.NoPorts,
       receivedPercent: round((100 * received) / sent.sent) },
     control: controlResult,
+    http,
     rssKiB: { start: rss.start, warm: rss.warm, peak: rss.peak, end: rss.end },
     daemonCounters: status?.ok ? status.status.counts : null,
     warnings: Object.fromEntries(scan.warnings),
@@ -194,6 +210,18 @@ async function runSender(lab, onProgress) {
   if (!flags.json) process.stdout.write('\n');
   if (!done) throw new Error(`the sender failed (exit ${status.code ?? status.signal}): ${sender.outputTail().slice(-2000)}`);
   return done;
+}
+
+/** Runs http-sender.mjs in the client namespace and returns its stats. */
+async function runHttpSender(lab) {
+  const plan = { target: lab.server.address, port: HTTP_PORT, seed: options.seed, count: options.httpRequests, maxSeconds: options.maxSeconds, files: [IMAGE.file] };
+  const sender = netns.spawnInNamespace(lab.client.namespace, process.execPath, [HTTP_SENDER, JSON.stringify(plan)]);
+  const timer = setTimeout(() => sender.kill(), (options.maxSeconds + 60) * 1000);
+  const status = await sender.exited;
+  clearTimeout(timer);
+  const line = sender.outputTail().split('\n').find((l) => l.startsWith('{"done"'));
+  if (!line) throw new Error(`the HTTP sender failed (exit ${status.code ?? status.signal}): ${sender.outputTail().slice(-2000)}`);
+  return JSON.parse(line).done;
 }
 
 /**
