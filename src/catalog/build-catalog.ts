@@ -4,6 +4,7 @@ import type { Config, ImageConfig } from '../config/config-types.js';
 import { ConfigError, issueAt, type ConfigIssue } from '../config/config-error.js';
 import type { FileSystem } from '../io/ports.js';
 import { MTFTP_MAX_FILE_SIZE, type Catalog, type CatalogImage } from './catalog.js';
+import { IPXE_SCRIPT_VARIABLES, MAX_IPXE_SCRIPT_BYTES, unknownPlaceholders } from './ipxe-script.js';
 import { resolveInRoot } from './served-tree.js';
 
 export async function buildCatalog(config: Config, fs: FileSystem, now: number): Promise<Catalog> {
@@ -54,6 +55,7 @@ async function buildImage(
     const http = await resolveInRoot(fs, root, image.httpFile);
     if (http.kind !== 'file') issues.push(issueAt(at('http_file'), section, 'http_file', `${image.httpFile}: ${http.reason} (under ${root})`));
   }
+  const ipxeScript = image.ipxeScript === null ? null : await readIpxeScript(image.ipxeScript, root, fs, (message) => issues.push(issueAt(at('ipxe_script'), section, 'ipxe_script', message)));
   if (image.mtftp !== null && file.size > MTFTP_MAX_FILE_SIZE) {
     issues.push(
       issueAt(
@@ -73,7 +75,33 @@ async function buildImage(
     arch: image.arch,
     ipxeFile: image.ipxeFile,
     httpFile: image.httpFile,
+    ipxeScript,
     isDefault: image.isDefault,
     mtftp: image.mtftp,
   });
+}
+
+/** Reads and checks an iPXE script template; null (with the problem reported) when it is unusable. */
+async function readIpxeScript(name: string, root: string, fs: FileSystem, report: (message: string) => void): Promise<{ file: string; template: string } | null> {
+  const found = await resolveInRoot(fs, root, name);
+  if (found.kind !== 'file') {
+    report(`${name}: ${found.reason} (under ${root})`);
+    return null;
+  }
+  if (found.size > MAX_IPXE_SCRIPT_BYTES) {
+    report(`${name} is ${found.size} bytes; a script template may have ${MAX_IPXE_SCRIPT_BYTES}`);
+    return null;
+  }
+  const opened = await fs.open(found.path);
+  try {
+    const template = (await opened.read(0, opened.size)).toString('utf8');
+    const unknown = unknownPlaceholders(template);
+    if (unknown.length > 0) {
+      report(`${name}: unknown placeholder ${unknown.map((u) => `{{${u}}}`).join(', ')} (known: ${Object.keys(IPXE_SCRIPT_VARIABLES).map((v) => `{{${v}}}`).join(', ')})`);
+      return null;
+    }
+    return { file: name, template };
+  } finally {
+    opened.release();
+  }
 }

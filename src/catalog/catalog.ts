@@ -17,6 +17,8 @@ export interface CatalogImage {
   readonly ipxeFile: string | null;
   /** What UEFI HTTP Boot clients get as a URL; null: `file`. */
   readonly httpFile: string | null;
+  /** The iPXE script template (catalog/ipxe-script.ts), read and checked at load time. */
+  readonly ipxeScript: { readonly file: string; readonly template: string } | null;
   readonly isDefault: boolean;
   readonly mtftp: MtftpChannelConfig | null;
 }

@@ -162,6 +162,8 @@ export interface ImageConfig {
   readonly ipxeFile: string | null;
   /** What UEFI HTTP Boot clients get (as a URL); null: `file`. */
   readonly httpFile: string | null;
+  /** An iPXE script template rendered per iPXE client (served over HTTP); null: none. */
+  readonly ipxeScript: string | null;
   readonly isDefault: boolean;
   readonly mtftp: MtftpChannelConfig | null;
   /** Where each key of this image was written, so catalog errors can name file, line and key. */

@@ -449,6 +449,7 @@ function buildImage(image: SectionValues): ImageConfig {
     arch: image.listOf('arch', ARCHITECTURES),
     ipxeFile: image.optionalText('ipxe_file'),
     httpFile: image.optionalText('http_file'),
+    ipxeScript: image.optionalText('ipxe_script'),
     isDefault: image.bool('default'),
     mtftp: image.bool('mtftp')
       ? {

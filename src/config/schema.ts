@@ -771,6 +771,15 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         example: 'ipxe/menu.ipxe',
       },
       {
+        key: 'ipxe_script',
+        type: { kind: 'served-path' },
+        required: false,
+        default: '',
+        description:
+          'An iPXE script template rendered for each iPXE client of this image and handed out by URL on the HTTP server, `{{mac}}`, `{{ip}}`, `{{arch}}`, `{{image}}`, `{{base_url}}`, `{{host}}` and `{{hostname}}` filled in; it takes precedence over `ipxe_file` while `[http]` is enabled.',
+        example: 'ipxe/boot.ipxe.tmpl',
+      },
+      {
         key: 'http_file',
         type: { kind: 'served-path' },
         required: false,

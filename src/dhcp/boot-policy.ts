@@ -3,7 +3,8 @@
 // whose `arch` lists the client's architecture (an empty list takes every architecture), for a
 // UEFI HTTP Boot architecture (16, 19) then the first listing its firmware family (efi-x64,
 // efi-arm64), else the default image. iPXE clients get the image's `ipxe_file` when it has one, so
-// a chainload from firmware into iPXE does not loop. PXE clients also get option 43: discovery
+// a chainload from firmware into iPXE does not loop, or, for an image with `ipxe_script` while the
+// HTTP server runs, the URL of that script rendered for them (catalog/ipxe-script.ts). PXE clients also get option 43: discovery
 // control "download the file named here", and, for BIOS clients of an image the MTFTP server
 // serves right now, sub-options 1-5 encoded from the tuple it serves (catalog/served-mtftp.ts).
 // UEFI never gets 1-5 (it has no PXE MTFTP client, and EDK2 discards offers carrying only them:
@@ -11,6 +12,7 @@
 // `http://` URL to the image's `http_file` (else `file`) on the HTTP server, never option 43; with
 // no HTTP server running they get no boot information at all.
 import { hostByMac, type Catalog, type CatalogImage } from '../catalog/catalog.js';
+import { ipxeScriptUrl } from '../catalog/ipxe-script.js';
 import type { ServedMtftp } from '../catalog/served-mtftp.js';
 import { DISCOVERY_USE_BOOTFILE, encodePxeVendorOptions } from '../codec/pxe-options.js';
 import type { Architecture } from '../config/config-types.js';
@@ -54,6 +56,13 @@ export function bootUrl(base: string, path: string): string {
   return `${base}/${path.split('/').map(encodeURIComponent).join('/')}`;
 }
 
+/** What an iPXE client gets: its script rendered by the HTTP server, else `ipxe_file`, else `file`. */
+function ipxeFileFor(image: CatalogImage, client: ClientInfo, http: ServedHttp): string {
+  const base = image.ipxeScript !== null ? http.urlBase() : null;
+  if (base !== null) return ipxeScriptUrl(base, image.name, client.mac, client.arch);
+  return image.ipxeFile ?? image.file;
+}
+
 export function decideBoot(client: ClientInfo, catalog: Catalog, mtftp: ServedMtftp, http: ServedHttp): BootDecision | null {
   const image = chooseImage(client, catalog);
   if (image === null) return null;
@@ -62,7 +71,7 @@ export function decideBoot(client: ClientInfo, catalog: Catalog, mtftp: ServedMt
     if (base === null) return null;
     return { image, file: bootUrl(base, image.httpFile ?? image.file), vendorClass: 'HTTPClient', vendorOptions: null };
   }
-  const file = client.isIpxe && image.ipxeFile !== null ? image.ipxeFile : image.file;
+  const file = client.isIpxe ? ipxeFileFor(image, client, http) : image.file;
   if (!client.isPxe) return { image, file, vendorClass: null, vendorOptions: null };
   const isBios = client.archType === 0;
   const vendorOptions = encodePxeVendorOptions(DISCOVERY_USE_BOOTFILE, isBios ? mtftp.channelOf(image) : null);

@@ -10,6 +10,8 @@ import { resolveInRoot } from '../catalog/served-tree.js';
 import type { HttpConfig } from '../config/config-types.js';
 import type { Clock, FileSystem, HttpExchange, HttpListener, HttpServerFactory, Logger, OpenedFile, PeerAddress } from '../io/ports.js';
 import type { KeyedRateLimiter } from '../limits/keyed-rate-limiter.js';
+import { hostByMac } from '../catalog/catalog.js';
+import { parseIpxeScriptTarget, renderIpxeScript } from '../catalog/ipxe-script.js';
 import { nameFromTarget, planFileResponse } from './http-response.js';
 
 /** Bytes read from the file and written per step: small enough to keep memory flat per client. */
@@ -113,6 +115,8 @@ export class HttpServer {
     if (active >= this.deps.settings.maxConnectionsPerClient) {
       return this.reply(exchange, 503, { 'Retry-After': '1' }, `${active} transfers already running for this client`, null);
     }
+    const script = parseIpxeScriptTarget(exchange.request.target);
+    if (script !== null) return this.serveIpxeScript(exchange, script, method === 'HEAD');
     const target = nameFromTarget(exchange.request.target);
     if (!target.ok) return this.reply(exchange, target.status, {}, target.reason, null);
     this.activeByClient.set(peer.address, active + 1);
@@ -123,6 +127,49 @@ export class HttpServer {
       if (left > 0) this.activeByClient.set(peer.address, left);
       else this.activeByClient.delete(peer.address);
     }
+  }
+
+  /** An image's iPXE script, rendered for the client that asks (catalog/ipxe-script.ts). */
+  private serveIpxeScript(exchange: HttpExchange, script: { image: string; mac: string; arch: string }, headOnly: boolean): void {
+    const catalog = this.deps.catalog.current();
+    const image = catalog.images.find((i) => i.name === script.image);
+    const name = exchange.request.target.split('?', 1)[0]!;
+    if (!image?.ipxeScript) return this.reply(exchange, 404, {}, `no image ${script.image.slice(0, 64)} with an ipxe_script`, name);
+    const { peer, headers } = exchange.request;
+    const host = script.mac === 'unknown' ? undefined : hostByMac(catalog, script.mac);
+    // The client reached us by its Host header; anything odd in it falls back to the listen address.
+    const hostHeader = headers['host'];
+    const base = hostHeader !== undefined && /^[A-Za-z0-9.:[\]-]{1,300}$/.test(hostHeader) ? `http://${hostHeader}` : this.urlBase(this.deps.settings.listen);
+    const body = Buffer.from(
+      renderIpxeScript(image.ipxeScript.template, {
+        mac: script.mac,
+        ip: peer.address,
+        arch: script.arch,
+        image: image.name,
+        base_url: base ?? '',
+        host: host?.name ?? '',
+        hostname: host?.hostname ?? '',
+      }),
+    );
+    this.counters.responses[200] = (this.counters.responses[200] ?? 0) + 1;
+    exchange.start(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(body.length), 'Cache-Control': 'no-store' });
+    if (!headOnly) {
+      void exchange.write(body);
+      this.counters.bytesSent += body.length;
+    }
+    exchange.finish();
+    this.counters.transfers['complete'] = (this.counters.transfers['complete'] ?? 0) + 1;
+    this.deps.logger.info('transfer', {
+      client: `${peer.address}:${peer.port}`,
+      file: name,
+      method: exchange.request.method,
+      status: 200,
+      script: image.ipxeScript.file,
+      mac: script.mac,
+      arch: script.arch,
+      bytes: headOnly ? 0 : body.length,
+      outcome: 'complete',
+    });
   }
 
   private async serveFile(exchange: HttpExchange, name: string, headOnly: boolean, headers: HttpExchange['request']['headers']): Promise<void> {

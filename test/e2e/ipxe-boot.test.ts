@@ -182,4 +182,16 @@ describe('iPXE firmware in QEMU boots from pxecast', { concurrency: 1 }, () => {
     assert.match(field(transfer ?? '', 'client') ?? '', new RegExp(`^${l.subnetPrefix.replace(/\./g, '\\.')}\\.1[5-9]\\d:`), transfer);
     console.log(`# proxy: VM done in ${(results[0]!.ms / 1000).toFixed(1)} s`);
   });
+
+  it('proxy mode beside ISC Kea: Kea gives the address, pxecast the boot file', async () => {
+    const l = await startLab({ vms: 1, scheme: 'tftp', dhcp: 'proxy', siteServer: 'kea', imageBytes: IMAGE_BYTES });
+    l.startVm(0);
+    const results = [await l.waitForVm(0, VM_TIMEOUT_MS)];
+    assertImageIntact(l, results);
+    assert.equal(logLines(l, /dhcp lease/).length, 0, 'pxecast leased nothing');
+    const [transfer] = logLines(l, /info transfer .*file=image\.bin/);
+    // Kea's pool is .150-.199, as the dnsmasq site server's.
+    assert.match(field(transfer ?? '', 'client') ?? '', new RegExp(`^${l.subnetPrefix.replace(/\./g, '\\.')}\\.1[5-9]\\d:`), transfer);
+    console.log(`# proxy beside Kea: VM done in ${(results[0]!.ms / 1000).toFixed(1)} s`);
+  });
 });

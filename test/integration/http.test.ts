@@ -91,6 +91,7 @@ before(async () => {
   mkdirSync(join(root, 'grub'));
   writeFileSync(join(root, 'big.img'), BIG);
   writeFileSync(join(root, 'grub', 'grub.cfg'), 'set timeout=1\n');
+  writeFileSync(join(root, 'boot.tmpl'), '#!ipxe\necho {{host}} {{mac}} {{ip}} {{arch}} {{image}}\nkernel {{base_url}}/big.img ip=${net0/ip}\n');
   writeFileSync(join(outside, 'secret.txt'), 'TOP SECRET\n');
   symlinkSync(join(outside, 'secret.txt'), join(root, 'link-to-secret'));
   httpPort = await freeTcpPort();
@@ -110,6 +111,11 @@ before(async () => {
       'listen = 127.0.0.1',
       `port = ${httpPort}`,
       'max_connections_per_client = 3',
+      '[image lab]',
+      'file = big.img',
+      'ipxe_script = boot.tmpl',
+      '[host node07]',
+      'mac = 52:54:00:12:34:56',
       '',
     ].join('\n'),
   );
@@ -188,6 +194,15 @@ describe('HTTP over the served tree (curl)', () => {
     assert.equal(post.stdout, '405');
   });
 
+  it("an image's iPXE script is rendered for the client that asks, and what it names is served", () => {
+    const r = curl(`${base}/_pxecast/ipxe/lab?mac=52%3A54%3A00%3A12%3A34%3A56&arch=bios`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `#!ipxe\necho node07 52:54:00:12:34:56 127.0.0.1 bios lab\nkernel ${base}/big.img ip=\${net0/ip}\n`);
+    const named = /kernel (\S+)/.exec(r.stdout)![1]!;
+    assert.equal(sha(get(named.slice(base.length)).body), sha(BIG), 'the URL in the script serves the file');
+    assert.equal(get('/_pxecast/ipxe/nope?mac=x').code, '404');
+  });
+
   it('a transfer keeps the version it opened when the file is renamed over', async () => {
     const path = join(root, 'swap.img');
     // Larger than loopback's socket buffers can hold at once, read at 8 MB/s: the rename lands
@@ -222,8 +237,10 @@ describe('HTTP over the served tree (curl)', () => {
   });
 
   it('more than max_connections_per_client transfers at once: 503', async () => {
+    // Far larger than loopback's socket buffers, read slowly: the server is still sending each.
+    writeFileSync(join(root, 'huge.img'), Buffer.alloc(48 * 1024 * 1024, 7));
     const outs = [0, 1, 2].map((i) => join(work, `busy-${i}`));
-    const children = outs.map((out) => spawn('curl', ['-sS', '--limit-rate', '256K', '-o', out, `${base}/big.img`]));
+    const children = outs.map((out) => spawn('curl', ['-sS', '--limit-rate', '1M', '-o', out, `${base}/huge.img`]));
     try {
       for (const out of outs) await untilSize(out, 1);
       const r = curl('-o', '/dev/null', '-w', '%{http_code}', '-D', join(work, 'h503'), `${base}/grub/grub.cfg`);

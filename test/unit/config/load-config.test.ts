@@ -287,6 +287,7 @@ test('images: values, normalised paths, locations and file order', () => {
     arch: ['bios'],
     ipxeFile: 'ipxe/menu.ipxe',
     httpFile: null,
+    ipxeScript: null,
     isDefault: true,
     // The default image gets a channel without configuring one.
     mtftp: { group: '239.255.1.1', clientPort: 3001, serverPort: 1759, openTimeoutS: 2, reopenDelayS: 2 },
@@ -310,6 +311,7 @@ test('images: values, normalised paths, locations and file order', () => {
     arch: [],
     ipxeFile: null,
     httpFile: null,
+    ipxeScript: null,
     isDefault: false,
     mtftp: null,
     locations: { file: { file: FILE, line: 22 } },

@@ -25,6 +25,7 @@ const catalog: Catalog = {
       arch: ['bios'],
       ipxeFile: 'menu.ipxe',
       httpFile: null,
+      ipxeScript: null,
       isDefault: true,
       mtftp: config.images[0]!.mtftp,
     },

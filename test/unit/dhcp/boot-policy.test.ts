@@ -19,6 +19,7 @@ const image = (over: Partial<CatalogImage>): CatalogImage => ({
   arch: [],
   ipxeFile: null,
   httpFile: null,
+  ipxeScript: null,
   isDefault: false,
   mtftp: null,
   ...over,
@@ -126,6 +127,14 @@ describe('UEFI HTTP Boot (option 60 HTTPClient)', () => {
       assert.equal(d?.vendorOptions, null, 'never option 43');
     });
   }
+
+  it('an iPXE client of an image with ipxe_script gets the script URL while HTTP runs, else ipxe_file', () => {
+    const scripted: Catalog = { ...catalog, images: [image({ name: 'lab', file: 'undionly.kpxe', ipxeFile: 'boot.ipxe', isDefault: true, ipxeScript: { file: 't', template: '#!ipxe' } })] };
+    const ipxe = client({ isIpxe: true });
+    assert.equal(decideBoot(ipxe, scripted, ALL_SERVED, http)?.file, 'http://10.0.0.1:8080/_pxecast/ipxe/lab?mac=52%3A54%3A00%3A00%3A00%3A01&arch=bios');
+    assert.equal(decideBoot(ipxe, scripted, ALL_SERVED, NO_HTTP)?.file, 'boot.ipxe');
+    assert.equal(decideBoot(client({}), scripted, ALL_SERVED, http)?.file, 'undionly.kpxe', 'firmware (not iPXE yet) gets the image file');
+  });
 
   it('a PXE client of the same catalog still gets its file and option 43, never a URL', () => {
     const d = decideBoot(client({ archType: 7, arch: 'efi-x64' }), httpCatalog, ALL_SERVED, http)!;
