@@ -171,6 +171,21 @@ describe('iPXE firmware in QEMU boots from pxecast', { concurrency: 1 }, () => {
     console.log(`# mtftp x3: ${results.map((r) => (r.ms / 1000).toFixed(1)).join(' / ')} s; ${passes.length} passes, ${sent} packets for ${blocks} blocks`);
   });
 
+  it('iPXE over HTTP: the boot script rendered for the VM by pxecast, checker and image by http://', async () => {
+    const l = await startLab({ vms: 1, scheme: 'http', dhcp: 'full', imageBytes: IMAGE_BYTES });
+    l.startVm(0);
+    const results = [await l.waitForVm(0, VM_TIMEOUT_MS)];
+    assertImageIntact(l, results);
+    const [script] = logLines(l, /info transfer service=http .*file=\/_pxecast\/ipxe\/lab /);
+    assert.ok(script, 'the script came from the HTTP server');
+    assert.match(script, /mac=52:54:00:[0-9a-f:]+ arch=bios /, 'rendered for this VM');
+    const [image] = logLines(l, /info transfer service=http .*file=\/image\.bin .*outcome=complete/);
+    assert.ok(image, 'the image came over HTTP');
+    assert.equal(field(image, 'bytes'), String(IMAGE_BYTES));
+    assert.equal(logLines(l, /info transfer service=tftp .*file=image\.bin/).length, 0, 'not over TFTP');
+    console.log(`# http: VM done in ${(results[0]!.ms / 1000).toFixed(1)} s`);
+  });
+
   it('proxy mode: a real dnsmasq gives the address, pxecast the boot file', async () => {
     const l = await startLab({ vms: 1, scheme: 'tftp', dhcp: 'proxy', imageBytes: IMAGE_BYTES });
     l.startVm(0);

@@ -30,7 +30,9 @@ import {
   type ProcessHandle,
 } from './netns.js';
 
-export type BootScheme = 'tftp' | 'tftm' | 'mtftp';
+/** How iPXE fetches the image; `http`: the boot script itself is rendered per VM by pxecast's
+ *  HTTP server (`ipxe_script`), and the checker and image come over HTTP too. */
+export type BootScheme = 'tftp' | 'tftm' | 'mtftp' | 'http';
 export type DhcpRole = 'full' | 'proxy';
 
 export interface LabPlan {
@@ -88,6 +90,8 @@ export interface VmResult {
 export const IMAGE_FILE = 'image.bin';
 const CHECKER_FILE = 'checker.elf';
 const SCRIPT_FILE = 'boot.ipxe';
+const SCRIPT_TEMPLATE_FILE = 'boot.ipxe.tmpl';
+export const LAB_HTTP_PORT = 8080;
 const ROM_OVERRIDE = 'PXECAST_IPXE_ROM';
 const DEFAULT_ROM = '/usr/lib/ipxe/qemu/pxe-e1000.rom';
 
@@ -222,6 +226,7 @@ export class PxeLab {
     buildChecker(join(this.root, CHECKER_FILE));
     writeFileSync(join(this.root, IMAGE_FILE), this.image);
     writeFileSync(join(this.root, SCRIPT_FILE), this.bootScript());
+    if (this.plan.scheme === 'http') writeFileSync(join(this.root, SCRIPT_TEMPLATE_FILE), this.bootScriptTemplate());
     const configFile = join(this.plan.workDir, 'pxecast.ini');
     writeFileSync(configFile, this.config());
 
@@ -276,6 +281,20 @@ export class PxeLab {
     return kea;
   }
 
+  /** For `http`: the script pxecast renders per VM; everything it names comes over HTTP. */
+  private bootScriptTemplate(): string {
+    return [
+      '#!ipxe',
+      `echo pxecast-lab: http fetch of ${IMAGE_FILE} for {{mac}} ({{arch}}) at {{ip}}`,
+      `kernel {{base_url}}/${CHECKER_FILE} || goto failed`,
+      `module {{base_url}}/${IMAGE_FILE} || goto failed`,
+      'boot || goto failed',
+      ':failed',
+      'echo pxecast-lab: FAILED',
+      '',
+    ].join('\n');
+  }
+
   /** The iPXE script: checker over plain TFTP, image over the scheme under test, then boot. */
   private bootScript(): string {
     const server = this.server.address;
@@ -303,6 +322,7 @@ export class PxeLab {
       `root = ${this.root}`,
       ...extra('multicast'),
       ...extra('mtftp'),
+      ...(this.plan.scheme === 'http' ? ['[http]', 'enabled = true', `listen = ${this.server.address}`, `port = ${LAB_HTTP_PORT}`] : []),
       '[dhcp]',
       `mode = ${this.plan.dhcp}`,
       `interface = ${this.server.address}`,
@@ -316,6 +336,7 @@ export class PxeLab {
       '[image lab]',
       `file = ${IMAGE_FILE}`,
       `ipxe_file = ${SCRIPT_FILE}`,
+      ...(this.plan.scheme === 'http' ? [`ipxe_script = ${SCRIPT_TEMPLATE_FILE}`] : []),
       'arch = bios',
       'default = true',
       'mtftp = true',
