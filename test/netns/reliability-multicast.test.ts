@@ -74,7 +74,7 @@ before(async () => {
 after(async () => {
   await daemon?.kill();
   teardown();
-  rmSync(work, { recursive: true, force: true });
+  if (!process.env["KEEP_WORK"]) rmSync(work, { recursive: true, force: true });
 });
 
 let run = 0;
