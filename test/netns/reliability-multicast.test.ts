@@ -113,7 +113,7 @@ async function fetchAll(ends: readonly LinkEnd[], start: Start, serverEnd: Serve
       const r = await awaitClient(proc, BOUND_MS);
       t.diagnostic(`${label} client ${i + 1}: ok=${r.ok} in ${Math.round(r.ms)} ms${r.ok ? '' : `; client said: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`}`);
       return expectCompleteOrCleanFailure(r, local, [expected], BOUND_MS, {
-        size: SIZE,
+        size: null, // atftp writes multicast blocks where they belong: an aborted copy can be full length
         // The daemon may log the end a little after the client gives up (its own timers).
         serverEnd: () => waitFor(() => serverEnd(since(), end.address), 15_000),
       });
