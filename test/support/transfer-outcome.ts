@@ -29,7 +29,7 @@ export type ClientFailure = 'error-received' | 'client-timeout' | 'client-abort'
 // is required for them like for any other): "tftp: unexpected OACK", when its ACK of our OACK was
 // lost and our OACK came again (it sends ERROR and quits; the daemon logs aborted-by-client), and
 // "tftp: unknown error.", its socket error from the ICMP port unreachable it gets when it ACKs a
-// multicast session the server has already ended (the ERROR that ended it lost).
+// transfer or multicast session the server has already ended (timed out, or its ERROR lost).
 const ERROR_RECEIVED = /error received from server <|^Error code \d+:|^curl: \((?:6[89]|7[0-4])\)/m;
 const CLIENT_TIMEOUT = /(?:timeout: retrying|packet discard)[\s\S]*aborting|^Transfer timed out|^curl: \(28\)/m;
 const CLIENT_ABORT = /^tftp: unexpected OACK$|^m?tftp: unknown error\./m;
