@@ -139,7 +139,13 @@ describe('well-behaved clients during an RRQ and DISCOVER flood (netns)', () => 
       }),
     ]);
     try {
-      await new Promise((r) => setTimeout(r, 1000)); // the flood is on before the clients start
+      // The flood is on before the clients start: the daemon has hit one of its limits.
+      const floodFrom = Buffer.concat(daemonLog).length;
+      const floodDeadline = Date.now() + 10_000;
+      while (!/limit reached/.test(Buffer.concat(daemonLog).subarray(floodFrom).toString('utf8'))) {
+        assert.ok(Date.now() < floodDeadline && flood.isRunning(), `the flood never reached a limit of the daemon:\n${flood.outputTail()}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
       const until = Date.now() + FLOOD_MS - 2000;
       const atftp = tally();
       const curl = tally();

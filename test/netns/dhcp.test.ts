@@ -247,7 +247,14 @@ describe('DHCP proxy mode beside a real dnsmasq (bridged netns LAN)', () => {
       `--dhcp-leasefile=${join(work, 'dnsmasq.leases')}`,
       `--pid-file=${join(work, 'dnsmasq.pid')}`,
     ]);
-    await new Promise((r) => setTimeout(r, 500));
+    // Ready when its DHCP socket is bound inside the namespace (ss, as the system sees it).
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const bound = await runInNamespace(site.namespace, 'ss', ['-Hulnp', 'sport = :67'], { timeoutMs: 5000 });
+      if (/"dnsmasq"/.test(bound.stdout)) break;
+      assert.ok(dnsmasq.isRunning() && Date.now() < deadline, `dnsmasq did not bind port 67:\n${bound.stdout}${bound.stderr}\n${dnsmasq.outputTail()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
   });
 
   after(async () => {

@@ -2,13 +2,14 @@
 // namespaces made by the test: a server and five clients. Every copy is checked by sha256, and
 // the server's transmitted bytes (its interface counter) prove that one stream served them all.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startAtftpMulticast } from '../support/atftp-multicast.js';
-import { writeTempConfig } from '../support/daemon-process.js';
+import { cliPath, writeTempConfig } from '../support/daemon-process.js';
 import { startDaemonIn } from '../support/netns-daemon.js';
 import {
   addRandomDrop,
@@ -22,6 +23,7 @@ import {
   type ProcessHandle,
 } from '../support/netns.js';
 import { findPeer, sha256File } from '../support/peers.js';
+import { logLinesSince } from '../support/transfer-outcome.js';
 
 const work = mkdtempSync(join(tmpdir(), 'pxecast-mc-'));
 const root = join(work, 'root');
@@ -30,7 +32,7 @@ const LARGE = 12 << 20;
 const hashes: Record<string, string> = {};
 let server: LinkEnd;
 let clients: Array<{ ns: Namespace; end: LinkEnd }> = [];
-let daemon: ProcessHandle;
+let daemon: ProcessHandle & { readonly socket: string };
 
 before(async () => {
   const support = canUseNetns();
@@ -90,6 +92,30 @@ async function sessionStarted(before: number, timeoutMs = 10_000): Promise<void>
 }
 const sendingCount = () => (daemon.outputTail().match(/multicast session sending/g) ?? []).length;
 
+/** Waits (bounded) for the summary of the session the last clients were in: it is logged when
+ *  the last member ends, which can trail that client's exit by its final ACK's handling. */
+async function sessionsSince(before: number, count: number, timeoutMs = 10_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  while (sessionLines().length - before < count) {
+    assert.ok(Date.now() < deadline, `${count} session summaries within ${timeoutMs} ms:\n${daemon.outputTail().slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return sessionLines().slice(before);
+}
+
+/** The RFC 2090 master's address once the stream is `atLeast` bytes in, as the daemon reports it. */
+async function masterOnceStreamIsAt(atLeast: number, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const out = execFileSync(process.execPath, [cliPath, 'sessions', '--json', '--socket', daemon.socket], { encoding: 'utf8', timeout: 10_000 });
+    const rows = (JSON.parse(out) as { sessions: Array<{ kind: string; bytes: number; master: string | null }> }).sessions;
+    const driving = rows.find((r) => r.kind === 'multicast' && r.master !== null && r.bytes >= atLeast);
+    if (driving) return driving.master!.replace(/:\d+$/, '');
+    assert.ok(Date.now() < deadline, `the stream did not reach ${atLeast} bytes: ${JSON.stringify(rows)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function measured<T>(body: () => Promise<T>): Promise<{ result: T; bytes: number }> {
   const before = txBytes(server);
   const result = await body();
@@ -108,8 +134,7 @@ describe('RFC 2090 multicast with atftp clients (bridged netns LAN)', () => {
       // One copy of the file plus headers, OACKs and a little repair traffic; n unicast copies
       // would be n times the file.
       assert.ok(bytes < LARGE * 1.25, `server sent ${bytes} bytes for ${n} clients of a ${LARGE}-byte file`);
-      await new Promise((r) => setTimeout(r, 200));
-      const added = sessionLines().slice(sessionsBefore);
+      const added = await sessionsSince(sessionsBefore, 1);
       assert.equal(added.length, 1, `one session:\n${added.join('\n')}`);
       assert.match(added[0]!, new RegExp(`members=${n}\\b`));
     });
@@ -120,30 +145,37 @@ describe('RFC 2090 multicast with atftp clients (bridged netns LAN)', () => {
     const { bytes } = await measured(async () => {
       const started = sendingCount();
       const jobs = [fetchMulticast(clients[0]!, 'large.img')];
-      await sessionStarted(started); // DATA is flowing: the next two join mid-stream
-      for (const c of clients.slice(1, 3)) {
-        await new Promise((r) => setTimeout(r, 150));
+      await sessionStarted(started);
+      // The next two join mid-stream: once the master has ACKed 1 MiB, then 2 MiB.
+      for (const [i, c] of clients.slice(1, 3).entries()) {
+        await masterOnceStreamIsAt((i + 1) << 20);
         jobs.push(fetchMulticast(c, 'large.img'));
       }
       await expectAll(jobs, 'large.img');
     });
-    await new Promise((r) => setTimeout(r, 200));
-    const added = sessionLines().slice(sessionsBefore);
+    const added = await sessionsSince(sessionsBefore, 1);
     assert.equal(added.length, 1, `the late clients joined the running session:\n${added.join('\n')}`);
     assert.match(added[0]!, /members=3\b/);
     assert.ok(bytes < LARGE * 2.5, `late joiners fetch only their missed head again: ${bytes} bytes`);
   });
 
-  it('the master killed mid-transfer: the others finish', async () => {
+  it('the master killed mid-transfer: the session passes it over and the others finish', async () => {
+    const testStart = new Date();
     const started = sendingCount();
-    const jobs = clients.slice(0, 3).map((c) => fetchMulticast(c, 'large.img'));
+    const three = clients.slice(0, 3);
+    const jobs = three.map((c) => fetchMulticast(c, 'large.img'));
     await sessionStarted(started);
-    await new Promise((r) => setTimeout(r, 100));
+    // Mid-transfer: the master (whichever request came first) has ACKed 1 MiB of the 12.
+    const master = await masterOnceStreamIsAt(1 << 20);
+    const victim = three.findIndex((c) => c.end.address === master);
+    assert.ok(victim >= 0, `the master ${master} is one of the three clients`);
     // SIGKILL, by PID: a crash, so no ERROR reaches the server and it must notice the silence.
-    process.kill(jobs[0]!.proc.pid, 'SIGKILL');
-    await jobs[0]!.proc.exited;
-    await expectAll(jobs.slice(1), 'large.img');
-    assert.match(daemon.outputTail(), /master silent: passed over|silent as master/);
+    process.kill(jobs[victim]!.proc.pid, 'SIGKILL');
+    await jobs[victim]!.proc.exited;
+    await expectAll(jobs.filter((_, i) => i !== victim), 'large.img');
+    // Only this test's lines, and about this master: passed over, or dropped as a silent master.
+    const about = new RegExp(`master silent: passed over .*peer=${master.replace(/\./g, '\\.')}:|transfer .*client=${master.replace(/\./g, '\\.')}:.*silent as master`);
+    assert.ok(logLinesSince(daemon.outputTail(), testStart).some((l) => about.test(l)), `the daemon noticed its killed master ${master}:\n${logLinesSince(daemon.outputTail(), testStart).join('\n').slice(-3000)}`);
   });
 
   it('5% random loss toward one client: every copy still arrives intact', async () => {

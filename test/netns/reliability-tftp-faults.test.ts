@@ -16,7 +16,7 @@ import { repoRoot } from '../support/fixtures.js';
 import { controlSocketPath, startDaemonIn } from '../support/netns-daemon.js';
 import { canUseNetns, createBridge, createNamespace, runInNamespace, teardown, type LinkEnd, type Namespace, type ProcessHandle } from '../support/netns.js';
 import { downloadWithTftpHpa, findPeer, sha256File } from '../support/peers.js';
-import { expectCompleteOrCleanFailure } from '../support/transfer-outcome.js';
+import { expectCompleteOrCleanFailure, failedTransferLine, logLinesSince, type FailureEvidence } from '../support/transfer-outcome.js';
 
 const work = mkdtempSync(join(tmpdir(), 'pxecast-rel-faults-'));
 const root = join(work, 'root');
@@ -26,6 +26,7 @@ const BOUND_MS = 60_000;
 const socket = controlSocketPath();
 let server: LinkEnd;
 let clients: Namespace[] = [];
+let clientEnds: LinkEnd[] = [];
 let daemon: ProcessHandle;
 let expected = '';
 
@@ -38,7 +39,9 @@ before(async () => {
   expected = await sha256File(join(root, 'image.img'));
   const serverNs = createNamespace('srv');
   clients = [createNamespace('f1'), createNamespace('f2'), createNamespace('f3')];
-  server = createBridge([serverNs, ...clients]).members[0]!;
+  const lan = createBridge([serverNs, ...clients]);
+  server = lan.members[0]!;
+  clientEnds = lan.members.slice(1);
   const config = writeTempConfig(
     `[log]\nlevel = info\n[tftp]\nlisten = ${server.address}\nport = 69\nroot = ${root}\n` +
       // A pace the tests can act within: ~4 s for the 4 MiB stream.
@@ -75,37 +78,71 @@ function probe(ns: Namespace, errorAfter: number, kind: 'unicast' | 'multicast')
   });
 }
 
-async function tftpSessions(): Promise<Array<{ kind: string; file: string; group?: string | null }>> {
+interface SessionRow {
+  kind: string;
+  file: string;
+  clients: string[];
+  bytes: number;
+  master?: string | null;
+  group?: string | null;
+}
+async function tftpSessions(): Promise<SessionRow[]> {
   const out = execFileSync(process.execPath, [cliPath, 'sessions', '--json', '--socket', socket], { encoding: 'utf8', timeout: 10_000 });
-  return (JSON.parse(out) as { sessions: Array<{ kind: string; file: string; group?: string | null }> }).sessions;
+  return (JSON.parse(out) as { sessions: SessionRow[] }).sessions;
+}
+
+/** Evidence for a clean failure of the client in namespace `ns`: the daemon's summary of its
+ *  transfer, logged after `since`, ends with a reason. `inOrder`: a unicast client, which writes
+ *  the file in order (an atftp multicast client writes blocks where they belong). */
+function failureEvidence(ns: Namespace, since: Date, inOrder: boolean): FailureEvidence {
+  const address = clientEnds[clients.indexOf(ns)]!.address;
+  return { size: inOrder ? SIZE : null, serverEnd: () => failedTransferLine(logLinesSince(daemon.outputTail(), since), address) };
+}
+
+/** The RFC 2090 session's master (its address) once the stream is `atLeast` bytes in. */
+async function masterOnceStreamIsAt(atLeast: number): Promise<string> {
+  let master: string | null = null;
+  await until(() => {
+    const rows = execFileSync(process.execPath, [cliPath, 'sessions', '--json', '--socket', socket], { encoding: 'utf8', timeout: 10_000 });
+    const members = (JSON.parse(rows) as { sessions: SessionRow[] }).sessions.filter((s) => s.kind === 'multicast');
+    const m = members.find((s) => s.master && s.bytes >= atLeast);
+    master = m?.master ?? null;
+    return master !== null;
+  }, `the stream ${atLeast} bytes in`);
+  return master!.replace(/:\d+$/, '');
 }
 
 describe('RFC 2090 members failing (netns)', () => {
   it('the master SIGKILLed mid-transfer: the session passes it over, promotes the next member, and the others finish', async () => {
+    const started = new Date();
     const sessions = sessionLines().length;
-    const jobs = clients.map((ns) => {
+    const jobs = clients.map((ns, i) => {
       const out = local();
-      return { out, proc: startAtftpMulticast(ns, server.address, 'image.img', out) };
+      return { out, ns, address: clientEnds[i]!.address, proc: startAtftpMulticast(ns, server.address, 'image.img', out) };
     });
-    await until(() => /multicast session sending/.test(daemon.outputTail().split('\n').slice(-50).join('\n')), 'the session sends');
-    await new Promise((r) => setTimeout(r, 500));
-    process.kill(jobs[0]!.proc.pid, 'SIGKILL'); // a crash: no ERROR, only silence
-    for (const job of jobs.slice(1)) {
+    // Mid-transfer: the master has ACKed a quarter of the file. Whoever's request came first is
+    // master; the daemon says which.
+    const masterAddress = await masterOnceStreamIsAt(SIZE / 4);
+    const victim = jobs.find((j) => j.address === masterAddress);
+    assert.ok(victim, `the master ${masterAddress} is one of the clients`);
+    process.kill(victim.proc.pid, 'SIGKILL'); // a crash: no ERROR, only silence
+    for (const job of jobs.filter((j) => j !== victim)) {
       const r = await awaitClient(job.proc, BOUND_MS);
-      assert.equal(await expectCompleteOrCleanFailure(r, job.out, [expected], BOUND_MS), 'complete');
+      assert.equal(await expectCompleteOrCleanFailure(r, job.out, [expected], BOUND_MS, failureEvidence(job.ns, started, false)), 'complete');
     }
     await until(() => sessionLines().length > sessions, 'the session summary');
     const summary = sessionLines().at(-1)!;
     assert.match(summary, /members=3\b/);
     assert.match(summary, /master_switches=[1-9]/);
-    assert.match(daemon.outputTail(), /master silent: passed over/);
+    const passedOver = new RegExp(`master silent: passed over .*peer=${masterAddress.replace(/\./g, '\\.')}:`);
+    assert.ok(logLinesSince(daemon.outputTail(), started).some((l) => passedOver.test(l)), `the killed master ${masterAddress} was passed over`);
   });
 
   it('every member vanishes: the session ends and frees its group within a bound', async (t) => {
     const sessions = sessionLines().length;
     const jobs = clients.slice(0, 2).map((ns) => startAtftpMulticast(ns, server.address, 'image.img', local()));
     await until(() => /multicast session sending/.test(daemon.outputTail().split('\n').slice(-50).join('\n')), 'the session sends');
-    await new Promise((r) => setTimeout(r, 300));
+    await masterOnceStreamIsAt(1); // DATA is being ACKed: both are members of a running session
     assert.equal((await tftpSessions()).filter((s) => s.kind === 'multicast').length, 2, 'two members listed');
     for (const job of jobs) process.kill(job.pid, 'SIGKILL');
     const ms = await until(() => sessionLines().length > sessions, 'the session ends', 20_000);
@@ -113,8 +150,9 @@ describe('RFC 2090 members failing (netns)', () => {
     assert.deepEqual(await tftpSessions(), [], 'nothing left in the session table');
     // The group is free again: the next session gets one and completes.
     const out = local();
+    const since = new Date();
     const r = await awaitClient(startAtftpMulticast(clients[2]!, server.address, 'image.img', out), BOUND_MS);
-    assert.equal(await expectCompleteOrCleanFailure(r, out, [expected], BOUND_MS), 'complete');
+    assert.equal(await expectCompleteOrCleanFailure(r, out, [expected], BOUND_MS, failureEvidence(clients[2]!, since, false)), 'complete');
   });
 
   // The probe (test/support/tftp-probe.ts) walks away mid-stream, as master and as member: after
@@ -123,6 +161,7 @@ describe('RFC 2090 members failing (netns)', () => {
   for (const probeFirst of [true, false]) {
     it(`the ${probeFirst ? 'master' : 'non-master member'} sends ERROR mid-stream: it leaves at once, the other member finishes`, async (t) => {
       const sessions = sessionLines().length;
+      const started = new Date();
       const out = local();
       let atftp: ProcessHandle | null = null;
       // The second joins once DATA flows, so the first is master (the oldest member).
@@ -142,7 +181,7 @@ describe('RFC 2090 members failing (netns)', () => {
       assert.equal(p.master, probeFirst, 'the oldest member is master');
       assert.equal(p.serverError, null, 'the server never gave up on the probe before its ERROR');
       const r = await awaitClient(atftp!, BOUND_MS);
-      assert.equal(await expectCompleteOrCleanFailure(r, out, [expected], BOUND_MS), 'complete');
+      assert.equal(await expectCompleteOrCleanFailure(r, out, [expected], BOUND_MS, failureEvidence(clients[1]!, started, false)), 'complete');
       await until(() => sessionLines().length > sessions, 'the session summary');
       assert.match(sessionLines().at(-1)!, /members=2\b/);
       if (p.master) assert.match(sessionLines().at(-1)!, /master_switches=[1-9]/, 'the other member was promoted');
@@ -157,30 +196,37 @@ describe('a unicast client sends ERROR mid-stream (netns)', () => {
     assert.ok(p.dataAfterError <= 1, `${p.dataAfterError} DATA after the ERROR (at most the one in flight)`);
     await until(() => logLines(/ transfer .*outcome=aborted-by-client/).length > 0, 'the summary');
     const out = local();
+    const since = new Date();
     const r = await downloadWithTftpHpa({ host: server.address, port: 69, remote: 'image.img', local: out, netns: clients[1]!, timeoutMs: BOUND_MS });
-    assert.equal(await expectCompleteOrCleanFailure(r, out, [expected], BOUND_MS), 'complete');
+    assert.equal(await expectCompleteOrCleanFailure(r, out, [expected], BOUND_MS, failureEvidence(clients[1]!, since, true)), 'complete');
   });
 });
 
 describe('the served file changes under a running transfer (netns)', () => {
-  // tftp-hpa's 512-byte lock-step keeps a 4 MiB transfer running for seconds: time to act.
-  async function duringTransfer(file: string, change: () => void): Promise<{ outcome: string; digest: string | null; ms: number }> {
+  // tftp-hpa's 512-byte lock-step keeps a 4 MiB transfer running for seconds: time to act. The
+  // change happens once 512 KiB have arrived and while the client is still receiving; if that
+  // point is never reached the test fails rather than changing the file at some other time.
+  async function duringTransfer(file: string, change: () => void): Promise<{ outcome: string; digest: string | null; ms: number; serverEnd: string | null }> {
     const out = local();
-    const running = downloadWithTftpHpa({ host: server.address, port: 69, remote: file, local: out, netns: clients[2]!, timeoutMs: BOUND_MS });
-    const started = performance.now();
-    while (performance.now() - started < 10_000) {
-      let size = 0;
+    const started = new Date();
+    let finished = false;
+    const running = downloadWithTftpHpa({ host: server.address, port: 69, remote: file, local: out, netns: clients[2]!, timeoutMs: BOUND_MS }).finally(() => {
+      finished = true;
+    });
+    const received = () => {
       try {
-        size = statSync(out).size;
+        return statSync(out).size;
       } catch {
-        // not created yet
+        return 0; // not created yet
       }
-      if (size > 512 << 10) break;
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    };
+    await until(() => finished || received() > 512 << 10, '512 KiB received', 20_000);
+    assert.ok(!finished && received() < SIZE, `the change must land mid-transfer: client finished=${finished}, ${received()} of ${SIZE} bytes received`);
     change();
     const r = await running;
-    return { outcome: r.ok ? 'complete' : 'clean-failure', digest: r.ok ? await sha256File(out) : null, ms: r.ms, ...{ check: await expectCompleteOrCleanFailure(r, out, [oldDigest, newDigest], BOUND_MS) } };
+    const evidence = failureEvidence(clients[2]!, started, true);
+    const outcome = await expectCompleteOrCleanFailure(r, out, [oldDigest, newDigest], BOUND_MS, evidence);
+    return { outcome, digest: r.ok ? await sha256File(out) : null, ms: r.ms, serverEnd: r.ok ? null : await evidence.serverEnd() };
   }
 
   let oldDigest = '';
@@ -205,8 +251,9 @@ describe('the served file changes under a running transfer (netns)', () => {
     t.diagnostic(`rename over: ${r.outcome} in ${Math.round(r.ms)} ms`);
     assert.equal(r.digest, oldDigest, 'the open handle keeps serving the old file');
     const out = local();
+    const since = new Date();
     const next = await downloadWithTftpHpa({ host: server.address, port: 69, remote: 'renamed.img', local: out, netns: clients[2]!, timeoutMs: BOUND_MS });
-    assert.equal(await expectCompleteOrCleanFailure(next, out, [newDigest], BOUND_MS), 'complete');
+    assert.equal(await expectCompleteOrCleanFailure(next, out, [newDigest], BOUND_MS, failureEvidence(clients[2]!, since, true)), 'complete');
   });
 
   it('rewritten in place (truncate, then new bytes of the same size, as cp does): old bytes, new bytes or a clean ERROR, never a mix', async (t) => {
@@ -218,14 +265,18 @@ describe('the served file changes under a running transfer (netns)', () => {
     t.diagnostic(`rewrite in place: ${r.outcome} in ${Math.round(r.ms)} ms${r.digest === oldDigest ? ' (old bytes)' : r.digest === newDigest ? ' (new bytes)' : ''}`);
     // Part of the old file has gone out by now, and the new bytes are on disk: only the ERROR is right.
     assert.equal(r.outcome, 'clean-failure');
-    assert.match(daemon.outputTail(), /file modified in place while being served/);
+    t.diagnostic(`daemon: ${r.serverEnd?.replace(/^.*? (warn|info) /, '')}`);
+    assert.match(r.serverEnd ?? '', /file modified in place while being served/);
   });
 
   it('truncated to half: a clean ERROR, not a silently short file', async (t) => {
     await fresh('truncated.img');
     const r = await duringTransfer('truncated.img', () => truncateSync(join(root, 'truncated.img'), SIZE / 2));
-    t.diagnostic(`truncate: ${r.outcome} in ${Math.round(r.ms)} ms`);
-    assert.ok(r.outcome === 'clean-failure' || r.digest === oldDigest, `${r.outcome} ${r.digest}`);
+    t.diagnostic(`truncate: ${r.outcome} in ${Math.round(r.ms)} ms; daemon: ${r.serverEnd?.replace(/^.*? (warn|info) /, '')}`);
+    // The first half is still on disk but the file is no longer what the transfer started on: the
+    // client must get an ERROR, never a copy (old bytes included) that passes for the whole file.
+    assert.equal(r.outcome, 'clean-failure', `the client got a complete copy (${r.digest === oldDigest ? 'the old bytes' : r.digest})`);
+    assert.match(r.serverEnd ?? '', /file=truncated\.img/);
     assert.ok(daemon.isRunning());
   });
 });

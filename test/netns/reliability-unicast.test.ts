@@ -14,7 +14,7 @@ import { repoRoot } from '../support/fixtures.js';
 import { startDaemonIn } from '../support/netns-daemon.js';
 import { addRandomDrop, canUseNetns, createBridge, createNamespace, spawnInNamespace, teardown, type LinkEnd, type Namespace, type ProcessHandle } from '../support/netns.js';
 import { downloadWithAtftp, downloadWithCurl, downloadWithTftpHpa, findPeer, sha256File, type DownloadRequest, type DownloadResult } from '../support/peers.js';
-import { expectCompleteOrCleanFailure, lastLogFields } from '../support/transfer-outcome.js';
+import { expectCompleteOrCleanFailure, failedTransferLine, lastLogFields, logLinesSince } from '../support/transfer-outcome.js';
 
 const work = mkdtempSync(join(tmpdir(), 'pxecast-rel-uc-'));
 const root = join(work, 'root');
@@ -62,7 +62,9 @@ before(async () => {
     lossy.set(level, byClient);
   }
   relayEnd = lan.members[i]!;
-  const config = writeTempConfig(`[log]\nlevel = info\n[tftp]\nlisten = ${server.address}\nport = 69\nroot = ${root}\n`);
+  // idle_timeout 10 s (default 30 s): a transfer whose client gave up is ended, and logged with
+  // its reason, soon enough for the test to read that line.
+  const config = writeTempConfig(`[log]\nlevel = info\n[tftp]\nlisten = ${server.address}\nport = 69\nroot = ${root}\nidle_timeout = 10s\n`);
   daemon = await startDaemonIn(serverNs, config, /tftp listening/);
 });
 
@@ -95,13 +97,18 @@ describe('unicast under random loss in both directions (iptables statistic, netn
   for (const level of LOSS_LEVELS) {
     const file = level < 0.2 ? 'image.bin' : 'small.bin';
     it(`${level * 100}% loss, ${file}: atftp (blksize 1428, windowsize 8), curl (1428), tftp-hpa (512) each complete or fail cleanly`, async (t) => {
+      const started = new Date();
       const runs = CLIENTS.map(async (c) => {
         const end = lossy.get(level)!.get(c)!;
         const local = join(work, `loss-${level}-${c}`);
         const r = await download(c, { host: server.address, port: 69, remote: file, local, netns: end.namespace, timeoutMs: BOUND_MS });
-        const summary = await summaryFor(end.address);
+        // A client that gave up leaves the server waiting up to idle_timeout before it logs.
+        const summary = await summaryFor(end.address, r.ok ? 3000 : 15_000);
         t.diagnostic(`${c} ${level * 100}%: ok=${r.ok} in ${Math.round(r.ms)} ms, server outcome=${summary?.['outcome'] ?? '?'} retransmits=${summary?.['retransmits'] ?? '?'}; client said: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
-        const outcome = await expectCompleteOrCleanFailure(r, local, [expected[file]!], BOUND_MS);
+        const outcome = await expectCompleteOrCleanFailure(r, local, [expected[file]!], BOUND_MS, {
+          size: level < 0.2 ? SIZE : SIZE_AT_20,
+          serverEnd: () => failedTransferLine(logLinesSince(daemon.outputTail(), started), end.address),
+        });
         return { c, outcome, r };
       });
       const results = await Promise.all(runs);
@@ -133,10 +140,14 @@ describe('unicast through the impairment relay: duplicated and reordered datagra
 
   for (const c of CLIENTS) {
     it(`${c}: the file arrives byte-identical`, async (t) => {
+      const started = new Date();
       const local = join(work, `relay-${c}`);
       const r = await download(c, { host: '127.0.0.1', port: RELAY_PORT, remote: 'small.bin', local, netns: relayEnd.namespace, timeoutMs: BOUND_MS });
-      const outcome = await expectCompleteOrCleanFailure(r, local, [expected['small.bin']!], BOUND_MS);
-      const summary = await summaryFor(relayEnd.address);
+      const summary = await summaryFor(relayEnd.address, r.ok ? 3000 : 15_000);
+      const outcome = await expectCompleteOrCleanFailure(r, local, [expected['small.bin']!], BOUND_MS, {
+        size: SIZE_AT_20,
+        serverEnd: () => failedTransferLine(logLinesSince(daemon.outputTail(), started), relayEnd.address),
+      });
       t.diagnostic(`${c} via relay: ${outcome} in ${Math.round(r.ms)} ms, server retransmits=${summary?.['retransmits'] ?? '?'}`);
       assert.equal(outcome, 'complete', r.stderr);
     });

@@ -1,5 +1,7 @@
 // The reliability contract for one transfer under faults: it completes byte-identical, or it fails
-// with a clear error; it never hangs past its bound. Also reads the daemon's summary lines back.
+// cleanly; it never hangs past its bound. A clean failure is one the client can name (it received
+// a TFTP ERROR, or it timed out and gave up), that left no file passing for a complete copy, and
+// that the daemon logged as ended with a reason. Also reads the daemon's summary lines back.
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { sha256File } from './peers.js';
@@ -14,15 +16,61 @@ export interface ClientRun {
 
 export type Outcome = 'complete' | 'clean-failure';
 
+/** How a failed client ended, as its own output says. */
+export type ClientFailure = 'error-received' | 'client-timeout' | 'client-abort';
+
+// What each peer prints (atftp 0.8, tftp-hpa 5.2, curl 7.88, as on Debian 12):
+// - atftp: "tftp: error received from server <TEXT>" (also for MTFTP), or on silence
+//   "tftp: timeout: retrying..." / "mtftp: timeout: retrying..." and then "...: aborting" (it
+//   counts packets it discards as timeouts too);
+// - tftp-hpa: "Error code N: TEXT", or "Transfer timed out.";
+// - curl: exit codes 68-74 carry a TFTP ERROR ("curl: (68) TFTP: File Not Found"), 28 a timeout.
+// Two atftp aborts of its own, seen under 20% loss, count as well (the daemon's record of the end
+// is required for them like for any other): "tftp: unexpected OACK", when its ACK of our OACK was
+// lost and our OACK came again (it sends ERROR and quits; the daemon logs aborted-by-client), and
+// "tftp: unknown error.", its socket error from the ICMP port unreachable it gets when it ACKs a
+// transfer or multicast session the server has already ended (timed out, or its ERROR lost).
+const ERROR_RECEIVED = /error received from server <|^Error code \d+:|^curl: \((?:6[89]|7[0-4])\)/m;
+const CLIENT_TIMEOUT = /(?:timeout: retrying|packet discard)[\s\S]*aborting|^Transfer timed out|^curl: \(28\)/m;
+const CLIENT_ABORT = /^tftp: unexpected OACK$|^m?tftp: unknown error\./m;
+
+/** Which clean way the client reports failing in, or null when its output names neither. */
+export function clientFailure(said: string): ClientFailure | null {
+  if (ERROR_RECEIVED.test(said)) return 'error-received';
+  if (CLIENT_TIMEOUT.test(said)) return 'client-timeout';
+  if (CLIENT_ABORT.test(said)) return 'client-abort';
+  return null;
+}
+
+export interface FailureEvidence {
+  /** Bytes in a complete copy: a failed client that writes in order (unicast TFTP) must not
+   *  leave a file that long behind. Null for multicast clients: atftp writes each block at its
+   *  offset as it hears it, so an aborted copy can have full length with holes. */
+  readonly size: number | null;
+  /** The daemon's log line saying how this client's transfer ended and why (null: none logged). */
+  readonly serverEnd: () => Promise<string | null> | string | null;
+}
+
 /**
  * Asserts the contract and returns which way it went. `accepted` lists the digests a complete copy
  * may have (several when the file was replaced during the transfer: old or new, never a mix).
  */
-export async function expectCompleteOrCleanFailure(run: ClientRun, local: string, accepted: readonly string[], boundMs: number): Promise<Outcome> {
+export async function expectCompleteOrCleanFailure(
+  run: ClientRun,
+  local: string,
+  accepted: readonly string[],
+  boundMs: number,
+  failure: FailureEvidence,
+): Promise<Outcome> {
   assert.ok(!run.timedOut, `the client hung until it was killed after ${Math.round(run.ms)} ms`);
   assert.ok(run.ms < boundMs, `took ${Math.round(run.ms)} ms, bound ${boundMs} ms`);
   if (!run.ok) {
-    assert.ok(run.stderr.trim().length > 0, 'a failed transfer says why');
+    const kind = clientFailure(run.stderr);
+    assert.ok(kind !== null, `a failed client names a TFTP ERROR, its own timeout or a known abort; it said:\n${run.stderr.trim().split('\n').slice(-5).join('\n')}`);
+    const left = fileSize(local);
+    if (failure.size !== null) assert.ok(left === null || left < failure.size, `${local}: a failed transfer (${kind}) left ${left} bytes, as many as a complete copy`);
+    const end = await failure.serverEnd();
+    assert.ok(end !== null, `the client failed (${kind}) but the daemon logged no end of its transfer with a reason`);
     return 'clean-failure';
   }
   const digest = await sha256File(local);
@@ -30,9 +78,41 @@ export async function expectCompleteOrCleanFailure(run: ClientRun, local: string
   return 'complete';
 }
 
+function fileSize(path: string): number | null {
+  try {
+    return statSync(path).size;
+  } catch {
+    return null;
+  }
+}
+
 /** key=value fields of the last daemon log line matching `pattern` (winston logfmt-ish output). */
 export function lastLogFields(output: string, pattern: RegExp): Record<string, string> | null {
   const line = output.split('\n').filter((l) => pattern.test(l)).at(-1);
   if (line === undefined) return null;
+  return logFields(line);
+}
+
+/** key=value fields of one daemon log line. */
+export function logFields(line: string): Record<string, string> {
   return Object.fromEntries([...line.matchAll(/(\w+)=("[^"]*"|\S+)/g)].map((m) => [m[1]!, m[2]!.replace(/^"|"$/g, '')]));
+}
+
+/** A failed transfer's summary line names its outcome and why (`detail`); a complete one is no end "with a reason". */
+export function endedWithReason(fields: Record<string, string> | null): boolean {
+  return fields !== null && fields['outcome'] !== undefined && !/^complete/.test(fields['outcome']) && (fields['detail'] ?? '').length > 0;
+}
+
+/** The daemon's log lines stamped at or after `since` (each line starts with its ISO timestamp),
+ *  so a test reads only what happened after it started, whatever earlier tests logged. */
+export function logLinesSince(output: string, since: Date): string[] {
+  const from = since.toISOString();
+  return output.split('\n').filter((l) => /^\d{4}-\d\d-\d\dT/.test(l) && l.slice(0, 24) >= from);
+}
+
+/** The daemon's summary of a transfer of the client at `address` that ended with a reason (its
+ *  outcome other than complete, and a detail), among `lines`; null when there is none. */
+export function failedTransferLine(lines: readonly string[], address: string): string | null {
+  const client = new RegExp(` transfer .*client=${address.replace(/\./g, '\\.')}:`);
+  return lines.filter((l) => client.test(l) && endedWithReason(logFields(l))).at(-1) ?? null;
 }

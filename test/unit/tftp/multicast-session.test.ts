@@ -19,7 +19,7 @@ const peer = (n: number): PeerAddress => ({ address: `10.0.0.${n}`, port: 2000 +
 
 const settings: MulticastConfig = multicastSettings({ interface: '0.0.0.0' });
 
-function setup(opts: { size?: number; blksize?: number; settings?: Partial<MulticastConfig>; rateMbps?: number } = {}) {
+function setup(opts: { size?: number; blksize?: number; settings?: Partial<MulticastConfig>; rateMbps?: number; rtoMinMs?: number } = {}) {
   const clock = new FakeClock();
   const socket = new FakeSocket();
   const size = opts.size ?? 512 * 5 + 10;
@@ -38,7 +38,7 @@ function setup(opts: { size?: number; blksize?: number; settings?: Partial<Multi
     fileSize: size,
     params: { blksize, rtoMinMs: 10, initialRateMbps: opts.rateMbps ?? config.maxRateMbps, reasons: [] },
     settings: config,
-    rto: { minMs: 10, maxMs: 2000, initialMs: 100 },
+    rto: { minMs: opts.rtoMinMs ?? 10, maxMs: 2000, initialMs: 100 },
     timeoutS: 3,
     idleTimeoutMs: 30_000,
     maxTransferTimeMs: 600_000,
@@ -248,7 +248,7 @@ describe('MulticastSession (RFC 2090 + flow control)', () => {
     assert.deepEqual(lines(drain(s.socket)).filter((l) => l.includes('DATA 3')).length, 1);
   });
 
-  it('backs off the retransmission timer and halves the pacer rate on timeouts', async () => {
+  it('backs off the retransmission timer on timeouts', async () => {
     const s = setup({ settings: { startDelayMs: 0 } });
     s.join(1);
     s.ack(1, 0);
@@ -268,25 +268,80 @@ describe('MulticastSession (RFC 2090 + flow control)', () => {
     assert.deepEqual(gaps, [100, 200, 400]);
   });
 
-  it('paces DATA to the session rate', async () => {
-    // 1 Mbit/s with 1000-byte blocks: 125 blocks/s, so 20 blocks take ~150 ms after the burst.
-    const s = setup({ settings: { startDelayMs: 0, minRateMbps: 1, maxRateMbps: 1 }, blksize: 1000, size: 1000 * 40 });
-    s.join(1, [['multicast', ''], ['blksize', '1000']]);
+  // Pacing is a token bucket per stream (master-stream.ts): PACE_DEPTH bytes of burst, then the
+  // session rate. With every ACK answered at once, the number of blocks out by time T is exactly
+  // floor((depth + rate x T) / packet): the pacer never lets more go, and never holds one back.
+  const PACE_BLKSIZE = 1000;
+  const PACKET = PACE_BLKSIZE + 4;
+  const PACE_DEPTH = 8 * PACE_BLKSIZE;
+  const bytesPerMs = (mbps: number) => (mbps * 1e6) / 8 / 1000;
+  function pacedSetup() {
+    // The retransmission floor stays above the gap between paced blocks even at half rate
+    // (16 ms), so the only timeout is the one a test provokes.
+    const s = setup({ settings: { startDelayMs: 0, minRateMbps: 0.125, maxRateMbps: 1 }, blksize: PACE_BLKSIZE, size: PACE_BLKSIZE * 400, rtoMinMs: 50 });
+    s.join(1, [['multicast', ''], ['blksize', String(PACE_BLKSIZE)]]);
     s.ack(1, 0);
-    await settle();
-    let sentData = 0;
-    for (let t = 0; t < 100; t++) {
-      for (const d of drain(s.socket)) {
-        if (d.what.startsWith('DATA')) {
-          sentData++;
-          s.ack(1, Number(d.what.split(' ')[1]));
+    return s;
+  }
+  /** Runs `ms` of fake time in 1 ms steps; within each step every DATA is ACKed at once (unless
+   *  `withhold` says not to) until nothing more goes out. Returns the send time of each DATA. */
+  async function runPaced(s: ReturnType<typeof setup>, ms: number, withhold: (block: number) => boolean = () => false): Promise<Array<{ at: number; block: number }>> {
+    const sends: Array<{ at: number; block: number }> = [];
+    const end = s.clock.now() + ms;
+    for (;;) {
+      for (;;) {
+        await settle();
+        const data = drain(s.socket).filter((d) => d.what.startsWith('DATA'));
+        if (data.length === 0) break;
+        for (const d of data) {
+          const block = Number(d.what.split(' ')[1]);
+          sends.push({ at: s.clock.now(), block });
+          if (!withhold(block)) s.ack(1, block);
         }
       }
+      if (s.clock.now() >= end) return sends;
       s.clock.advance(1);
-      await settle();
     }
-    // 100 ms at 125 blocks/s = 12.5 blocks, plus the 8-block burst.
-    assert.ok(sentData >= 12 && sentData <= 22, `sent ${sentData} blocks in 100 ms`);
+  }
+
+  it('paces DATA to the session rate: one burst of the bucket depth, then exactly the rate', async () => {
+    const s = pacedSetup();
+    const sends = await runPaced(s, 200);
+    const rate = bytesPerMs(1);
+    assert.equal(sends.filter((x) => x.at === 0).length, Math.floor(PACE_DEPTH / PACKET), 'the burst: what the bucket holds, at once');
+    for (let t = 0; t <= 200; t++) {
+      const out = sends.filter((x) => x.at <= t).length;
+      assert.equal(out, Math.floor((PACE_DEPTH + rate * t) / PACKET), `blocks out by ${t} ms`);
+    }
+    assert.deepEqual(sends.map((x) => x.block), sends.map((_, i) => i + 1), 'each block once, in order');
+  });
+
+  it('halves the pacer rate on a retransmission timeout', async () => {
+    const s = pacedSetup();
+    // 200 ms at 1 Mbit/s empties the burst; then block LOST's ACK is withheld once: one timeout.
+    const before = await runPaced(s, 200);
+    const lost = before.at(-1)!.block + 1;
+    let withheld = false;
+    const after = await runPaced(s, 400, (block) => {
+      if (block !== lost || withheld) return false;
+      withheld = true;
+      return true;
+    });
+    const copies = after.filter((x) => x.block === lost);
+    assert.equal(copies.length, 2, 'the unACKed block was sent again once');
+    const resentAt = copies[1]!.at;
+    // After the timeout the rate is 0.5 Mbit/s until 16 clean blocks add a sixteenth back (AIMD).
+    // The bucket refilled while the master was silent, so a short burst goes first; from the
+    // first block that had to wait for tokens on, each waits for PACKET bytes at half the rate.
+    const later = after.filter((x) => x.at >= resentAt).slice(0, 16);
+    const gaps = later.slice(1).map((x, i) => x.at - later[i]!.at);
+    const paced = gaps.slice(gaps.findIndex((g) => g > 0) + 1);
+    const halfGap = PACKET / bytesPerMs(0.5);
+    assert.ok(paced.length >= 6, `blocks paced at half rate before the additive increase: ${gaps.join(',')}`);
+    for (const g of paced) assert.ok(g === Math.floor(halfGap) || g === Math.ceil(halfGap), `gap ${g} ms at half rate (${halfGap.toFixed(2)} ms per block): ${gaps.join(',')}`);
+    const fullGaps = before.filter((x) => x.at > 100).map((x) => x.at).map((at, i, all) => (i === 0 ? null : at - all[i - 1]!)).filter((g): g is number => g !== null);
+    const fullGap = PACKET / bytesPerMs(1);
+    for (const g of fullGaps) assert.ok(g === Math.floor(fullGap) || g === Math.ceil(fullGap), `gap ${g} ms at full rate: ${fullGaps.join(',')}`);
   });
 
   it('drops a master that stays silent master_tries times, with an ERROR', async () => {
