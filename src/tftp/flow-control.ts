@@ -1,7 +1,9 @@
 // pxecast's own flow control on top of the RFCs (protocols.md section 10), as pure objects the
 // sessions consult with an explicit `now`. Nothing here sends or schedules anything.
 
-/** Token bucket in bytes: `take` answers how long to wait before `bytes` may go (0 = go now). */
+/** Token bucket in bytes. `delay` answers how long to wait before `bytes` may go (0 = go now) and
+ *  takes nothing; `charge` takes the tokens of bytes that really went. Kept apart so a sender
+ *  paced by several buckets charges each only once, for a packet all of them let through. */
 export class TokenBucket {
   private tokens: number;
   private updatedAt: number;
@@ -25,14 +27,17 @@ export class TokenBucket {
     this.updatedAt = now;
   }
 
-  /** Milliseconds until `bytes` can be sent; when 0 the tokens are taken. */
-  take(bytes: number, now: number): number {
+  /** Milliseconds until `bytes` can be sent (0: now). Takes nothing. */
+  delay(bytes: number, now: number): number {
     this.refill(now);
-    if (this.tokens >= bytes || this.tokens >= this.depthBytes) {
-      this.tokens -= bytes;
-      return 0;
-    }
+    if (this.tokens >= bytes || this.tokens >= this.depthBytes) return 0;
     return Math.max(1, Math.ceil((bytes - this.tokens) / this.bytesPerMs));
+  }
+
+  /** `bytes` went out: takes their tokens (the balance may go negative by less than a packet). */
+  charge(bytes: number, now: number): void {
+    this.refill(now);
+    this.tokens -= bytes;
   }
 }
 
@@ -153,8 +158,9 @@ export function chooseSessionParameters(
     reasons.push(`blksize <= 1024: recent loss ${(conditions.lossRatio * 100).toFixed(1)}% > 5%`);
   }
   // Fewest bytes per block that still fits the 16-bit block counter.
+  // It must fit both the client's request and our own `max_blksize` (the cap before loss rules).
   const needed = Math.ceil((fileSize + 1) / MULTICAST_MAX_BLOCKS);
-  if (needed > asked) return null;
+  if (needed > Math.min(asked, limits.maxBlksize)) return null;
   let blksize = Math.max(8, cap);
   if (blksize < needed) {
     blksize = needed;
