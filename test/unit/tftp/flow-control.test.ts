@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chooseSessionParameters, MULTICAST_MAX_BLOCKS, TokenBucket } from '../../../src/tftp/flow-control.js';
+import { chooseSessionParameters, MULTICAST_MAX_BLOCKS, PACER_SLACK_MS, TokenBucket } from '../../../src/tftp/flow-control.js';
 
 describe('chooseSessionParameters: max_blksize', () => {
   const limits = { maxBlksize: 1468, rtoMinMs: 10, maxRateMbps: 1000, minRateMbps: 8 };
@@ -27,5 +27,16 @@ describe('TokenBucket', () => {
     b.charge(600, 0);
     assert.equal(b.delay(600, 0), 200);
     assert.equal(b.delay(600, 200), 0);
+  });
+});
+
+describe('TokenBucket depth', () => {
+  it('holds at least PACER_SLACK_MS of tokens: a sender held up that long loses none of them', () => {
+    const rate = 12_500; // 100 Mbit/s
+    const b = new TokenBucket(rate, 8 * 1468, 0); // 8 blocks: 0.94 ms at this rate
+    b.charge(8 * 1468, 0);
+    const later = PACER_SLACK_MS;
+    b.charge(rate * later - 1472, later); // everything that accrued meanwhile, but one packet
+    assert.equal(b.delay(1472, later), 0);
   });
 });
