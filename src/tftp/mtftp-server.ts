@@ -168,6 +168,7 @@ export class MtftpServer {
       },
       settings: {
         openHoldMs: this.deps.mtftp().openHoldMs,
+        maxTransferTimeMs: tftp.maxTransferTimeMs,
         masterTimeoutMs: mc.masterTimeoutMs,
         deafAfter: mc.deafAfter,
         minRateMbps: mc.minRateMbps,
