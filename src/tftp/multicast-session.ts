@@ -187,16 +187,30 @@ export class MulticastSession {
     // Added before the same host's older entry ends, so that ending it (it may be the master, or
     // the only member) promotes this one instead of closing the session under it.
     this.members.push(member);
-    // The same host from a new port is a new attempt: its old entry is finished (10.2 rule 3).
-    for (const old of this.members) {
-      if (old !== member && old.peer.address === peer.address && (old.state === 'listening' || old.state === 'master')) {
-        this.endMember(old, 'aborted-by-client', 'replaced by a new request from the same host');
-      }
-    }
+    // The same host from a new port is a new attempt: its old entry is finished (10.2 rule 3). An
+    // entry that has answered is replaced only once the new one answers too: a forged request
+    // from its address must not end a real client's membership.
+    this.replaceOlderEntries(member, (old) => !old.heardSinceJoin);
     this.deps.log.debug('member joined', { peer: `${peer.address}:${peer.port}`, members: this.memberCount() });
     if (this.master === null) this.makeMaster(member);
     else if (this.master !== member) this.sendOack(member, false);
     this.maybeStart(false);
+  }
+
+  /** Ends the live entries of `member`'s host that joined before it (and pass `which`). */
+  private replaceOlderEntries(member: Member, which: (old: Member) => boolean): void {
+    for (const old of this.members) {
+      if (old === member || old.joinedAt > member.joinedAt || old.peer.address !== member.peer.address) continue;
+      if ((old.state === 'listening' || old.state === 'master') && which(old)) {
+        this.endMember(old, 'aborted-by-client', 'replaced by a new request from the same host');
+      }
+    }
+  }
+
+  /** The member's first packet: its address is real, and its host's older entries are done. */
+  private firstHeard(member: Member): void {
+    member.heardSinceJoin = true;
+    this.replaceOlderEntries(member, () => true);
   }
 
   /** The options of the member's OACK besides `multicast`: only what it asked for (RFC 2347). */
@@ -307,9 +321,9 @@ export class MulticastSession {
     const master = this.master!;
     if (!this.masterAnswered) {
       this.masterAnswered = true;
-      master.heardSinceJoin = true;
       this.oackTimer.disarm();
     }
+    if (!master.heardSinceJoin) this.firstHeard(master);
     if (this.deps.clock.now() - this.startedAt > this.deps.maxTransferTimeMs) {
       this.abort('transfer time limit exceeded');
       return;
@@ -342,7 +356,8 @@ export class MulticastSession {
       return;
     }
     this.stream.congestion();
-    this.passOver(master, 'master silent: passed over', 'info');
+    // One that never answered at all may be a forged request: no line each.
+    this.passOver(master, 'master silent: passed over', this.masterAnswered ? 'info' : 'debug');
   }
 
   /** The master loses its turn; after `master_tries` turns without an answer it is dropped. */
@@ -387,7 +402,7 @@ export class MulticastSession {
       return;
     }
     if (!member.heardSinceJoin) {
-      member.heardSinceJoin = true; // its ACK of our OACK: expected
+      this.firstHeard(member); // its ACK of our OACK: expected
       // A master that never answered its OACK (a forged request does not) does not keep a member
       // that has answered waiting for master_timeout: it is passed over now.
       const master = this.master;

@@ -447,7 +447,9 @@ export class TftpServer {
     };
     entry.transfer = transfer;
     live.session.join(peer, requested, order);
-    this.expireIfUnconfirmed(entry, transfer);
+    // No unconfirmed_timeout for members: a listener may rightly stay silent (iPXE sends nothing
+    // after an mc=0 OACK). A silent one is evicted only when room is needed, and a master that
+    // never answers is passed over and dropped after master_tries.
   }
 
   /** Ends `transfer` quietly if its peer has not answered within unconfirmed_timeout. */
@@ -464,14 +466,16 @@ export class TftpServer {
   private onMemberEnd(live: LiveMulticastSession, member: Member, result: TransferResult): void {
     const entry = live.members.get(peerKey(member.peer));
     if (!entry) return;
+    const neverAnswered = this.sessions.isUnconfirmed(entry) || result.outcome === 'unconfirmed';
     live.members.delete(peerKey(member.peer));
     this.sessions.remove(entry);
     this.counters.outcomes[result.outcome] = (this.counters.outcomes[result.outcome] ?? 0) + 1;
     this.counters.multicastOutcomes[result.outcome] = (this.counters.multicastOutcomes[result.outcome] ?? 0) + 1;
     const granted = [{ name: 'multicast', value: 'group' }, ...member.granted];
     const summary = summarizeTransfer(member.peer, entry.filename, 'read', 'octet+multicast', granted, result);
-    // As for unicast (onEnd): what a flood leaves behind is counted and logged per episode.
-    if (result.outcome === 'unconfirmed') this.deps.logger.debug('transfer', { ...summary, unicast_fallback: member.unicast });
+    // As for unicast (onEnd): what a flood leaves behind (members that never answered, however
+    // they ended) is counted, and logged per episode by the limit gate.
+    if (neverAnswered) this.deps.logger.debug('transfer', { ...summary, unicast_fallback: member.unicast });
     else this.deps.logger.info('transfer', { ...summary, unicast_fallback: member.unicast });
   }
 

@@ -386,16 +386,25 @@ describe('TftpServer: forged multicast requests and stray sources', () => {
     assert.equal(oacksTo(session, '10.0.0.2').length, 1);
   });
 
-  it('a forged multicast member expires after unconfirmed_timeout without an ERROR', async () => {
-    const s = await setup({ unconfirmedTimeoutMs: 3000, idleTimeoutMs: 20_000 });
-    await s.request(mcRrq, { address: '10.9.0.1', port: 1000 });
+  it('a member that answered is not replaced by a forged request from its address; a silent listener is not dropped for silence', async () => {
+    const s = await setup({ maxTransfers: 10, unconfirmedTimeoutMs: 3000, idleTimeoutMs: 20_000 });
+    await s.request(mcRrq, { address: '10.0.0.1', port: 2000 });
     const session = s.sockets.bound[2]!.socket;
-    s.clock.advance(3000);
+    session.deliver(encodeTftp({ op: 'ACK', block: 0 }), { address: '10.0.0.1', port: 2000 });
     await settle();
-    assert.equal(s.server.activeTransfers(), 0);
-    assert.equal(s.server.counters.outcomes['unconfirmed'], 1);
-    assert.equal(s.server.counters.limited['unconfirmed-expired'], 1);
-    assert.ok(!session.sent.some((d) => decodeTftp(d.data).op === 'ERROR'), 'no ERROR to a forged source');
+    await s.request(mcRrq, { address: '10.0.0.2', port: 2000 }); // a listener that never ACKs (iPXE with mc=0)
+    await s.request(mcRrq, { address: '10.0.0.1', port: 6666 }); // forged: the master's address, another port
+    s.clock.advance(4000);
+    await settle();
+    const clients = s.server.transfers().map((t) => t.client).sort();
+    assert.ok(clients.includes('10.0.0.1:2000'), `the answering member stays: ${clients.join(' ')}`);
+    assert.ok(clients.includes('10.0.0.2:2000'), 'the silent listener stays past unconfirmed_timeout');
+    assert.equal(s.server.counters.outcomes['aborted-by-client'], undefined);
+    // Once the new entry answers, it is the host's new attempt and replaces the old one.
+    session.deliver(encodeTftp({ op: 'ACK', block: 0 }), { address: '10.0.0.1', port: 6666 });
+    await settle();
+    assert.ok(!s.server.transfers().some((t) => t.client === '10.0.0.1:2000'));
+    assert.equal(s.server.counters.outcomes['aborted-by-client'], 1);
   });
 
   it('a master that never answered is passed over as soon as a member answers its OACK', async () => {
