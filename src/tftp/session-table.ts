@@ -66,9 +66,15 @@ export class SessionTable {
     return this.unconfirmed.has(entry);
   }
 
-  oldestUnconfirmed(): SessionEntry | null {
-    for (const entry of this.unconfirmed) return entry;
-    return null;
+  /** The oldest unconfirmed entry, preferring one that `last` does not pick out (those go only
+   *  when nothing else is left). */
+  oldestUnconfirmed(last: (entry: SessionEntry) => boolean = () => false): SessionEntry | null {
+    let fallback: SessionEntry | null = null;
+    for (const entry of this.unconfirmed) {
+      if (!last(entry)) return entry;
+      fallback ??= entry;
+    }
+    return fallback;
   }
 
   remove(entry: SessionEntry): void {

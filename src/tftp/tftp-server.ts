@@ -114,6 +114,8 @@ export class TftpServer {
   };
   private readonly limits: LimitGate;
   private readonly sessionsByFile = new Set<LiveMulticastSession>();
+  /** Session-table entries that are multicast members. */
+  private readonly memberEntries = new WeakSet<SessionEntry>();
   private groupPool: GroupPool | null = null;
 
   constructor(private readonly deps: TftpServerDeps) {
@@ -246,7 +248,9 @@ export class TftpServer {
     // Unconfirmed transfers (no word from the peer yet) make room first: a flood of spoofed
     // requests then only ever displaces itself, and real clients leave that state within one RTT.
     if (this.sessions.unconfirmedCount >= Math.min(settings.maxUnconfirmed, settings.maxTransfers) || this.sessions.size >= settings.maxTransfers) {
-      const oldest = this.sessions.oldestUnconfirmed();
+      // Silent multicast listeners go last: a real one may rightly stay silent (atftp and iPXE send
+      // nothing after an mc=0 OACK), while a real unicast client answers within one RTT.
+      const oldest = this.sessions.oldestUnconfirmed((e) => this.memberEntries.has(e));
       if (oldest) this.evictUnconfirmed(oldest, settings.maxUnconfirmed);
     }
     if (this.sessions.size >= settings.maxTransfers) {
@@ -435,6 +439,7 @@ export class TftpServer {
     // transfer until its peer answers on the TID: a forged RRQ then only displaces its own kind
     // (evicted quietly, expired after unconfirmed_timeout) instead of holding a slot.
     live.members.set(peerKey(peer), entry);
+    this.memberEntries.add(entry);
     const transfer: Transfer = {
       filename: entry.filename,
       start: () => undefined,
