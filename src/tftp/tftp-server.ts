@@ -114,8 +114,6 @@ export class TftpServer {
   };
   private readonly limits: LimitGate;
   private readonly sessionsByFile = new Set<LiveMulticastSession>();
-  /** Session-table entries that are multicast members. */
-  private readonly memberEntries = new WeakSet<SessionEntry>();
   private groupPool: GroupPool | null = null;
 
   constructor(private readonly deps: TftpServerDeps) {
@@ -248,9 +246,7 @@ export class TftpServer {
     // Unconfirmed transfers (no word from the peer yet) make room first: a flood of spoofed
     // requests then only ever displaces itself, and real clients leave that state within one RTT.
     if (this.sessions.unconfirmedCount >= Math.min(settings.maxUnconfirmed, settings.maxTransfers) || this.sessions.size >= settings.maxTransfers) {
-      // Silent multicast listeners go last: a real one may rightly stay silent (atftp and iPXE send
-      // nothing after an mc=0 OACK), while a real unicast client answers within one RTT.
-      const oldest = this.sessions.oldestUnconfirmed((e) => this.memberEntries.has(e));
+      const oldest = this.sessions.oldestUnconfirmed(); // silent multicast listeners last
       if (oldest) this.evictUnconfirmed(oldest, settings.maxUnconfirmed);
     }
     if (this.sessions.size >= settings.maxTransfers) {
@@ -436,10 +432,10 @@ export class TftpServer {
   private addMember(live: LiveMulticastSession, entry: SessionEntry, requested: RequestedOptions, order: readonly string[]): void {
     const peer = entry.peer;
     // A member stays unconfirmed until it sends something to the session port, like a unicast
-    // transfer until its peer answers on the TID: a forged RRQ then only displaces its own kind
-    // (evicted quietly, expired after unconfirmed_timeout) instead of holding a slot.
+    // transfer until its peer answers on the TID: a forged RRQ can then be evicted quietly when
+    // room is needed (after unconfirmed unicast transfers) instead of holding a slot.
     live.members.set(peerKey(peer), entry);
-    this.memberEntries.add(entry);
+    this.sessions.markMember(entry);
     const transfer: Transfer = {
       filename: entry.filename,
       start: () => undefined,
