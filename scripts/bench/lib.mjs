@@ -279,3 +279,33 @@ export async function quiesce(netns, serverEnd) {
     if (now !== last) [last, quietSince] = [now, Date.now()];
   }
 }
+
+/**
+ * Pacing check (--pacing): the DATA rate pxecast achieved against its `max_rate`, from the summary
+ * lines of the multicast sessions or MTFTP passes that ran together (each has bytes_sent,
+ * data_packets and duration_ms). What `max_rate` caps is TFTP DATA packets, payload plus the 4-byte
+ * header, so that is what is counted; sessions that ran side by side share one window, the longest.
+ */
+export function pacingRate(summaryLines, maxRateMbps) {
+  const fields = summaryLines.map(parseFields);
+  const bytes = fields.reduce((n, f) => n + Number(f.bytes_sent ?? 0) + 4 * Number(f.data_packets ?? 0), 0);
+  const ms = Math.max(0, ...fields.map((f) => Number(f.duration_ms ?? 0)));
+  const mbps = ms > 0 ? (bytes * 8) / ms / 1000 : 0;
+  return { mbps, ratio: mbps / maxRateMbps, bytes, ms, count: fields.length };
+}
+
+/** Within ±10% of max_rate: the goal of issue 12 item 5. */
+export const PACING_TOLERANCE = 0.1;
+
+/** One output line of a pacing check. */
+export function pacingLine(what, maxRateMbps, rate, extra = '') {
+  const verdict = Math.abs(rate.ratio - 1) <= PACING_TOLERANCE ? 'ok' : 'OUT OF ±10%';
+  return `pacing ${what} max_rate=${maxRateMbps} Mbit/s: achieved ${rate.mbps.toFixed(1)} Mbit/s = ` +
+    `${rate.ratio.toFixed(3)} × max_rate [${verdict}] (${(rate.bytes / MiB).toFixed(1)} MiB in ${rate.ms} ms, ` +
+    `${rate.count} summary line(s))${extra ? `; ${extra}` : ''}`;
+}
+
+/** Bytes of a pacing test file: about `seconds` at `maxRateMbps`, at most `capBytes`. */
+export function pacingFileBytes(maxRateMbps, seconds, capBytes) {
+  return Math.min(capBytes, Math.round((maxRateMbps * 1e6 * seconds) / 8));
+}

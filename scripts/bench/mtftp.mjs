@@ -17,16 +17,24 @@
 // If another benchmark in scripts/bench/ is running, waits for it (polling every 10 s, at most
 // 10 minutes), then measures anyway and says so in the report.
 //
+// --pacing RATES (Mbit/s, comma-separated, e.g. 20,50) measures only pacing, instead of the above:
+// per rate, pxecast with `[multicast] max_rate = RATE`, `[mtftp] open_hold = 0` and one
+// `atftp --mget` client (the same command as 2) on an image of about 4 s at that rate (at most the
+// MTFTP maximum), and prints achieved rate ÷ max_rate from the pass summary (TFTP DATA bytes over
+// the pass's duration), ok when within ±10%. Bounded: the client is killed after 4× its expected
+// time + 20 s (at most --timeout).
+//
 // Needs root, `npm run build` first (it imports build/test/support/*.js) and atftp. Point
 // PXECAST_ATFTPD at an unpacked atftpd (apt-get download atftpd && dpkg-deb -x atftpd_*.deb DIR);
 // without one the atftpd rows say n/a.
 //
 // Usage: node scripts/bench/mtftp.mjs [--runs N] [--clients N] [--timeout S] [--size MiB] [--no-wait]
+//        node scripts/bench/mtftp.mjs --pacing 20,50 [--runs N] [--timeout S] [--no-wait]
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  MiB, lastLine, loadSupport, machineLine, makeWorkDir, median, parseFields, positiveInt, printHeaderComment, pxecastVersion, otherActivity, quiesce, sleep, startAtftpd, startPxecast, utcStamp, waitForQuiet, writeRandomFile, writeReport,
+  MiB, lastLine, loadSupport, machineLine, makeWorkDir, median, pacingFileBytes, pacingLine, pacingRate, parseFields, positiveInt, printHeaderComment, pxecastVersion, otherActivity, quiesce, sleep, startAtftpd, startPxecast, utcStamp, waitForQuiet, writeRandomFile, writeReport,
 } from './lib.mjs';
 
 const IMAGE = 'image.img';
@@ -48,6 +56,7 @@ const { values: flags } = parseArgs({
     timeout: { type: 'string', default: '180' },
     size: { type: 'string', default: '16' },
     'no-wait': { type: 'boolean', default: false },
+    pacing: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -84,15 +93,73 @@ const SCENARIOS = [
   { id: 'atftpd-mtftp', title: `atftpd MTFTP ×${N}`, server: 'atftpd', clients: N, mtftp: true },
 ];
 
+const pacingRates = flags.pacing === undefined ? null : flags.pacing.split(',').map((r) => positiveInt(r.trim(), '--pacing'));
+const PACING_SECONDS = 4;
+
 const { tmp, root } = makeWorkDir();
 const otherBench = await waitForOtherBenchmarks();
 // Scenarios at whose end another benchmark was running (it may have started after this one).
 const overlapped = new Set();
 
 try {
-  await main();
+  if (pacingRates) await pacing(pacingRates);
+  else await main();
 } finally {
   netns.teardown();
+}
+
+/** --pacing: achieved rate ÷ max_rate of one MTFTP pass per rate. */
+async function pacing(rates) {
+  const support = netns.canUseNetns();
+  if (!support.ok) throw new Error(`cannot run: ${support.reason}`);
+  const atftp = peers.findPeer('atftp');
+  if (!atftp) throw new Error('the atftp client is required (apt-get install atftp)');
+  const serverNs = netns.createNamespace('srv');
+  const clientNs = netns.createNamespace('c1');
+  const lan = netns.createBridge([serverNs, clientNs]);
+  const serverEnd = lan.members[0];
+  const lines = [`# MTFTP pacing: pxecast ${pxecastVersion()}, ${machineLine()}${otherBench ? ` (${otherBench})` : ''}`];
+  const say = (line) => {
+    lines.push(line);
+    console.log(line);
+  };
+  for (const rate of rates) {
+    const size = pacingFileBytes(rate, PACING_SECONDS, MTFTP_MAX_BYTES);
+    const sha = writeRandomFile(join(root, IMAGE), size);
+    const ini = join(tmp, `pacing-${rate}.ini`);
+    writeFileSync(ini, ['[log]', 'level = info', '[tftp]', `listen = ${serverEnd.address}`, 'port = 69', `root = ${root}`,
+      '[multicast]', `max_rate = ${rate}`, '[mtftp]', 'open_hold = 0', '[image demo]', `file = ${IMAGE}`, 'default = true', 'mtftp = true', ''].join('\n'));
+    const socket = `/tmp/pxc-mtftp-pacing-${process.pid}.sock`;
+    const { handle, error } = await startPxecast(netns, serverNs, ['--config', ini, '--socket', socket], /mtftp listening/);
+    if (error) throw new Error(error);
+    const timeoutMs = Math.min(config.timeoutS * 1000, 4 * ((size * 8) / (rate * 1e6)) * 1000 + 20_000);
+    try {
+      for (let run = 1; run <= config.runs; run++) {
+        await quiesce(netns, serverEnd);
+        const seen = new Set(passLines(handle));
+        const local = join(tmp, 'pace-client.img');
+        rmSync(local, { force: true });
+        const r = await netns.runInNamespace(clientNs, atftp.path, ['--mget', '--mtftp', `client-port ${CLIENT_PORT}`, '--mtftp', `mcast-ip ${GROUP}`,
+          '--mtftp', 'listen-delay 1', '--mtftp', 'timeout-delay 1', '-r', IMAGE, '-l', local, serverEnd.address, String(MTFTP_PORT)], { timeoutMs });
+        const ok = !r.timedOut && r.exitCode === 0 && (await peers.sha256File(local).catch(() => '')) === sha;
+        rmSync(local, { force: true });
+        let fresh = [];
+        for (const until = Date.now() + 5000; Date.now() < until; await sleep(50)) {
+          fresh = passLines(handle).filter((l) => !seen.has(l));
+          if (fresh.length >= 1) break;
+        }
+        const detail = fresh.map(parseFields).map((f) => `outcome=${f.outcome} retransmits=${f.retransmits} keepalives=${f.keepalives}`);
+        const client = ok ? 'ok' : r.timedOut ? 'did not finish' : `FAIL (${lastLine(r.stderr) || 'sha256 mismatch'})`;
+        say(pacingLine(`one MTFTP pass, run ${run},`, rate, pacingRate(fresh, rate), `client: ${client}; ${detail.join(' / ')}`));
+      }
+    } finally {
+      await handle.kill();
+      rmSync(socket, { force: true });
+    }
+  }
+  const concurrent = otherActivity(SELF, { olderOnly: false });
+  if (concurrent.length) say(`another benchmark or test was running at the end (${concurrent[0]}): not comparable`);
+  console.error(`written to ${writeReport('mtftp-pacing', lines.join('\n') + '\n')}`);
 }
 
 async function main() {

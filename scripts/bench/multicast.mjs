@@ -21,17 +21,26 @@
 // minutes); a scenario during which any other benchmark or test ran is measured again (at most
 // twice) and marked † if it still overlapped. --no-wait measures at once (and marks).
 //
+// --pacing RATES (Mbit/s, comma-separated, e.g. 100,400) measures only pacing, instead of all the
+// above: per rate, pxecast with `max_rate = RATE`, `start_delay = 0` and one atftp multicast client
+// (blksize 1468) for one session, then two clients of two different files at once (two sessions
+// sharing the global cap); the file is about 4 s at that rate (at most 65535 blocks). It prints
+// achieved rate ÷ max_rate per case from the sessions' summary lines (TFTP DATA bytes over the
+// session's duration; for two sessions their sum over the longer one), ok when within ±10%.
+// Bounded: each client is killed after 4× its expected time + 20 s (at most --timeout).
+//
 // Needs root, `npm run build` first (it imports build/test/support/*.js) and atftp. atftpd cannot
 // be installed next to tftpd-hpa on Debian (the packages conflict); point PXECAST_ATFTPD at an
 // unpacked copy: apt-get download atftpd && dpkg-deb -x atftpd_*.deb DIR
 //
 // Usage: node scripts/bench/multicast.mjs [--quick] [--runs N] [--clients N] [--timeout S]
 //                                         [--size MiB] [--no-loss] [--no-wait]
+//        node scripts/bench/multicast.mjs --pacing 100,400 [--runs N] [--timeout S] [--no-wait]
 import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  MiB, lastLine, loadSupport, machineLine, makeWorkDir, median, parseFields, positiveInt,
+  MiB, lastLine, loadSupport, machineLine, makeWorkDir, median, pacingFileBytes, pacingLine, pacingRate, parseFields, positiveInt,
   printHeaderComment, pxecastVersion, quiesce, sleep, startAtftpd, startPxecast, utcStamp, waitForQuiet, watchActivity,
   writeRandomFile, writeReport,
 } from './lib.mjs';
@@ -63,6 +72,7 @@ const { values: flags } = parseArgs({
     size: { type: 'string' },
     'no-loss': { type: 'boolean', default: false },
     'no-wait': { type: 'boolean', default: false },
+    pacing: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -100,12 +110,82 @@ const SCENARIOS = [
   },
 ].filter((s) => !(s.full && flags.quick) && !s.skip);
 
+const pacingRates = flags.pacing === undefined ? null : flags.pacing.split(',').map((r) => positiveInt(r.trim(), '--pacing'));
+const PACING_SECONDS = 4;
+const PACING_BLKSIZE = 1468;
+const MULTICAST_MAX_BYTES = 65535 * PACING_BLKSIZE - 1;
+
 const { tmp, root } = makeWorkDir();
 
 try {
-  await main();
+  if (pacingRates) await pacing(pacingRates);
+  else await main();
 } finally {
   netns.teardown();
+}
+
+/** --pacing: achieved rate ÷ max_rate of one session, then of two sessions sharing the cap. */
+async function pacing(rates) {
+  const support = netns.canUseNetns();
+  if (!support.ok) throw new Error(`cannot run: ${support.reason}`);
+  const atftp = peers.findPeer('atftp');
+  if (!atftp) throw new Error('the atftp client is required (apt-get install atftp)');
+  const serverNs = netns.createNamespace('srv');
+  const clientNs = [netns.createNamespace('c1'), netns.createNamespace('c2')];
+  const lan = netns.createBridge([serverNs, ...clientNs]);
+  const serverEnd = lan.members[0];
+  if (!flags['no-wait']) {
+    const busy = await waitForQuiet(SELF, { maxWaitMs: SCENARIO_WAIT_MS });
+    if (busy.length) console.error(`still running, measuring anyway: ${busy[0]}`);
+  }
+  const watch = watchActivity(SELF);
+  const lines = [`# pacing: pxecast ${pxecastVersion()}, ${machineLine()}`];
+  const say = (line) => {
+    lines.push(line);
+    console.log(line);
+  };
+  for (const rate of rates) {
+    const size = pacingFileBytes(rate, PACING_SECONDS, MULTICAST_MAX_BYTES);
+    const files = ['pace-a.bin', 'pace-b.bin'];
+    const shas = files.map((f) => writeRandomFile(join(root, f), size));
+    const base = join(tmp, `pacing-${rate}`);
+    writeFileSync(`${base}.ini`, ['[log]', 'level = info', '[tftp]', `listen = ${serverEnd.address}`, 'port = 69', `root = ${root}`,
+      `max_blksize = ${PACING_BLKSIZE}`, '[multicast]', 'start_delay = 0', `max_rate = ${rate}`, '[control]', `socket = ${base}.sock`, ''].join('\n'));
+    const { handle, error } = await startPxecast(netns, serverNs, ['--config', `${base}.ini`], /tftp listening/);
+    if (error) throw new Error(error);
+    const timeoutMs = Math.min(config.timeoutS * 1000, 4 * ((size * 8) / (rate * 1e6)) * 1000 + 20_000);
+    try {
+      for (let run = 1; run <= config.runs; run++) {
+        for (const count of [1, 2]) {
+          await quiesce(netns, serverEnd);
+          const seen = new Set(sessionLines(handle));
+          const results = await Promise.all(clientNs.slice(0, count).map(async (ns, i) => {
+            const local = join(tmp, `pace-client${i + 1}.bin`);
+            rmSync(local, { force: true });
+            const r = await netns.runInNamespace(ns, atftp.path, ['--option', 'multicast', '--option', `blksize ${PACING_BLKSIZE}`,
+              '-g', '-r', files[i], '-l', local, serverEnd.address, '69'], { timeoutMs });
+            const ok = !r.timedOut && r.exitCode === 0 && (await peers.sha256File(local).catch(() => '')) === shas[i];
+            rmSync(local, { force: true });
+            return ok ? 'ok' : r.timedOut ? 'did not finish' : `FAIL (${lastLine(r.stderr) || 'sha256 mismatch'})`;
+          }));
+          // The summary line follows the last ACK; wait for it (bounded).
+          let fresh = [];
+          for (const until = Date.now() + 5000; Date.now() < until; await sleep(50)) {
+            fresh = sessionLines(handle).filter((l) => !seen.has(l));
+            if (fresh.length >= count) break;
+          }
+          const what = count === 1 ? 'single RFC 2090 session' : 'two RFC 2090 sessions (sum)';
+          const detail = fresh.map(parseFields).map((f) => `retransmits=${f.retransmits} congestion_events=${f.congestion_events} final_rate_mbps=${f.final_rate_mbps}`);
+          say(pacingLine(`${what}, run ${run},`, rate, pacingRate(fresh, rate), `clients: ${results.join(', ')}; ${detail.join(' / ')}`));
+        }
+      }
+    } finally {
+      await handle.kill();
+    }
+  }
+  const beside = await watch.stop();
+  if (beside.length) say(`measured while another benchmark or test ran (${beside[0]}): not comparable`);
+  console.error(`written to ${writeReport('multicast-pacing', lines.join('\n') + '\n')}`);
 }
 
 async function main() {

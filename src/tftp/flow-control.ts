@@ -1,7 +1,15 @@
 // pxecast's own flow control on top of the RFCs (protocols.md section 10), as pure objects the
 // sessions consult with an explicit `now`. Nothing here sends or schedules anything.
 
-/** Token bucket in bytes: `take` answers how long to wait before `bytes` may go (0 = go now). */
+/** A paced sender waits on a timer of at least 1 ms, which Node fires late, and a busy host stalls
+ *  the event loop for a few ms now and then: every bucket holds at least this long of tokens, so
+ *  such waits do not lose them and the sender catches up. Multicast streams are lock-step (one DATA
+ *  per ACK), so a deeper bucket cannot make a stream burst. */
+export const PACER_SLACK_MS = 10;
+
+/** Token bucket in bytes. `delay` answers how long to wait before `bytes` may go (0 = go now) and
+ *  takes nothing; `charge` takes the tokens of bytes that really went. Kept apart so a sender
+ *  paced by several buckets charges each only once, for a packet all of them let through. */
 export class TokenBucket {
   private tokens: number;
   private updatedAt: number;
@@ -20,19 +28,28 @@ export class TokenBucket {
     this.bytesPerMs = bytesPerMs;
   }
 
+  /** At least PACER_SLACK_MS of tokens: a shallower bucket overflows while its sender waits, and
+   *  the sender then runs below the rate (at 100 Mbit/s, 8 blocks of 1468 bytes fill in 0.94 ms). */
+  private depth(): number {
+    return Math.max(this.depthBytes, this.bytesPerMs * PACER_SLACK_MS);
+  }
+
   private refill(now: number): void {
-    this.tokens = Math.min(this.depthBytes, this.tokens + (now - this.updatedAt) * this.bytesPerMs);
+    this.tokens = Math.min(this.depth(), this.tokens + (now - this.updatedAt) * this.bytesPerMs);
     this.updatedAt = now;
   }
 
-  /** Milliseconds until `bytes` can be sent; when 0 the tokens are taken. */
-  take(bytes: number, now: number): number {
+  /** Milliseconds until `bytes` can be sent (0: now). Takes nothing. */
+  delay(bytes: number, now: number): number {
     this.refill(now);
-    if (this.tokens >= bytes || this.tokens >= this.depthBytes) {
-      this.tokens -= bytes;
-      return 0;
-    }
+    if (this.tokens >= bytes || this.tokens >= this.depth()) return 0;
     return Math.max(1, Math.ceil((bytes - this.tokens) / this.bytesPerMs));
+  }
+
+  /** `bytes` went out: takes their tokens (the balance may go negative by less than a packet). */
+  charge(bytes: number, now: number): void {
+    this.refill(now);
+    this.tokens -= bytes;
   }
 }
 
@@ -153,8 +170,9 @@ export function chooseSessionParameters(
     reasons.push(`blksize <= 1024: recent loss ${(conditions.lossRatio * 100).toFixed(1)}% > 5%`);
   }
   // Fewest bytes per block that still fits the 16-bit block counter.
+  // It must fit both the client's request and our own `max_blksize` (the cap before loss rules).
   const needed = Math.ceil((fileSize + 1) / MULTICAST_MAX_BLOCKS);
-  if (needed > asked) return null;
+  if (needed > Math.min(asked, limits.maxBlksize)) return null;
   let blksize = Math.max(8, cap);
   if (blksize < needed) {
     blksize = needed;

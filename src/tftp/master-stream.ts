@@ -273,8 +273,11 @@ export class MasterStream {
     const now = this.deps.clock.now();
     this.bucket.setRate(mbpsToBytesPerMs(this.rate.mbps), now);
     const size = this.deps.blksize + 4;
-    const wait = Math.max(this.bucket.take(size, now), this.deps.globalBucket.take(size, now));
+    // Both pacers are asked before either is charged: tokens are spent only by a packet that goes.
+    const wait = Math.max(this.bucket.delay(size, now), this.deps.globalBucket.delay(size, now));
     if (wait === 0) {
+      this.bucket.charge(size, now);
+      this.deps.globalBucket.charge(size, now);
       void this.transmit(index, 'first');
       return;
     }

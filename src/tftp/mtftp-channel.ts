@@ -17,11 +17,18 @@
 //   across the whole download: after a few it falls back to plain TFTP, discards its block bitmap
 //   but keeps the file size, and so "completes" after one block with the rest of the image
 //   missing (seen in test/e2e: imgfetch ok, SHA-256 wrong, hundreds of zeroed blocks).
-// - a retransmitted open from the master while block 1 is unacknowledged resends block 1 (10.5 i);
-//   ACKs from anyone else are unexpected and push the current block again, rate-limited.
+// - a retransmitted open from the master while block 1 is unacknowledged resends block 1 (10.5 i).
+//   ACKs from anyone but the master send nothing: PXE listeners never ACK (EFI 1.10 and iPXE
+//   stay silent unless block 1 reached them by unicast), so such an ACK comes from a master of an
+//   earlier pass, a master that reopened from a new port, or a forged source; none of them shows
+//   that the group missed a block, and the keepalive below already covers listeners' silence.
+// - a pass lasts at most `max_transfer_time`; then it ends (ERROR to the master) and late openers
+//   get their pass as after any other end.
 // - a silent master that answers unicast but never a group-only block is served by unicast; any
-//   other silent master ends the pass.
+//   other silent master ends the pass. One that never ACKed at all ends it after one
+//   `master_timeout`: it may be a forged open, and late openers are waiting.
 // The data path (no double sends, adaptive RTO, pacing, deafness) is the RFC 2090 one: MasterStream.
+import { encodeTftp, TftpErrorCode } from '../codec/tftp-packet.js';
 import type { MtftpChannelConfig } from '../config/config-types.js';
 import type { Clock, DatagramSocket, Logger, OpenedFile, PeerAddress } from '../io/ports.js';
 import { OctetBlocks } from './block-producer.js';
@@ -40,6 +47,8 @@ export type ChannelState = 'idle' | 'opening' | 'holding' | 'sending';
 
 export interface MtftpSettings {
   readonly openHoldMs: number;
+  /** `[tftp] max_transfer_time`: the longest a pass may run. */
+  readonly maxTransferTimeMs: number;
   readonly masterTimeoutMs: number;
   readonly deafAfter: number;
   readonly minRateMbps: number;
@@ -50,7 +59,7 @@ export interface PassSummary {
   readonly image: string;
   readonly group: string;
   readonly master: string;
-  readonly outcome: 'complete' | 'master-silent' | 'master-error' | 'aborted' | 'io-error';
+  readonly outcome: 'complete' | 'master-silent' | 'master-error' | 'aborted' | 'io-error' | 'time-limit';
   readonly blocks: number;
   readonly dataSent: number;
   readonly bytesSent: number;
@@ -107,6 +116,10 @@ interface Pass {
   readonly file: OpenedFile;
   readonly startedAt: number;
   lateOpeners: number;
+  /** The master has ACKed something this pass: its address is real. */
+  masterAnswered: boolean;
+  /** Ends the pass at `max_transfer_time`. */
+  readonly timeLimit: { cancel(): void };
 }
 
 const samePeer = (a: PeerAddress, b: PeerAddress) => a.address === b.address && a.port === b.port;
@@ -117,6 +130,9 @@ export class MtftpChannel {
   /** Hosts that opened during the running pass, each once: they want another pass. */
   private pending: LateOpener[] = [];
   private holdTimer: { cancel(): void } | null = null;
+  /** The pass being set up (its file being opened); abort() or a later set-up replaces it, and an
+   *  open that completes after that is discarded. */
+  private opening: object | null = null;
   private readonly masterTimer: LazyTimer;
 
   constructor(private readonly deps: MtftpChannelDeps) {
@@ -182,10 +198,8 @@ export class MtftpChannel {
   onAck(from: PeerAddress, block: number): void {
     const pass = this.pass;
     if (pass === null || this.state !== 'sending') return;
-    if (!samePeer(from, pass.master.peer)) {
-      pass.stream.resendOnUnexpected(); // a listener's ACK: unexpected (only the master ACKs)
-      return;
-    }
+    if (!samePeer(from, pass.master.peer)) return; // only the master ACKs (see the top)
+    pass.masterAnswered = true;
     this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
     if (pass.stream.onAck(block)) this.endPass('complete');
   }
@@ -198,6 +212,7 @@ export class MtftpChannel {
 
   /** Shutdown: the pass ends, nothing follows. */
   abort(): void {
+    this.opening = null;
     this.pending = [];
     this.holdTimer?.cancel();
     this.holdTimer = null;
@@ -208,18 +223,24 @@ export class MtftpChannel {
 
   private async beginPass(master: PeerAddress, holdMs: number): Promise<void> {
     this.state = 'opening';
+    const attempt = {};
+    this.opening = attempt;
     let file: OpenedFile;
     try {
       file = await this.deps.openFile();
     } catch (e) {
       this.deps.log.warn('cannot open the image for an MTFTP pass', { error: (e as Error).message });
-      this.state = 'idle';
+      if (this.opening === attempt) {
+        this.opening = null;
+        this.state = 'idle';
+      }
       return;
     }
-    if (this.state !== 'opening') {
-      file.release(); // aborted meanwhile
+    if (this.opening !== attempt) {
+      file.release(); // aborted meanwhile (and maybe another pass is being set up since)
       return;
     }
+    this.opening = null;
     const streamMaster: StreamMaster = { peer: master, unicast: false, heardGroup: false, retransmits: 0 };
     const stream = new MasterStream({
       clock: this.deps.clock,
@@ -244,7 +265,12 @@ export class MtftpChannel {
         this.endPass('io-error');
       },
     });
-    this.pass = { master: streamMaster, stream, file, startedAt: this.deps.clock.now(), lateOpeners: 0 };
+    const timeLimit = this.deps.clock.setTimer(this.deps.settings.maxTransferTimeMs, () => {
+      if (this.pass?.stream !== stream) return;
+      this.deps.socket.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.NOT_DEFINED, message: 'transfer time limit exceeded' }), master);
+      this.endPass('time-limit');
+    });
+    this.pass = { master: streamMaster, stream, file, startedAt: this.deps.clock.now(), lateOpeners: 0, masterAnswered: false, timeLimit };
     const send = () => {
       this.holdTimer = null;
       this.state = 'sending';
@@ -262,8 +288,8 @@ export class MtftpChannel {
   private onMasterSilent(): void {
     const pass = this.pass;
     if (pass === null || this.state !== 'sending') return;
-    // It opened by unicast but never acknowledged a group-only block: it cannot hear the group.
-    if (pass.stream.rescueSilentMaster()) {
+    // It answered unicast but never acknowledged a group-only block: it cannot hear the group.
+    if (pass.masterAnswered && pass.stream.rescueSilentMaster()) {
       this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
       return;
     }
@@ -278,6 +304,7 @@ export class MtftpChannel {
     this.holdTimer?.cancel();
     this.holdTimer = null;
     this.masterTimer.disarm();
+    pass.timeLimit.cancel();
     pass.stream.stop();
     pass.file.release();
     const stats = pass.stream.stats();

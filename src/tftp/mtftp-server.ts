@@ -219,6 +219,7 @@ export class MtftpServer implements ServedMtftp {
       },
       settings: {
         openHoldMs: this.deps.mtftp().openHoldMs,
+        maxTransferTimeMs: tftp.maxTransferTimeMs,
         masterTimeoutMs: mc.masterTimeoutMs,
         deafAfter: mc.deafAfter,
         minRateMbps: mc.minRateMbps,

@@ -76,6 +76,9 @@ export interface MulticastSessionDeps {
   /** Shared by every multicast session: the `max_rate` cap. */
   readonly globalBucket: TokenBucket;
   readonly lossMeter: LossMeter;
+  /** Whether a packet from a source that is no member may be answered with ERROR 5: the same
+   *  budget as unsolicited packets on port 69, so the session port is no reflector either. */
+  readonly mayAnswerStray: (address: string) => boolean;
   readonly log: Logger;
   readonly onMemberEnd: (member: Member, result: TransferResult) => void;
   readonly onClose: (summary: SessionSummary) => void;
@@ -184,16 +187,30 @@ export class MulticastSession {
     // Added before the same host's older entry ends, so that ending it (it may be the master, or
     // the only member) promotes this one instead of closing the session under it.
     this.members.push(member);
-    // The same host from a new port is a new attempt: its old entry is finished (10.2 rule 3).
-    for (const old of this.members) {
-      if (old !== member && old.peer.address === peer.address && (old.state === 'listening' || old.state === 'master')) {
-        this.endMember(old, 'aborted-by-client', 'replaced by a new request from the same host');
-      }
-    }
+    // The same host from a new port is a new attempt: its old entry is finished (10.2 rule 3). An
+    // entry that has answered is replaced only once the new one answers too: a forged request
+    // from its address must not end a real client's membership.
+    this.replaceOlderEntries(member, (old) => !old.heardSinceJoin);
     this.deps.log.debug('member joined', { peer: `${peer.address}:${peer.port}`, members: this.memberCount() });
     if (this.master === null) this.makeMaster(member);
     else if (this.master !== member) this.sendOack(member, false);
     this.maybeStart(false);
+  }
+
+  /** Ends the live entries of `member`'s host that joined before it (and pass `which`). */
+  private replaceOlderEntries(member: Member, which: (old: Member) => boolean): void {
+    for (const old of this.members) {
+      if (old === member || old.joinedAt > member.joinedAt || old.peer.address !== member.peer.address) continue;
+      if ((old.state === 'listening' || old.state === 'master') && which(old)) {
+        this.endMember(old, 'aborted-by-client', 'replaced by a new request from the same host');
+      }
+    }
+  }
+
+  /** The member's first packet: its address is real, and its host's older entries are done. */
+  private firstHeard(member: Member): void {
+    member.heardSinceJoin = true;
+    this.replaceOlderEntries(member, () => true);
   }
 
   /** The options of the member's OACK besides `multicast`: only what it asked for (RFC 2347). */
@@ -216,7 +233,9 @@ export class MulticastSession {
     if (!member || member.state === 'done' || member.state === 'failed') {
       // RFC 1350 4: not a transfer of ours. Tell the stray source, and take it as a hint that
       // the master's last packet may be lost (10.5).
-      if (packet.op !== 'ERROR') this.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.UNKNOWN_TID, message: 'unknown transfer ID' }), from);
+      if (packet.op !== 'ERROR' && this.deps.mayAnswerStray(from.address)) {
+        this.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.UNKNOWN_TID, message: 'unknown transfer ID' }), from);
+      }
       this.resendOnUnexpected();
       return;
     }
@@ -244,6 +263,13 @@ export class MulticastSession {
       }
     }
     this.close();
+  }
+
+  /** Ends a member that never answered, without an ERROR (its address may be forged). */
+  abandonMember(peer: PeerAddress, reason: string): void {
+    const m = this.memberAt(peer);
+    if (!m || (m.state !== 'listening' && m.state !== 'master')) return;
+    this.endMember(m, 'unconfirmed', reason);
   }
 
   /** Drops one member (operator request). */
@@ -295,9 +321,9 @@ export class MulticastSession {
     const master = this.master!;
     if (!this.masterAnswered) {
       this.masterAnswered = true;
-      master.heardSinceJoin = true;
       this.oackTimer.disarm();
     }
+    if (!master.heardSinceJoin) this.firstHeard(master);
     if (this.deps.clock.now() - this.startedAt > this.deps.maxTransferTimeMs) {
       this.abort('transfer time limit exceeded');
       return;
@@ -329,27 +355,34 @@ export class MulticastSession {
       this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
       return;
     }
-    master.passedOver++;
     this.stream.congestion();
+    // One that never answered at all may be a forged request: no line each.
+    this.passOver(master, 'master silent: passed over', this.masterAnswered ? 'info' : 'debug');
+  }
+
+  /** The master loses its turn; after `master_tries` turns without an answer it is dropped. */
+  private passOver(master: Member, why: string, level: 'info' | 'debug'): void {
+    master.passedOver++;
     if (master.passedOver >= this.deps.settings.masterTries) {
       this.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.NOT_DEFINED, message: 'no answer as master; dropped' }), master.peer);
       this.endMember(master, 'timeout', `silent as master ${master.passedOver} time(s)`);
     } else {
-      this.deps.log.info('master silent: passed over', { peer: `${master.peer.address}:${master.peer.port}`, times: master.passedOver });
+      this.deps.log[level](why, { peer: `${master.peer.address}:${master.peer.port}`, times: master.passedOver });
       master.state = 'listening';
       this.master = null;
       this.promote();
     }
   }
 
-  /** The oldest unfinished member becomes master; those passed over come after the others. */
+  /** The oldest unfinished member becomes master; members that have answered come first (a forged
+   *  request never answers), those passed over after the others. */
   private promote(): void {
     this.stream.endTurn();
     this.oackTimer.disarm();
     this.masterTimer.disarm();
     const candidates = this.members
       .filter((m) => m.state === 'listening')
-      .sort((a, b) => a.passedOver - b.passedOver || a.joinedAt - b.joinedAt);
+      .sort((a, b) => Number(b.heardSinceJoin) - Number(a.heardSinceJoin) || a.passedOver - b.passedOver || a.joinedAt - b.joinedAt);
     const next = candidates[0];
     if (!next) {
       this.master = null;
@@ -369,7 +402,11 @@ export class MulticastSession {
       return;
     }
     if (!member.heardSinceJoin) {
-      member.heardSinceJoin = true; // its ACK of our OACK: expected, nothing to do
+      this.firstHeard(member); // its ACK of our OACK: expected
+      // A master that never answered its OACK (a forged request does not) does not keep a member
+      // that has answered waiting for master_timeout: it is passed over now.
+      const master = this.master;
+      if (master !== null && !this.masterAnswered) this.passOver(master, 'master never answered while a member did: passed over', 'debug'); // a flood's doing: no line each
       return;
     }
     // Its most recent packet from us was an OACK mc=0; resend it (rate-limited), and take the ACK

@@ -1,10 +1,12 @@
 // Live transfers keyed by the client's IP:port (its TID). A key is reserved while the request is
 // still being resolved, so a duplicated RRQ arriving meanwhile cannot open a second session.
 //
-// An entry is *unconfirmed* until the peer sends anything to the transfer's TID: before that the
-// source address may be spoofed (a flooder never hears our answer, so it never ACKs). The table
-// keeps unconfirmed entries in arrival order so the server can cap them and evict the oldest, and
-// counts entries per client address for the per-client limit.
+// An entry is *unconfirmed* until the peer sends anything to the transfer's TID (a multicast
+// member: to the session port): before that the source address may be spoofed (a flooder never
+// hears our answer, so it never ACKs). The table keeps unconfirmed entries in arrival order so the
+// server can cap them and evict the oldest, multicast members last (a real listener may rightly
+// stay silent, a real unicast client answers within one RTT), and counts entries per client
+// address for the per-client limit.
 import type { PeerAddress } from '../io/ports.js';
 import type { Transfer } from './transfer-types.js';
 
@@ -26,6 +28,8 @@ export class SessionTable {
   private readonly entries = new Map<string, SessionEntry>();
   /** Entries not yet heard from on their TID, oldest first. */
   private readonly unconfirmed = new Set<SessionEntry>();
+  /** The same for multicast members, evicted only when no other unconfirmed entry is left. */
+  private readonly unconfirmedMembers = new Set<SessionEntry>();
   private readonly perAddress = new Map<string, number>();
 
   get size(): number {
@@ -33,7 +37,7 @@ export class SessionTable {
   }
 
   get unconfirmedCount(): number {
-    return this.unconfirmed.size;
+    return this.unconfirmed.size + this.unconfirmedMembers.size;
   }
 
   get(peer: PeerAddress): SessionEntry | undefined {
@@ -53,9 +57,15 @@ export class SessionTable {
     return full;
   }
 
+  /** The entry is a multicast member: if unconfirmed, it is evicted after all others. */
+  markMember(entry: SessionEntry): void {
+    if (this.unconfirmed.delete(entry)) this.unconfirmedMembers.add(entry);
+  }
+
   /** The peer answered on the TID: its address is real. */
   confirm(entry: SessionEntry): void {
     this.unconfirmed.delete(entry);
+    this.unconfirmedMembers.delete(entry);
   }
 
   holds(entry: SessionEntry): boolean {
@@ -63,11 +73,13 @@ export class SessionTable {
   }
 
   isUnconfirmed(entry: SessionEntry): boolean {
-    return this.unconfirmed.has(entry);
+    return this.unconfirmed.has(entry) || this.unconfirmedMembers.has(entry);
   }
 
+  /** The oldest unconfirmed entry, multicast members last. */
   oldestUnconfirmed(): SessionEntry | null {
     for (const entry of this.unconfirmed) return entry;
+    for (const entry of this.unconfirmedMembers) return entry;
     return null;
   }
 
@@ -75,6 +87,7 @@ export class SessionTable {
     if (this.entries.get(entry.key) !== entry) return;
     this.entries.delete(entry.key);
     this.unconfirmed.delete(entry);
+    this.unconfirmedMembers.delete(entry);
     const n = this.countFor(entry.peer.address) - 1;
     if (n > 0) this.perAddress.set(entry.peer.address, n);
     else this.perAddress.delete(entry.peer.address);

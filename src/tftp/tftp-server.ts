@@ -248,7 +248,7 @@ export class TftpServer {
     // Unconfirmed transfers (no word from the peer yet) make room first: a flood of spoofed
     // requests then only ever displaces itself, and real clients leave that state within one RTT.
     if (this.sessions.unconfirmedCount >= Math.min(settings.maxUnconfirmed, settings.maxTransfers) || this.sessions.size >= settings.maxTransfers) {
-      const oldest = this.sessions.oldestUnconfirmed();
+      const oldest = this.sessions.oldestUnconfirmed(); // silent multicast listeners last
       if (oldest) this.evictUnconfirmed(oldest, settings.maxUnconfirmed);
     }
     if (this.sessions.size >= settings.maxTransfers) {
@@ -320,12 +320,7 @@ export class TftpServer {
       entry.transfer = transfer;
       log.debug('transfer started', { op: request.op, mode, options: granted?.map((o) => `${o.name}=${o.value}`).join(',') ?? 'none' });
       transfer.start();
-      const unconfirmedTimeoutMs = Math.min(settings.unconfirmedTimeoutMs, settings.idleTimeoutMs);
-      this.deps.clock.setTimer(unconfirmedTimeoutMs, () => {
-        if (!this.sessions.isUnconfirmed(entry)) return;
-        this.limits.hit('unconfirmed-expired', '*', { unconfirmed_timeout_ms: unconfirmedTimeoutMs }, false);
-        transfer.abandon(`no answer from the client within ${unconfirmedTimeoutMs} ms of the first packet`);
-      });
+      this.expireIfUnconfirmed(entry, transfer);
     } catch (e) {
       this.sessions.remove(entry);
       socket?.close();
@@ -402,6 +397,7 @@ export class TftpServer {
         maxTransferTimeMs: tftp.maxTransferTimeMs,
         globalBucket: this.deps.globalBucket,
         lossMeter: this.deps.lossMeter,
+        mayAnswerStray: (address) => this.limits.mayAnswerUnsolicited(address),
         log: sessionLog,
         onMemberEnd: (member, result) => this.onMemberEnd(live, member, result),
         onClose: (summary) => {
@@ -412,7 +408,15 @@ export class TftpServer {
         },
       }),
     };
-    socket.onMessage(this.guard('multicast session port', (data, src) => live.session.onPacket(decodeTftp(data), src)));
+    socket.onMessage(
+      this.guard('multicast session port', (data, src) => {
+        // Anything from a member's own address and port at the session port (its ACK of our
+        // OACK, at the latest) shows the address is real, as an answer on a TID does.
+        const member = live.members.get(peerKey(src));
+        if (member) this.sessions.confirm(member);
+        live.session.onPacket(decodeTftp(data), src);
+      }),
+    );
     this.sessionsByFile.add(live);
     this.counters.multicastSessions++;
     sessionLog.info('multicast session opened', {
@@ -429,33 +433,53 @@ export class TftpServer {
 
   private addMember(live: LiveMulticastSession, entry: SessionEntry, requested: RequestedOptions, order: readonly string[]): void {
     const peer = entry.peer;
-    // Members answer on the session's port, not a TID; they are bounded by max_clients and the
-    // group pool instead of the unconfirmed cap.
-    this.sessions.confirm(entry);
+    // A member stays unconfirmed until it sends something to the session port, like a unicast
+    // transfer until its peer answers on the TID: a forged RRQ can then be evicted quietly when
+    // room is needed (after unconfirmed unicast transfers) instead of holding a slot.
     live.members.set(peerKey(peer), entry);
-    entry.transfer = {
+    this.sessions.markMember(entry);
+    const transfer: Transfer = {
       filename: entry.filename,
       start: () => undefined,
       // Members talk to the session's own port; nothing arrives through this facade.
       onPacket: () => undefined,
       onDuplicateRequest: () => live.session.join(peer, requested, order),
       abort: (reason) => live.session.dropMember(peer, reason),
-      abandon: (reason) => live.session.dropMember(peer, reason),
+      abandon: (reason) => live.session.abandonMember(peer, reason),
       progress: () => live.session.memberProgress(peer),
     };
+    entry.transfer = transfer;
     live.session.join(peer, requested, order);
+    // No unconfirmed_timeout for members: a listener may rightly stay silent (iPXE sends nothing
+    // after an mc=0 OACK). A silent one is evicted only when room is needed, and a master that
+    // never answers is passed over and dropped after master_tries.
+  }
+
+  /** Ends `transfer` quietly if its peer has not answered within unconfirmed_timeout. */
+  private expireIfUnconfirmed(entry: SessionEntry, transfer: Transfer): void {
+    const settings = this.deps.settings();
+    const unconfirmedTimeoutMs = Math.min(settings.unconfirmedTimeoutMs, settings.idleTimeoutMs);
+    this.deps.clock.setTimer(unconfirmedTimeoutMs, () => {
+      if (!this.sessions.isUnconfirmed(entry) || entry.transfer !== transfer) return;
+      this.limits.hit('unconfirmed-expired', '*', { unconfirmed_timeout_ms: unconfirmedTimeoutMs }, false);
+      transfer.abandon(`no answer from the client within ${unconfirmedTimeoutMs} ms of the first packet`);
+    });
   }
 
   private onMemberEnd(live: LiveMulticastSession, member: Member, result: TransferResult): void {
     const entry = live.members.get(peerKey(member.peer));
     if (!entry) return;
+    const neverAnswered = this.sessions.isUnconfirmed(entry) || result.outcome === 'unconfirmed';
     live.members.delete(peerKey(member.peer));
     this.sessions.remove(entry);
     this.counters.outcomes[result.outcome] = (this.counters.outcomes[result.outcome] ?? 0) + 1;
     this.counters.multicastOutcomes[result.outcome] = (this.counters.multicastOutcomes[result.outcome] ?? 0) + 1;
     const granted = [{ name: 'multicast', value: 'group' }, ...member.granted];
     const summary = summarizeTransfer(member.peer, entry.filename, 'read', 'octet+multicast', granted, result);
-    this.deps.logger.info('transfer', { ...summary, unicast_fallback: member.unicast });
+    // As for unicast (onEnd): what a flood leaves behind (members that never answered, however
+    // they ended) is counted, and logged per episode by the limit gate.
+    if (neverAnswered) this.deps.logger.debug('transfer', { ...summary, unicast_fallback: member.unicast });
+    else this.deps.logger.info('transfer', { ...summary, unicast_fallback: member.unicast });
   }
 
   private logSessionSummary(s: SessionSummary, fileSize: number): void {
@@ -541,9 +565,12 @@ export class TftpServer {
 
   private onTidDatagram(entry: SessionEntry, tid: DatagramSocket, data: Buffer, src: PeerAddress): void {
     if (src.address !== entry.peer.address || src.port !== entry.peer.port) {
-      // RFC 1350 4: tell the stray source, leave the transfer alone.
+      // RFC 1350 4: tell the stray source, leave the transfer alone; within the budget of
+      // unsolicited answers, so a flood of strays cannot turn the TID into a reflector.
       this.counters.wrongTid++;
-      tid.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.UNKNOWN_TID, message: 'unknown transfer ID' }), src);
+      if (this.limits.mayAnswerUnsolicited(src.address)) {
+        tid.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.UNKNOWN_TID, message: 'unknown transfer ID' }), src);
+      }
       return;
     }
     this.sessions.confirm(entry);

@@ -1,7 +1,10 @@
 // A bounded request flood for the abuse test, run inside the flooder's namespace
-// (`ip netns exec NS node flooder.js JSON`): RRQs from many local source addresses and ports
-// that never ACK (their sockets never answer), and DHCPDISCOVERs with made-up MACs that never
-// REQUEST.
+// (`ip netns exec NS node flooder.js JSON`): RRQs (plain and with the RFC 2090 `multicast`
+// option) and PXE MTFTP opens from many local source addresses and ports that never ACK (their
+// sockets never answer), and DHCPDISCOVERs with made-up MACs that never REQUEST.
+// `strayAt: 'transfer' | 'session'` floods instead a transfer (TID) or multicast session port from
+// stray sources: one socket opens a transfer (a plain or a multicast RRQ) and stays silent, the
+// others send ACKs to the port its answer came from; the ERROR 5 replies they get are counted.
 // Bounded in both count and time; prints one JSON summary line when done.
 import dgram from 'node:dgram';
 
@@ -16,6 +19,15 @@ interface FloodPlan {
   readonly file: string;
   readonly rrqPerS: number;
   readonly discoverPerS: number;
+  /** RRQs with the `multicast` option, per second. */
+  readonly multicastRrqPerS?: number;
+  /** MTFTP opens (plain octet RRQ of `mtftpFile` to `mtftpPort`), per second. */
+  readonly mtftpOpenPerS?: number;
+  readonly mtftpPort?: number;
+  readonly mtftpFile?: string;
+  /** Stray mode: ACKs per second to the port that answered the opening socket. */
+  readonly strayAt?: 'transfer' | 'session';
+  readonly strayPerS?: number;
   readonly durationMs: number;
   readonly maxPackets: number;
 }
@@ -23,8 +35,8 @@ interface FloodPlan {
 const plan = JSON.parse(process.argv[2] ?? '{}') as FloodPlan;
 const TICK_MS = 10;
 
-function rrq(file: string): Buffer {
-  return Buffer.concat([Buffer.from([0, 1]), Buffer.from(`${file}\0octet\0`, 'latin1')]);
+function rrq(file: string, options = ''): Buffer {
+  return Buffer.concat([Buffer.from([0, 1]), Buffer.from(`${file}\0octet\0${options}`, 'latin1')]);
 }
 
 function discover(n: number): Buffer {
@@ -48,27 +60,80 @@ async function bound(address: string, broadcast = false): Promise<dgram.Socket> 
 }
 
 const sockets = await Promise.all(plan.sources.flatMap((a) => Array.from({ length: plan.portsPerSource }, () => bound(a))));
-const dhcp = await bound('0.0.0.0', true);
-const request = rrq(plan.file);
-let rrqs = 0;
-let discovers = 0;
-let next = 0;
-const started = Date.now();
-let owedRrq = 0;
-let owedDiscover = 0;
 
-const done = () => {
-  clearInterval(timer);
+if (plan.strayAt) await strayFlood(plan.strayAt);
+else await requestFlood();
+
+/** Replies seen by the sockets: ERROR 5 counts. */
+function countErrors5(all: dgram.Socket[]): { readonly errors5: () => number } {
+  let n = 0;
+  for (const s of all) s.on('message', (m) => (m.length >= 4 && m.readUInt16BE(0) === 5 && m.readUInt16BE(2) === 5 ? n++ : 0));
+  return { errors5: () => n };
+}
+
+async function strayFlood(at: 'transfer' | 'session'): Promise<void> {
+  const [opener, ...strays] = sockets as [dgram.Socket, ...dgram.Socket[]];
+  const answered = new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no answer to the opening RRQ')), 5000);
+    opener.once('message', (_m, rinfo) => {
+      clearTimeout(timer);
+      resolve(rinfo.port);
+    });
+  });
+  opener.send(rrq(plan.file, at === 'session' ? 'multicast\0\0' : ''), plan.tftpPort, plan.server);
+  const port = await answered;
+  const counter = countErrors5(strays);
+  const ack = Buffer.from([0, 4, 0, 1]);
+  let sent = 0;
+  let next = 0;
+  let owed = 0;
+  const started = Date.now();
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      if (Date.now() - started >= plan.durationMs || sent >= plan.maxPackets) {
+        clearInterval(timer);
+        resolve();
+        return;
+      }
+      owed += ((plan.strayPerS ?? 0) * TICK_MS) / 1000;
+      for (; owed >= 1; owed--, sent++) strays[next++ % strays.length]!.send(ack, port, plan.server);
+    }, TICK_MS);
+  });
+  await new Promise((r) => setTimeout(r, 200)); // the last replies
+  for (const s of sockets) s.close();
+  process.stdout.write(JSON.stringify({ strays: sent, errors5: counter.errors5(), port, ms: Date.now() - started }) + '\n');
+}
+
+async function requestFlood(): Promise<void> {
+  const dhcp = await bound('0.0.0.0', true);
+  const kinds = [
+    { packet: rrq(plan.file), perS: plan.rrqPerS, port: plan.tftpPort, sent: 0, owed: 0 },
+    { packet: rrq(plan.file, 'multicast\0\0'), perS: plan.multicastRrqPerS ?? 0, port: plan.tftpPort, sent: 0, owed: 0 },
+    { packet: rrq(plan.mtftpFile ?? plan.file), perS: plan.mtftpOpenPerS ?? 0, port: plan.mtftpPort ?? 0, sent: 0, owed: 0 },
+  ];
+  const [plain, multicast, mtftp] = kinds as [(typeof kinds)[0], (typeof kinds)[0], (typeof kinds)[0]];
+  let discovers = 0;
+  let owedDiscover = 0;
+  let next = 0;
+  const started = Date.now();
+  const total = () => kinds.reduce((n, k) => n + k.sent, discovers);
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      if (Date.now() - started >= plan.durationMs || total() >= plan.maxPackets) {
+        clearInterval(timer);
+        resolve();
+        return;
+      }
+      for (const kind of kinds) {
+        if (kind.perS === 0 || kind.port === 0) continue;
+        kind.owed += (kind.perS * TICK_MS) / 1000;
+        for (; kind.owed >= 1; kind.owed--, kind.sent++) sockets[next++ % sockets.length]!.send(kind.packet, kind.port, plan.server);
+      }
+      owedDiscover += (plan.discoverPerS * TICK_MS) / 1000;
+      for (; owedDiscover >= 1; owedDiscover--) dhcp.send(discover(discovers++), plan.dhcpPort, '255.255.255.255');
+    }, TICK_MS);
+  });
   for (const s of [...sockets, dhcp]) s.close();
-  process.stdout.write(JSON.stringify({ rrqs, discovers, ms: Date.now() - started }) + '\n');
-};
-const timer = setInterval(() => {
-  if (Date.now() - started >= plan.durationMs || rrqs + discovers >= plan.maxPackets) return done();
-  owedRrq += (plan.rrqPerS * TICK_MS) / 1000;
-  owedDiscover += (plan.discoverPerS * TICK_MS) / 1000;
-  for (; owedRrq >= 1; owedRrq--) {
-    sockets[next++ % sockets.length]!.send(request, plan.tftpPort, plan.server);
-    rrqs++;
-  }
-  for (; owedDiscover >= 1; owedDiscover--) dhcp.send(discover(discovers++), plan.dhcpPort, '255.255.255.255');
-}, TICK_MS);
+  const summary = { rrqs: plain.sent, multicastRrqs: multicast.sent, mtftpOpens: mtftp.sent, discovers, ms: Date.now() - started };
+  process.stdout.write(JSON.stringify(summary) + '\n');
+}

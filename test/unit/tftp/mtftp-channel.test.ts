@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeTftp } from '../../../src/codec/tftp-packet.js';
-import type { Logger, PeerAddress } from '../../../src/io/ports.js';
+import type { Logger, OpenedFile, PeerAddress } from '../../../src/io/ports.js';
 import { LossMeter, TokenBucket } from '../../../src/tftp/flow-control.js';
 import { MtftpChannel, type PassSummary } from '../../../src/tftp/mtftp-channel.js';
 import { FakeClock } from '../../support/fake-clock.js';
@@ -12,7 +12,7 @@ const silent: Logger = { child: () => silent, debug() {}, info() {}, warn() {}, 
 const GROUP = '239.255.1.1';
 const peer = (n: number): PeerAddress => ({ address: `10.0.0.${n}`, port: 3001 });
 
-function setup(opts: { size?: number; openHoldMs?: number; rtoInitialMs?: number } = {}) {
+function setup(opts: { size?: number; openHoldMs?: number; rtoInitialMs?: number; maxTransferTimeMs?: number; openFile?: () => Promise<OpenedFile> } = {}) {
   const clock = new FakeClock();
   const socket = new FakeSocket();
   const size = opts.size ?? 512 * 4 + 100; // 5 blocks
@@ -23,11 +23,13 @@ function setup(opts: { size?: number; openHoldMs?: number; rtoInitialMs?: number
     socket,
     image: 'demo',
     channel: { group: GROUP, clientPort: 3001, serverPort: 1759, openTimeoutS: 2, reopenDelayS: 2 },
-    openFile: async () => {
-      opens++;
-      return memoryFile(Buffer.alloc(size, 1));
-    },
-    settings: { openHoldMs: opts.openHoldMs ?? 1000, masterTimeoutMs: 2000, deafAfter: 3, minRateMbps: 8, maxRateMbps: 1000 },
+    openFile:
+      opts.openFile ??
+      (async () => {
+        opens++;
+        return memoryFile(Buffer.alloc(size, 1));
+      }),
+    settings: { openHoldMs: opts.openHoldMs ?? 1000, maxTransferTimeMs: opts.maxTransferTimeMs ?? 600_000, masterTimeoutMs: 2000, deafAfter: 3, minRateMbps: 8, maxRateMbps: 1000 },
     rto: { minMs: 10, maxMs: 2000, initialMs: opts.rtoInitialMs ?? 100 },
     globalBucket: new TokenBucket(125_000, 65536, 0),
     lossMeter: new LossMeter(),
@@ -265,17 +267,82 @@ describe('MtftpChannel (PXE MTFTP)', () => {
     assert.equal(s.opens(), 2, 'each pass opens the catalog file afresh');
   });
 
-  it('ACKs from a listener push the current block again, at most once per half RTO', async () => {
+  it('ACKs from anyone but the master send nothing and do not move the pass', async () => {
     const s = setup({ openHoldMs: 0 });
     s.channel.onOpen(peer(1));
     await settle();
     s.channel.onAck(peer(1), 1);
     await settle();
-    s.drain();
-    s.channel.onAck(peer(7), 1);
-    s.channel.onAck(peer(7), 1);
+    assert.deepEqual(s.drain(), ['c1: DATA 1', 'group: DATA 1', 'group: DATA 2']);
+    for (let i = 0; i < 50; i++) {
+      s.channel.onAck(peer(7), 1); // a listener (or a forged source): no push
+      s.channel.onAck({ ...peer(1), port: 4000 }, 3); // the master's host from another port: not the master
+    }
     await settle();
-    assert.deepEqual(s.drain(), ['group: DATA 2']);
+    assert.deepEqual(s.drain(), []);
+    s.channel.onAck(peer(1), 2);
+    await settle();
+    assert.deepEqual(s.drain(), ['group: DATA 3'], 'the master drives the pass as before');
+  });
+
+  it('ends a pass at max_transfer_time with an ERROR to the master; late openers still get their pass', async () => {
+    const s = setup({ openHoldMs: 0, size: 512 * 100, maxTransferTimeMs: 5000 });
+    s.channel.onOpen(peer(1));
+    await settle();
+    let block = 0;
+    // A master that ACKs every 1.5 s: never silent for master_timeout (2 s), so only the time limit ends it.
+    for (let t = 0; t < 3; t++) {
+      s.channel.onAck(peer(1), ++block);
+      await settle();
+      s.clock.advance(1500);
+      await settle();
+    }
+    s.channel.onOpen(peer(2));
+    assert.deepEqual(s.passes.map((p) => p.outcome), []);
+    s.clock.advance(1000);
+    await settle();
+    assert.equal(s.passes[0]?.outcome, 'time-limit');
+    const errors = s.socket.sent.filter((d) => decodeTftp(d.data).op === 'ERROR');
+    assert.deepEqual(errors.map((d) => d.to), [peer(1)]);
+    assert.equal(s.channel.masterPeer()?.address, peer(2).address, 'the late opener masters the next pass');
+  });
+
+  it('a master that never ACKs (a forged open) ends its pass after one master_timeout, without unicast rescue', async () => {
+    const s = setup({ openHoldMs: 0 });
+    s.channel.onOpen(peer(1));
+    await settle();
+    s.channel.onOpen(peer(2)); // a real client waits for the next pass
+    s.clock.advance(2000);
+    await settle();
+    assert.equal(s.passes[0]?.outcome, 'master-silent');
+    assert.ok(!s.drain().includes('c1: DATA 2'), 'no block beyond 1 went to the silent master');
+    assert.deepEqual(s.channel.masterPeer(), peer(2), 'the waiting opener masters the next pass');
+  });
+
+  it('an abort while the file is being opened, then a new open: the first open is discarded, the new pass runs', async () => {
+    const files: Array<{ resolve: (f: OpenedFile) => void; file: OpenedFile & { released: boolean } }> = [];
+    const s = setup({
+      openHoldMs: 0,
+      openFile: () =>
+        new Promise<OpenedFile>((resolve) => {
+          files.push({ resolve, file: memoryFile(Buffer.alloc(512 * 4 + 100, 1)) });
+        }),
+    });
+    s.channel.onOpen(peer(1));
+    await settle();
+    s.channel.abort();
+    s.channel.onOpen(peer(2));
+    await settle();
+    assert.equal(files.length, 2);
+    files[0]!.resolve(files[0]!.file); // the aborted open completes late
+    await settle();
+    assert.equal(files[0]!.file.released, true, 'the late file is released');
+    assert.equal(s.channel.masterPeer(), null, 'and starts no pass');
+    files[1]!.resolve(files[1]!.file);
+    await settle();
+    assert.deepEqual(s.drain(), ['c2: DATA 1', 'group: DATA 1']);
+    assert.deepEqual(s.channel.masterPeer(), peer(2));
+    assert.equal(files[1]!.file.released, false);
   });
 
   it('serves a master by unicast when it never hears the group', async () => {

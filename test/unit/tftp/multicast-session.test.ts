@@ -44,6 +44,7 @@ function setup(opts: { size?: number; blksize?: number; settings?: Partial<Multi
     maxTransferTimeMs: 600_000,
     globalBucket: new TokenBucket(mbpsToBytesPerMs(config.maxRateMbps), 64 * 1024, 0),
     lossMeter: new LossMeter(),
+    mayAnswerStray: () => true,
     log: silent,
     onMemberEnd: (m, result) => ended.push({ peer: m.peer, result }),
     onClose: (s) => closed.push(s),

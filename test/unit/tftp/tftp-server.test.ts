@@ -7,6 +7,7 @@ import type { DatagramSocket, Logger, SocketFactory, SocketOptions } from '../..
 import { LossMeter, TokenBucket } from '../../../src/tftp/flow-control.js';
 import { KeyedRateLimiter } from '../../../src/limits/keyed-rate-limiter.js';
 import { TftpServer } from '../../../src/tftp/tftp-server.js';
+import { REFUSAL_ERRORS_PER_S } from '../../../src/tftp/limit-gate.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { FakeSocket, settle } from '../../support/fake-socket.js';
 import { MemoryFileSystem } from '../../support/memory-fs.js';
@@ -360,5 +361,101 @@ describe('TftpServer abuse limits', () => {
     const busy = s.errors.take();
     assert.equal(busy.length, 100, 'at most REFUSAL_ERRORS_PER_S refusal ERRORs in a second');
     assert.ok(busy.every((p) => p.op === 'ERROR' && p.message === 'server busy'));
+  });
+});
+
+describe('TftpServer: forged multicast requests and stray sources', () => {
+  const mcRrq: TftpPacket = { op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [{ name: 'multicast', value: '' }] };
+  const stray = (i: number) => ({ address: `10.7.${i >> 8}.${i & 255}`, port: 5000 });
+  const oacksTo = (socket: FakeSocket, address: string) =>
+    socket.sent.filter((d) => d.to.address === address).map((d) => decodeTftp(d.data)).filter((p) => p.op === 'OACK');
+
+  it('a multicast member is unconfirmed until it answers on the session port: forged ones are evicted, never refused for', async () => {
+    const s = await setup({ maxTransfers: 6, maxUnconfirmed: 3 });
+    await s.request(mcRrq, { address: '10.0.0.1', port: 2000 });
+    const session = s.sockets.bound[2]!.socket;
+    session.deliver(encodeTftp({ op: 'ACK', block: 0 }), { address: '10.0.0.1', port: 2000 });
+    await settle();
+    for (let i = 0; i < 100; i++) await s.request(mcRrq, { address: `10.9.${i >> 8}.${i & 255}`, port: 1000 });
+    assert.equal(s.server.activeTransfers(), 1 + 3, 'the answering member plus max_unconfirmed');
+    assert.equal(s.server.counters.limited['unconfirmed-evicted'], 97);
+    assert.equal(s.server.counters.limited['busy'], undefined, 'nobody was refused');
+    assert.ok(s.server.transfers().some((t) => t.client === '10.0.0.1:2000'));
+    assert.equal(s.errors.sent.length, 0, 'evictions are silent');
+    // A real client is still served: it joins and gets its OACK.
+    await s.request(mcRrq, { address: '10.0.0.2', port: 2000 });
+    assert.equal(oacksTo(session, '10.0.0.2').length, 1);
+  });
+
+  it('a member that answered is not replaced by a forged request from its address; a silent listener is not dropped for silence', async () => {
+    const s = await setup({ maxTransfers: 10, unconfirmedTimeoutMs: 3000, idleTimeoutMs: 20_000 });
+    await s.request(mcRrq, { address: '10.0.0.1', port: 2000 });
+    const session = s.sockets.bound[2]!.socket;
+    session.deliver(encodeTftp({ op: 'ACK', block: 0 }), { address: '10.0.0.1', port: 2000 });
+    await settle();
+    await s.request(mcRrq, { address: '10.0.0.2', port: 2000 }); // a listener that never ACKs (iPXE with mc=0)
+    await s.request(mcRrq, { address: '10.0.0.1', port: 6666 }); // forged: the master's address, another port
+    s.clock.advance(4000);
+    await settle();
+    const clients = s.server.transfers().map((t) => t.client).sort();
+    assert.ok(clients.includes('10.0.0.1:2000'), `the answering member stays: ${clients.join(' ')}`);
+    assert.ok(clients.includes('10.0.0.2:2000'), 'the silent listener stays past unconfirmed_timeout');
+    assert.equal(s.server.counters.outcomes['aborted-by-client'], undefined);
+    // Once the new entry answers, it is the host's new attempt and replaces the old one.
+    session.deliver(encodeTftp({ op: 'ACK', block: 0 }), { address: '10.0.0.1', port: 6666 });
+    await settle();
+    assert.ok(!s.server.transfers().some((t) => t.client === '10.0.0.1:2000'));
+    assert.equal(s.server.counters.outcomes['aborted-by-client'], 1);
+  });
+
+  it('silent multicast listeners are evicted only after unconfirmed unicast transfers', async () => {
+    const s = await setup({ maxTransfers: 6, maxUnconfirmed: 3 });
+    await s.request(mcRrq, { address: '10.0.0.1', port: 2000 }); // a real listener that stays silent
+    for (let i = 0; i < 100; i++) await s.request({ op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [] }, { address: `10.9.${i >> 8}.${i & 255}`, port: 1000 });
+    assert.ok(s.server.transfers().some((t) => t.client === '10.0.0.1:2000'), 'the listener is still a member');
+    assert.equal(s.server.counters.limited['unconfirmed-evicted'], 98, 'forged unicast transfers went instead');
+  });
+
+  it('a master that never answered is passed over as soon as a member answers its OACK', async () => {
+    const s = await setup({ maxTransfers: 10 });
+    await s.request(mcRrq, { address: '10.9.0.1', port: 1000 }); // forged: the first, so the master
+    await s.request(mcRrq, { address: '10.0.0.1', port: 2000 });
+    const session = s.sockets.bound[2]!.socket;
+    assert.deepEqual(oacksTo(session, '10.0.0.1').map((p) => p.op === 'OACK' && p.options[0]!.value), ['239.255.0.0,1758,0']);
+    session.deliver(encodeTftp({ op: 'ACK', block: 0 }), { address: '10.0.0.1', port: 2000 }); // its ACK of the OACK
+    await settle();
+    assert.deepEqual(
+      oacksTo(session, '10.0.0.1').map((p) => p.op === 'OACK' && p.options[0]!.value),
+      ['239.255.0.0,1758,0', '239.255.0.0,1758,1'],
+      'master at once, not after master_timeout',
+    );
+    session.deliver(encodeTftp({ op: 'ACK', block: 0 }), { address: '10.0.0.1', port: 2000 });
+    await settle();
+    const data = session.sent.map((d) => decodeTftp(d.data)).filter((p) => p.op === 'DATA');
+    assert.equal(data[0]?.op === 'DATA' && data[0].block, 1, 'and the data flows');
+  });
+
+  it('ERROR 5 to stray sources on a transfer port is bounded like unsolicited answers on port 69', async () => {
+    const s = await setup();
+    await s.rrq('boot.img');
+    const tid = s.sockets.bound[2]!.socket;
+    tid.sent.length = 0;
+    for (let i = 0; i < 1000; i++) tid.deliver(encodeTftp({ op: 'ACK', block: 1 }), stray(i));
+    for (let i = 0; i < 1000; i++) tid.deliver(encodeTftp({ op: 'ACK', block: 1 }), stray(0));
+    const errors = tid.take().filter((p) => p.op === 'ERROR' && p.code === 5);
+    assert.equal(s.server.counters.wrongTid, 2000);
+    assert.ok(errors.length <= REFUSAL_ERRORS_PER_S, `${errors.length} ERROR 5 for 2000 stray packets in one instant`);
+    assert.ok(errors.length >= 1, 'a stray source is still told');
+  });
+
+  it('ERROR 5 to stray sources on a multicast session port is bounded the same way', async () => {
+    const s = await setup();
+    await s.request(mcRrq, { address: '10.0.0.1', port: 2000 });
+    const session = s.sockets.bound[2]!.socket;
+    session.sent.length = 0;
+    for (let i = 0; i < 1000; i++) session.deliver(encodeTftp({ op: 'ACK', block: 1 }), stray(i));
+    const errors = session.take().filter((p) => p.op === 'ERROR' && p.code === 5);
+    assert.ok(errors.length <= REFUSAL_ERRORS_PER_S, `${errors.length} ERROR 5 for 1000 stray packets in one instant`);
+    assert.ok(errors.length >= 1);
   });
 });
