@@ -2,6 +2,11 @@
 // underneath is replaced only when the new deadline is earlier than the scheduled wake-up, and a
 // wake-up that comes early re-arms for the rest. A lock-step transfer therefore does not create
 // and cancel a clock timer for every block.
+//
+// Expiry waits one poll turn (Clock.defer): Node runs due timers before it reads the sockets, so
+// after any stall longer than the timeout a timer would fire before an ACK already waiting in the
+// socket buffer is read. Deferring lets that ACK re-arm or disarm the timer first; the deadline is
+// checked again before the owner hears of it.
 import type { Clock, TimerHandle } from '../io/ports.js';
 
 export class LazyTimer {
@@ -45,10 +50,18 @@ export class LazyTimer {
       if (this.deadline === null) return;
       const left = this.deadline - this.clock.now();
       if (left > 0) this.schedule(left);
-      else {
-        this.deadline = null;
-        this.onExpire();
-      }
+      else this.clock.defer(() => this.expireIfStillDue());
     });
+  }
+
+  private expireIfStillDue(): void {
+    if (this.deadline === null) return; // disarmed by what was read meanwhile
+    const left = this.deadline - this.clock.now();
+    if (left > 0) {
+      if (this.timer === null) this.schedule(left); // re-armed meanwhile: wait for the new deadline
+      return;
+    }
+    this.deadline = null;
+    this.onExpire();
   }
 }

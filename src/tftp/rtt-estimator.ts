@@ -1,7 +1,9 @@
 // Adaptive retransmission timeout (RFC 1123 4.2.3.2 asks TFTP for one; the arithmetic is RFC 6298's):
 // smoothed RTT and variation from samples of blocks sent once (Karn), doubled on each expiry,
 // clamped to [min, max]. On a LAN this settles at the floor, so a lost block costs ~10 ms instead
-// of the fixed 1-5 s of tftpd-hpa and atftpd.
+// of the fixed 1-5 s of tftpd-hpa and atftpd. A timeout found spurious (spurious-timeout.ts) makes
+// the estimator adopt the delay that caused it, so a busy peer or a busy server backs the timer off
+// instead of resending every block it is slow to ACK.
 
 export interface RtoBounds {
   readonly minMs: number;
@@ -28,11 +30,13 @@ export class RttEstimator {
   private srtt: number | null = null;
   private rttvar = 0;
   private backoff = 1;
+  private minRtt: number | null = null;
 
   constructor(private readonly bounds: RtoBounds) {}
 
   /** A round trip measured on a packet that was sent exactly once. */
   sample(rttMs: number): void {
+    if (this.minRtt === null || rttMs < this.minRtt) this.minRtt = rttMs;
     if (this.srtt === null) {
       this.srtt = rttMs;
       this.rttvar = rttMs / 2;
@@ -45,6 +49,15 @@ export class RttEstimator {
 
   /** The peer made progress: forget the back-off even without a clean sample. */
   progress(): void {
+    this.backoff = 1;
+  }
+
+  /** The last expiry was spurious: the original's ACK took `rttMs`. Like RFC 4015's response, start
+   *  again from that delay (smoothed RTT at least `rttMs`, variation at least half of it, so the
+   *  next RTO is at least three times it) and drop the back-off, which guessed at loss. */
+  spuriousTimeout(rttMs: number): void {
+    this.srtt = Math.max(this.srtt ?? 0, rttMs);
+    this.rttvar = Math.max(this.rttvar, rttMs / 2);
     this.backoff = 1;
   }
 
@@ -62,5 +75,10 @@ export class RttEstimator {
 
   smoothedRttMs(): number | null {
     return this.srtt;
+  }
+
+  /** The shortest round trip sampled so far. */
+  minRttMs(): number | null {
+    return this.minRtt;
   }
 }

@@ -23,6 +23,8 @@ export interface TransferResult {
   readonly bytes: number;
   readonly blocks: number;
   readonly retransmits: number;
+  /** Timer resends the ACKs later proved needless (the original was not lost, only late). */
+  readonly spuriousTimeouts?: number;
   readonly durationMs: number;
 }
 
