@@ -166,10 +166,15 @@ export class ReadTransfer implements Transfer {
       this.finish('complete', '');
       return;
     }
-    if (index < this.maxSent) {
+    if (index < this.maxSent && this.acks.sendsOf(index) === 1) {
       // RFC 7440 4: an ACK inside the window reports a gap after it; restart the window there.
       // This restart is the one ACK-triggered resend the next block gets (EDK2 repeats the ACK
       // for every out-of-order block of the window: protocols.md 3.5).
+      // Not when the ACKed block went out more than once: then the ACK may answer a duplicate
+      // (EDK2 re-ACKs its highest block for each one) while the blocks after it are still on
+      // their way, and EDK2 counts its next window from that ACK. Restarting would resend those
+      // blocks, shift its window again, and repeat for every later window. The window slides
+      // instead; a real gap shows as copies of this ACK the resends cannot explain, or a timeout.
       this.acks.resentOnAck(index + 1);
       this.nextToSend = index + 1;
     }

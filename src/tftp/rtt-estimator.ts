@@ -31,6 +31,8 @@ export class RttEstimator {
   private rttvar = 0;
   private backoff = 1;
   private minRtt: number | null = null;
+  /** Raised by spurious timeouts: this peer (or this server) has shown ACK delays that long. */
+  private provenDelayFloor = 0;
 
   constructor(private readonly bounds: RtoBounds) {}
 
@@ -54,10 +56,14 @@ export class RttEstimator {
 
   /** The last expiry was spurious: the original's ACK took `rttMs`. Like RFC 4015's response, start
    *  again from that delay (smoothed RTT at least `rttMs`, variation at least half of it, so the
-   *  next RTO is at least three times it) and drop the back-off, which guessed at loss. */
+   *  next RTO is at least three times it) and drop the back-off, which guessed at loss. The RTO
+   *  also never again drops below twice that delay for this transfer: a peer that stalls once
+   *  (firmware busy, a loaded host) stalls again after the estimate has decayed, and each
+   *  spurious expiry costs a resent window. A quiet LAN never gets here and keeps the floor. */
   spuriousTimeout(rttMs: number): void {
     this.srtt = Math.max(this.srtt ?? 0, rttMs);
     this.rttvar = Math.max(this.rttvar, rttMs / 2);
+    this.provenDelayFloor = Math.max(this.provenDelayFloor, 2 * rttMs);
     this.backoff = 1;
   }
 
@@ -70,7 +76,7 @@ export class RttEstimator {
     const base =
       this.srtt === null ? this.bounds.initialMs : this.srtt + Math.max(CLOCK_GRANULARITY_MS, 4 * this.rttvar);
     // Back off from the clamped value: doubling a sub-floor estimate would stay at the floor.
-    return Math.min(this.bounds.maxMs, Math.max(this.bounds.minMs, base) * this.backoff);
+    return Math.min(this.bounds.maxMs, Math.max(this.bounds.minMs, this.provenDelayFloor, base) * this.backoff);
   }
 
   smoothedRttMs(): number | null {
