@@ -200,6 +200,7 @@ export class ReadTransfer implements Transfer {
     this.spuriousTimeouts++;
     if (verdict === true) return;
     this.rtt.spuriousTimeout(verdict);
+    this.ctx.peerDelay?.noteSpurious(this.ctx.peer.address, verdict);
     if (this.timer.armed) this.armTimer(); // what is in flight now gets the longer wait too
   }
 
@@ -284,7 +285,14 @@ export class ReadTransfer implements Transfer {
   }
 
   private armTimer(): void {
-    this.timer.arm(this.quietDue() ? Math.max(this.rtt.rtoMs(), Math.min(QUIET_MS, this.ctx.timing.idleTimeoutMs / 2)) : this.rtt.rtoMs());
+    this.timer.arm(this.quietDue() ? Math.max(this.rtoMs(), Math.min(QUIET_MS, this.ctx.timing.idleTimeoutMs / 2)) : this.rtoMs());
+  }
+
+  /** Our own estimate, or what other transfers to this peer proved if that is longer (never
+   *  beyond a negotiated RFC 2349 timeout or `rto_max`). */
+  private rtoMs(): number {
+    const shared = this.ctx.peerDelay?.floorMs(this.ctx.peer.address) ?? 0;
+    return shared > 0 ? Math.max(this.rtt.rtoMs(), Math.min(shared, this.rtt.ceilingMs())) : this.rtt.rtoMs();
   }
 
   /** Only for windows, and never against a negotiated RFC 2349 timeout, which caps every wait. */

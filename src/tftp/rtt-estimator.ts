@@ -79,6 +79,11 @@ export class RttEstimator {
     return Math.min(this.bounds.maxMs, Math.max(this.bounds.minMs, this.provenDelayFloor, base) * this.backoff);
   }
 
+  /** The RTO never exceeds this (rto_max, or a negotiated timeout). */
+  ceilingMs(): number {
+    return this.bounds.maxMs;
+  }
+
   smoothedRttMs(): number | null {
     return this.srtt;
   }

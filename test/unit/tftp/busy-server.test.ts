@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TftpPacket } from '../../../src/codec/tftp-packet.js';
 import { OctetBlocks } from '../../../src/tftp/block-producer.js';
+import { PEER_DELAY_HOLD_MS, PeerDelayMemory } from '../../../src/tftp/peer-delay-memory.js';
 import { ReadTransfer } from '../../../src/tftp/read-transfer.js';
 import type { TransferResult, TransferTiming } from '../../../src/tftp/transfer-types.js';
 import { FakeClock } from '../../support/fake-clock.js';
@@ -21,15 +22,15 @@ function pattern(size: number): Buffer {
   return b;
 }
 
-function setup(opts: { size?: number; windowsize?: number; timing?: Partial<TransferTiming>; holdCompletions?: boolean; holdDeferred?: boolean } = {}) {
-  const clock = new FakeClock();
+function setup(opts: { size?: number; windowsize?: number; timing?: Partial<TransferTiming>; holdCompletions?: boolean; holdDeferred?: boolean; clock?: FakeClock; peerDelay?: PeerDelayMemory } = {}) {
+  const clock = opts.clock ?? new FakeClock();
   clock.holdDeferred = opts.holdDeferred ?? false;
   const socket = new FakeSocket();
   socket.holdCompletions = opts.holdCompletions ?? false;
   const data = pattern(opts.size ?? 512 * 10 + 100);
   const results: TransferResult[] = [];
   const t = new ReadTransfer(
-    { clock, socket, peer, timing: { ...defaults, ...opts.timing }, onEnd: (r) => results.push(r) },
+    { clock, socket, peer, timing: { ...defaults, ...opts.timing }, ...(opts.peerDelay ? { peerDelay: opts.peerDelay } : {}), onEnd: (r) => results.push(r) },
     new OctetBlocks(memoryFile(data), 512),
     { filename: 'f', blksize: 512, windowsize: opts.windowsize ?? 1, timeoutS: null, oack: null },
   );
@@ -163,6 +164,38 @@ describe('read transfers on a busy server', () => {
     assert.equal(s.t.progress().retransmits, 0);
   });
 
+  it('gives the peer one more RTO when the timer fired later than the RTO itself (pxecast was stalled)', async () => {
+    const s = setup();
+    await warmUp(s, 5);
+    assert.deepEqual(blocksOf(s.socket.take()), [6]);
+    s.clock.stall(50); // nothing ran for 50 ms: not the timer, and (on a starved host) not the client
+    s.clock.advance(0); // the overdue timer fires 40 ms late
+    await settle();
+    assert.deepEqual(s.socket.take(), [], 'no resend right after the stall');
+    s.clock.advance(5);
+    s.ack(6); // the client, as late as we were
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [7]);
+    assert.equal(s.t.progress().retransmits, 0);
+    s.clock.advance(s.t.progress().rtoMs); // an ordinary expiry after that still resends on time
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [7]);
+  });
+
+  it('after a stall, resends one RTO later when the peer stays silent', async () => {
+    const s = setup();
+    await warmUp(s, 5);
+    s.socket.take();
+    s.clock.stall(50);
+    s.clock.advance(0);
+    s.clock.advance(9);
+    await settle();
+    assert.deepEqual(s.socket.take(), []);
+    s.clock.advance(1);
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [6]);
+  });
+
   it('still resends on the timer when nothing was waiting', async () => {
     const s = setup({ holdDeferred: true });
     await warmUp(s, 5);
@@ -221,6 +254,42 @@ describe('read transfers on a busy server', () => {
     await settle();
     assert.deepEqual(blocksOf(s.socket.take()), [7]);
     assert.ok(s.t.progress().rtoMs >= 3 * (rto + 1), `rto ${s.t.progress().rtoMs} after a ${rto + 1} ms round trip`);
+  });
+
+  it('shares a proven ACK delay with the other transfers to the same address, for a while', async () => {
+    const clock = new FakeClock();
+    const peerDelay = new PeerDelayMemory(clock);
+    const a = setup({ size: 512 * 40, clock, peerDelay });
+    const b = setup({ size: 512 * 40, clock, peerDelay });
+    await warmUp(a, 5);
+    await warmUp(b, 5);
+    assert.deepEqual(blocksOf(b.socket.take()), [6]);
+    a.socket.take();
+    // Both wait for ACK 6; a's client is 24 ms late and a proves its resend spurious.
+    clock.advance(10);
+    await settle();
+    assert.deepEqual(blocksOf(a.socket.take()), [6]);
+    assert.deepEqual(blocksOf(b.socket.take()), [6]);
+    clock.advance(14);
+    a.ack(6);
+    a.ack(6);
+    b.ack(6);
+    await settle();
+    a.socket.take();
+    assert.deepEqual(blocksOf(b.socket.take()), [7]);
+    // a's block 6 left 29 ms before its ACK (b's warm-up ran in between): the floor is 2 x 29 ms.
+    // b never saw a spurious timeout itself (its own RTO is 10 ms), but waits that long for ACK 7.
+    assert.equal(peerDelay.floorMs(peer.address), 58);
+    assert.equal(b.t.progress().rtoMs, 10);
+    clock.advance(57);
+    await settle();
+    assert.deepEqual(b.socket.take(), [], 'no resend before the shared floor');
+    clock.advance(1);
+    await settle();
+    assert.deepEqual(blocksOf(b.socket.take()), [7]);
+    assert.equal(peerDelay.floorMs('10.0.0.3'), 0, 'another address keeps the configured floor');
+    clock.advance(PEER_DELAY_HOLD_MS + 1);
+    assert.equal(peerDelay.floorMs(peer.address), 0, 'forgotten after the hold time');
   });
 
   it('does not call a resend spurious when the ACK it answers is the only one (the original was lost)', async () => {
