@@ -42,6 +42,7 @@ interface Fetch {
   readonly summary: string;
   readonly blocks: number;
   readonly retransmits: number;
+  readonly spuriousTimeouts: number;
 }
 
 /** Boots the VM and returns the summary of the transfer that delivered the boot file. */
@@ -63,6 +64,7 @@ async function bootOnce(tftpLoss: number): Promise<Fetch> {
     summary,
     blocks: Math.floor(l.bootImage.length / 1468) + 1,
     retransmits: Number(field(summary, 'retransmits')),
+    spuriousTimeouts: Number(field(summary, 'spurious_timeouts') ?? 0),
   };
 }
 
@@ -81,8 +83,13 @@ describe('OVMF (EDK2 UEFI PXE, windowsize 4) boots from pxecast', { concurrency:
   it('on a lossless bridge: the boot file arrives with (almost) no resent blocks, and the firmware starts it', async () => {
     const f = await bootOnce(0);
     console.log(`# lossless: ${f.retransmits} retransmits for ${f.blocks} blocks; ${f.summary}`);
-    // Measured 0-4 (one window after a TCG stall of the guest, then backed off); 1,068 before the fix.
-    assert.ok(f.retransmits <= 8, `at most two resent windows on a lossless link: ${f.summary}`);
+    // Nothing is lost on the bridge, but the guest (TCG on a shared host) sometimes stalls longer
+    // than the 10 ms floor. Each such stall may cost one window, which the ACKs then prove
+    // spurious, and the timer backs off to twice the stall: every resend is one of those, and the
+    // doubling bounds them (10 ms to 320 ms in 5 steps). Measured 0-8 (0-2 stalls); before the
+    // fix 1,068 (a window resent for every duplicate ACK).
+    assert.ok(f.retransmits <= 4 * f.spuriousTimeouts, `every resend on a lossless link is a window after a proven stall: ${f.summary}`);
+    assert.ok(f.retransmits <= 20, `at most five such windows: ${f.summary}`);
   });
 
   it('under 1 % loss each way: resends stay proportional to the loss (no Sorcerer\'s Apprentice)', async () => {
