@@ -18,6 +18,19 @@ export const TftpErrorCode = {
 } as const;
 export type TftpErrorCode = (typeof TftpErrorCode)[keyof typeof TftpErrorCode];
 
+/** RFC 1350's wording of its standard errors, the only text an ERROR with one of these codes
+ *  carries on the wire: clients print it and scripts grep for it. Our reason goes to the log. Code
+ *  0 ("not defined") and 8 (RFC 2347 option negotiation) carry the caller's message. */
+export const STANDARD_ERROR_TEXT: Readonly<Record<number, string>> = {
+  [TftpErrorCode.FILE_NOT_FOUND]: 'File not found',
+  [TftpErrorCode.ACCESS_VIOLATION]: 'Access violation',
+  [TftpErrorCode.DISK_FULL]: 'Disk full or allocation exceeded',
+  [TftpErrorCode.ILLEGAL_OPERATION]: 'Illegal TFTP operation',
+  [TftpErrorCode.UNKNOWN_TID]: 'Unknown transfer ID',
+  [TftpErrorCode.FILE_EXISTS]: 'File already exists',
+  [TftpErrorCode.NO_SUCH_USER]: 'No such user',
+};
+
 export interface TftpOption {
   readonly name: string;
   readonly value: string;
@@ -41,6 +54,7 @@ export interface AckPacket {
 export interface ErrorPacket {
   readonly op: 'ERROR';
   readonly code: number;
+  /** As received; when encoding, codes 1-7 send STANDARD_ERROR_TEXT instead. */
   readonly message: string;
 }
 export interface OackPacket {
@@ -117,6 +131,11 @@ export function decodeTftp(buf: Buffer): TftpPacket {
   }
 }
 
+/** The text an ERROR carries on the wire: RFC 1350's for codes 1-7, else `message` sanitized. */
+export function wireErrorMessage(code: number, message: string): string {
+  return STANDARD_ERROR_TEXT[code] ?? sanitizeErrorMessage(message);
+}
+
 /** Short and printable: what a peer may see of an error (details go to the log). */
 export function sanitizeErrorMessage(message: string): string {
   const printable = message.replace(/[^\x20-\x7e]/g, '?');
@@ -139,7 +158,7 @@ export function tftpEncodingLength(p: TftpPacket): number {
     case 'ACK':
       return 4;
     case 'ERROR':
-      return 4 + sanitizeErrorMessage(p.message).length + 1;
+      return 4 + wireErrorMessage(p.code, p.message).length + 1;
     case 'OACK':
       return 2 + optionsLength(p.options);
   }
@@ -161,7 +180,7 @@ export function encodeTftp(p: TftpPacket): Buffer {
       w.u16(p.block);
       break;
     case 'ERROR':
-      w.u16(p.code).cstring(sanitizeErrorMessage(p.message));
+      w.u16(p.code).cstring(wireErrorMessage(p.code, p.message));
       break;
     case 'OACK':
       for (const o of p.options) w.cstring(o.name).cstring(o.value);

@@ -30,10 +30,13 @@ function literalLookup(
 class NodeDatagramSocket implements DatagramSocket {
   constructor(private readonly socket: dgram.Socket) {}
 
-  send(chunks: Buffer | readonly Buffer[], to: PeerAddress): void {
-    // No callback: send errors arrive as 'error' events, ignored below (a datagram service
-    // shrugs off ICMP unreachable); one closure less per packet on the hot path.
-    this.socket.send(Buffer.isBuffer(chunks) ? chunks : (chunks as Buffer[]), to.port, to.address);
+  send(chunks: Buffer | readonly Buffer[], to: PeerAddress, onSent?: () => void): void {
+    // Send errors arrive as 'error' events, ignored below (a datagram service shrugs off ICMP
+    // unreachable); the callback only says when the datagram left (dgram calls it on the next tick
+    // for a send the kernel took at once, later for one queued in libuv).
+    const data = Buffer.isBuffer(chunks) ? chunks : (chunks as Buffer[]);
+    if (onSent) this.socket.send(data, to.port, to.address, () => onSent());
+    else this.socket.send(data, to.port, to.address);
   }
 
   onMessage(handler: DatagramHandler): void {

@@ -9,6 +9,10 @@ export interface Clock {
   /** Milliseconds on a monotonic scale; only differences are meaningful. */
   now(): number;
   setTimer(ms: number, fn: () => void): TimerHandle;
+  /** Runs `fn` once the datagrams and other I/O already waiting have been handled (Node runs
+   *  timers before it polls sockets: a timer that fires late must not act before the packets that
+   *  arrived meanwhile). */
+  defer(fn: () => void): void;
 }
 
 export interface PeerAddress {
@@ -19,8 +23,9 @@ export interface PeerAddress {
 export type DatagramHandler = (data: Buffer, from: PeerAddress) => void;
 
 export interface DatagramSocket {
-  /** Sends one datagram made of the given chunks (scatter-gather; no copy). */
-  send(chunks: Buffer | readonly Buffer[], to: PeerAddress): void;
+  /** Sends one datagram made of the given chunks (scatter-gather; no copy). `onSent` runs once the
+   *  datagram has really left (handed to the kernel), after any queueing in the process. */
+  send(chunks: Buffer | readonly Buffer[], to: PeerAddress, onSent?: () => void): void;
   onMessage(handler: DatagramHandler): void;
   localPort(): number;
   close(): void;

@@ -7,4 +7,6 @@ export const systemClock: Clock = {
     const t = setTimeout(fn, ms);
     return { cancel: () => clearTimeout(t) };
   },
+  // setImmediate runs in the check phase, after the poll phase has read the sockets.
+  defer: (fn) => void setImmediate(fn),
 };

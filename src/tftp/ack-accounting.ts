@@ -1,13 +1,18 @@
 // Which duplicate ACKs prove loss (RFC 1123 4.2.3.1 with atftp's Nadvornik heuristic,
-// protocols.md 10.5 b). Every send of block b can draw one ACK for it, so the first sends(b)
-// copies of "ACK b" are explained by our own retransmissions and must not make us send again
-// (Sorcerer's Apprentice). One copy more means the peer re-ACKed on its own timer: the block after
-// b was lost, and it may be resent once, never twice for the same block.
+// protocols.md 10.5 b; RFC 7440 4 for windows). Every extra copy of a block we send can draw one
+// ACK of whatever the receiver holds by then: lock-step clients answer a duplicate block with an
+// extra ACK of it, and EDK2 re-ACKs every duplicate block of a resent window with its highest
+// block. So when the peer first ACKs `index`, each retransmission of the blocks that ACK covers
+// explains one more copy of it, and those copies must not make us send again (Sorcerer's
+// Apprentice). One copy more than that means the peer re-ACKed on its own timer: the block after
+// `index` was lost, and it may be resent once, never once per duplicate.
 
 export class AckAccounting {
   private readonly sends = new Map<number, number>();
   private acked = -1;
   private copies = 0;
+  /** Copies of ACK `acked` our own sends can explain (the first one included). */
+  private explained = 0;
   private resentFor = -1;
 
   /** Counts one transmission of `index` (index 0 stands for an OACK). */
@@ -23,9 +28,14 @@ export class AckAccounting {
 
   /** The peer acknowledged `index` for the first time; older send counts are no longer needed. */
   advance(index: number): void {
+    let explained = 1;
+    for (const [k, count] of this.sends) {
+      if (k > this.acked && k <= index) explained += count - 1;
+      if (k < index) this.sends.delete(k);
+    }
     this.acked = index;
     this.copies = 1;
-    for (const k of this.sends.keys()) if (k < index) this.sends.delete(k);
+    this.explained = explained;
   }
 
   /** Another copy of the ACK for the current `index`: true when it proves the next block was lost
@@ -33,7 +43,7 @@ export class AckAccounting {
   duplicateProvesLoss(index: number): boolean {
     if (index !== this.acked) return false;
     this.copies++;
-    if (this.copies <= this.sendsOf(index)) return false;
+    if (this.copies <= this.explained) return false;
     if (this.resentFor === index + 1) return false;
     this.resentFor = index + 1;
     return true;
@@ -49,6 +59,7 @@ export class AckAccounting {
     this.sends.clear();
     this.acked = -1;
     this.copies = 0;
+    this.explained = 0;
     this.resentFor = -1;
   }
 }

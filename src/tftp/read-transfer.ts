@@ -2,6 +2,10 @@
 // windowsize, as an explicit state machine driven by packets and one timer (protocols.md 2.10).
 //
 // Loss recovery: an adaptive RTO (rtt-estimator.ts) with go-back-N from the last ACK on expiry.
+// Queueing inside pxecast must never look like loss: round trips and the timer start when a block
+// really left (the socket's send completion), an expiry waits until the ACKs already received are
+// read (lazy-timer.ts), and a resend the ACKs prove needless backs the timer off
+// (spurious-timeout.ts).
 // Duplicate ACKs never make us resend the current block by themselves (Sorcerer's Apprentice,
 // RFC 1123 4.2.3.1) unless they cannot be explained by our own retransmissions, which proves the
 // peer re-ACKed on its own timer; then the window is resent once (protocols.md 10.5 b/d).
@@ -16,6 +20,7 @@ import type { BlockProducer } from './block-producer.js';
 import { AckAccounting } from './ack-accounting.js';
 import { LazyTimer } from './lazy-timer.js';
 import { RttEstimator, rtoBounds } from './rtt-estimator.js';
+import { SpuriousTimeoutCheck } from './spurious-timeout.js';
 import type { Transfer, TransferContext, TransferOutcome, TransferProgress } from './transfer-types.js';
 
 export type ReadState = 'awaiting-oack-ack' | 'sending' | 'done';
@@ -52,7 +57,13 @@ export class ReadTransfer implements Transfer {
   /** Index of the final (short) block, once it has been produced. */
   private finalIndex: number | null = null;
   private readonly acks = new AckAccounting();
+  /** When each unacknowledged block (0: the OACK) first left the process. */
   private readonly firstSentAt = new Map<number, number>();
+  /** Blocks handed to the socket whose send completion is still to come, in order. */
+  private readonly leaving: number[] = [];
+  private readonly onLeft = (): void => this.blockLeft();
+  private readonly spurious = new SpuriousTimeoutCheck();
+  private spuriousTimeouts = 0;
   private finalRetries = 0;
   /** Timer expiries since the last new ACK. */
   private expiriesInARow = 0;
@@ -136,6 +147,7 @@ export class ReadTransfer implements Transfer {
       return;
     }
     const index = this.indexOfAck(wire);
+    this.checkSpurious(index); // late copies count too
     if (index < this.acked) return; // stale (10.5 c)
     if (index === this.acked) {
       this.onDuplicateAck();
@@ -154,10 +166,15 @@ export class ReadTransfer implements Transfer {
       this.finish('complete', '');
       return;
     }
-    if (index < this.maxSent) {
+    if (index < this.maxSent && this.acks.sendsOf(index) === 1) {
       // RFC 7440 4: an ACK inside the window reports a gap after it; restart the window there.
       // This restart is the one ACK-triggered resend the next block gets (EDK2 repeats the ACK
       // for every out-of-order block of the window: protocols.md 3.5).
+      // Not when the ACKed block went out more than once: then the ACK may answer a duplicate
+      // (EDK2 re-ACKs its highest block for each one) while the blocks after it are still on
+      // their way, and EDK2 counts its next window from that ACK. Restarting would resend those
+      // blocks, shift its window again, and repeat for every later window. The window slides
+      // instead; a real gap shows as copies of this ACK the resends cannot explain, or a timeout.
       this.acks.resentOnAck(index + 1);
       this.nextToSend = index + 1;
     }
@@ -174,6 +191,17 @@ export class ReadTransfer implements Transfer {
   /** The block index an ACK's 16-bit number refers to: the latest sent index with those low bits. */
   private indexOfAck(wire: number): number {
     return this.maxSent - (((this.maxSent & 0xffff) - wire + 0x10000) & 0xffff);
+  }
+
+  /** Did the ACK show that the last timer resend was not needed? Then back the timer off. */
+  private checkSpurious(index: number): void {
+    const verdict = this.spurious.ack(index, this.ctx.clock.now(), this.firstSentAt.get(index), this.rtt.minRttMs());
+    if (verdict === null) return;
+    this.spuriousTimeouts++;
+    if (verdict === true) return;
+    this.rtt.spuriousTimeout(verdict);
+    this.ctx.peerDelay?.noteSpurious(this.ctx.peer.address, verdict);
+    if (this.timer.armed) this.armTimer(); // what is in flight now gets the longer wait too
   }
 
   private sampleRtt(index: number): void {
@@ -231,23 +259,40 @@ export class ReadTransfer implements Transfer {
     if (index > this.maxSent) {
       this.maxSent = index;
       this.bytes += data.length;
-      this.firstSentAt.set(index, this.ctx.clock.now());
     } else {
       this.retransmits++;
     }
-    this.ctx.socket.send([encodeDataHeader(index), data], this.ctx.peer);
+    this.leaving.push(index);
+    this.ctx.socket.send([encodeDataHeader(index), data], this.ctx.peer, this.onLeft);
   }
 
   private sendOack(): void {
-    if (this.acks.sent(0) === 1) this.firstSentAt.set(0, this.ctx.clock.now());
-    else this.retransmits++;
-    this.ctx.socket.send(encodeTftp({ op: 'OACK', options: this.options.oack ?? [] }), this.ctx.peer);
+    if (this.acks.sent(0) > 1) this.retransmits++;
+    this.leaving.push(0);
+    this.ctx.socket.send(encodeTftp({ op: 'OACK', options: this.options.oack ?? [] }), this.ctx.peer, this.onLeft);
     this.cancelTimer();
     this.armTimer();
   }
 
+  /** A block (0: the OACK) really left: its round trip, and the wait for its ACK, start now. */
+  private blockLeft(): void {
+    const index = this.leaving.shift();
+    if (index === undefined || this.state === 'done') return;
+    const now = this.ctx.clock.now();
+    if (this.acks.sendsOf(index) === 1 && index >= this.acked && !this.firstSentAt.has(index)) this.firstSentAt.set(index, now);
+    this.spurious.left(index, now);
+    if (this.timer.armed) this.armTimer();
+  }
+
   private armTimer(): void {
-    this.timer.arm(this.quietDue() ? Math.max(this.rtt.rtoMs(), Math.min(QUIET_MS, this.ctx.timing.idleTimeoutMs / 2)) : this.rtt.rtoMs());
+    this.timer.arm(this.quietDue() ? Math.max(this.rtoMs(), Math.min(QUIET_MS, this.ctx.timing.idleTimeoutMs / 2)) : this.rtoMs());
+  }
+
+  /** Our own estimate, or what other transfers to this peer proved if that is longer (never
+   *  beyond a negotiated RFC 2349 timeout or `rto_max`). */
+  private rtoMs(): number {
+    const shared = this.ctx.peerDelay?.floorMs(this.ctx.peer.address) ?? 0;
+    return shared > 0 ? Math.max(this.rtt.rtoMs(), Math.min(shared, this.rtt.ceilingMs())) : this.rtt.rtoMs();
   }
 
   /** Only for windows, and never against a negotiated RFC 2349 timeout, which caps every wait. */
@@ -274,8 +319,13 @@ export class ReadTransfer implements Transfer {
     }
     this.rtt.expired();
     this.expiriesInARow++;
-    if (this.state === 'awaiting-oack-ack') this.sendOack();
-    else this.resendFrom(this.acked + 1); // RFC 7440 4: the next window starts after the last ACK
+    if (this.state === 'awaiting-oack-ack') {
+      this.sendOack();
+      return;
+    }
+    // RFC 7440 4: the next window starts after the last ACK.
+    this.spurious.timerResent(this.acked + 1, Math.min(this.maxSent, this.acked + this.options.windowsize));
+    this.resendFrom(this.acked + 1);
   }
 
   private checkTimeLimit(): boolean {
@@ -301,6 +351,7 @@ export class ReadTransfer implements Transfer {
       bytes: this.bytes,
       blocks: this.maxSent,
       retransmits: this.retransmits,
+      spuriousTimeouts: this.spuriousTimeouts,
       durationMs: this.ctx.clock.now() - this.startedAt,
     });
   }

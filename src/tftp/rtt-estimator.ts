@@ -1,7 +1,9 @@
 // Adaptive retransmission timeout (RFC 1123 4.2.3.2 asks TFTP for one; the arithmetic is RFC 6298's):
 // smoothed RTT and variation from samples of blocks sent once (Karn), doubled on each expiry,
 // clamped to [min, max]. On a LAN this settles at the floor, so a lost block costs ~10 ms instead
-// of the fixed 1-5 s of tftpd-hpa and atftpd.
+// of the fixed 1-5 s of tftpd-hpa and atftpd. A timeout found spurious (spurious-timeout.ts) makes
+// the estimator adopt the delay that caused it, so a busy peer or a busy server backs the timer off
+// instead of resending every block it is slow to ACK.
 
 export interface RtoBounds {
   readonly minMs: number;
@@ -28,11 +30,15 @@ export class RttEstimator {
   private srtt: number | null = null;
   private rttvar = 0;
   private backoff = 1;
+  private minRtt: number | null = null;
+  /** Raised by spurious timeouts: this peer (or this server) has shown ACK delays that long. */
+  private provenDelayFloor = 0;
 
   constructor(private readonly bounds: RtoBounds) {}
 
   /** A round trip measured on a packet that was sent exactly once. */
   sample(rttMs: number): void {
+    if (this.minRtt === null || rttMs < this.minRtt) this.minRtt = rttMs;
     if (this.srtt === null) {
       this.srtt = rttMs;
       this.rttvar = rttMs / 2;
@@ -48,6 +54,19 @@ export class RttEstimator {
     this.backoff = 1;
   }
 
+  /** The last expiry was spurious: the original's ACK took `rttMs`. Like RFC 4015's response, start
+   *  again from that delay (smoothed RTT at least `rttMs`, variation at least half of it, so the
+   *  next RTO is at least three times it) and drop the back-off, which guessed at loss. The RTO
+   *  also never again drops below twice that delay for this transfer: a peer that stalls once
+   *  (firmware busy, a loaded host) stalls again after the estimate has decayed, and each
+   *  spurious expiry costs a resent window. A quiet LAN never gets here and keeps the floor. */
+  spuriousTimeout(rttMs: number): void {
+    this.srtt = Math.max(this.srtt ?? 0, rttMs);
+    this.rttvar = Math.max(this.rttvar, rttMs / 2);
+    this.provenDelayFloor = Math.max(this.provenDelayFloor, 2 * rttMs);
+    this.backoff = 1;
+  }
+
   /** The timer expired: back off exponentially (at most to the ceiling). */
   expired(): void {
     if (this.rtoMs() < this.bounds.maxMs) this.backoff *= 2;
@@ -57,10 +76,20 @@ export class RttEstimator {
     const base =
       this.srtt === null ? this.bounds.initialMs : this.srtt + Math.max(CLOCK_GRANULARITY_MS, 4 * this.rttvar);
     // Back off from the clamped value: doubling a sub-floor estimate would stay at the floor.
-    return Math.min(this.bounds.maxMs, Math.max(this.bounds.minMs, base) * this.backoff);
+    return Math.min(this.bounds.maxMs, Math.max(this.bounds.minMs, this.provenDelayFloor, base) * this.backoff);
+  }
+
+  /** The RTO never exceeds this (rto_max, or a negotiated timeout). */
+  ceilingMs(): number {
+    return this.bounds.maxMs;
   }
 
   smoothedRttMs(): number | null {
     return this.srtt;
+  }
+
+  /** The shortest round trip sampled so far. */
+  minRttMs(): number | null {
+    return this.minRtt;
   }
 }

@@ -20,6 +20,7 @@ import { negotiateOptions } from './option-negotiation.js';
 import { ReadTransfer } from './read-transfer.js';
 import { rtoBounds } from './rtt-estimator.js';
 import { peerKey, SessionTable, type SessionEntry } from './session-table.js';
+import { PeerDelayMemory } from './peer-delay-memory.js';
 import { summarizeTransfer } from './transfer-summary.js';
 import type { Transfer, TransferContext, TransferProgress, TransferResult } from './transfer-types.js';
 import { WriteTransfer } from './write-transfer.js';
@@ -96,6 +97,7 @@ export class TftpServer {
    *  takes the first answer's source port as the server's TID, even for an ERROR. */
   private errorSocket: DatagramSocket | null = null;
   private readonly sessions = new SessionTable();
+  private readonly peerDelay: PeerDelayMemory;
   private stopping = false;
   /** The first root-relative name (leading "/") is logged, the rest are not. */
   private rootRelativeLogged = false;
@@ -120,6 +122,7 @@ export class TftpServer {
 
   constructor(private readonly deps: TftpServerDeps) {
     this.limits = new LimitGate({ clock: deps.clock, requestRate: deps.requestRate, logger: deps.logger, counts: this.counters.limited });
+    this.peerDelay = new PeerDelayMemory(deps.clock);
   }
 
   async start(): Promise<void> {
@@ -314,6 +317,7 @@ export class TftpServer {
           idleTimeoutMs: settings.idleTimeoutMs,
           maxTransferTimeMs: settings.maxTransferTimeMs,
         },
+        peerDelay: this.peerDelay,
         onEnd: (result) => this.onEnd(entry, tid, granted, result),
       });
       tid.onMessage(this.guard('transfer port', (data, src) => this.onTidDatagram(entry, tid, data, src)));

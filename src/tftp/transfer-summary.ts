@@ -13,6 +13,8 @@ export interface TransferSummary {
   readonly duration_ms: number;
   readonly rate_mbps: number;
   readonly retransmits: number;
+  /** Only when some were seen. */
+  readonly spurious_timeouts?: number;
   readonly outcome: string;
   readonly detail?: string;
 }
@@ -37,6 +39,7 @@ export function summarizeTransfer(
     // Megabits per second, like link speeds; two decimals are plenty for a log line.
     rate_mbps: seconds > 0 ? Math.round(((result.bytes * 8) / seconds / 1e6) * 100) / 100 : 0,
     retransmits: result.retransmits,
+    ...(result.spuriousTimeouts ? { spurious_timeouts: result.spuriousTimeouts } : {}),
     outcome: result.outcome,
   };
   return result.detail ? { ...summary, detail: result.detail } : summary;

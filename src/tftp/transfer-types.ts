@@ -1,5 +1,6 @@
 import type { TftpPacket } from '../codec/tftp-packet.js';
 import type { Clock, DatagramSocket, PeerAddress } from '../io/ports.js';
+import type { PeerDelayMemory } from './peer-delay-memory.js';
 
 export type TransferOutcome =
   | 'complete'
@@ -23,6 +24,8 @@ export interface TransferResult {
   readonly bytes: number;
   readonly blocks: number;
   readonly retransmits: number;
+  /** Timer resends the ACKs later proved needless (the original was not lost, only late). */
+  readonly spuriousTimeouts?: number;
   readonly durationMs: number;
 }
 
@@ -40,6 +43,8 @@ export interface TransferContext {
   readonly socket: DatagramSocket;
   readonly peer: PeerAddress;
   readonly timing: TransferTiming;
+  /** ACK delays other transfers to the same peer address proved (read transfers only). */
+  readonly peerDelay?: PeerDelayMemory;
   readonly onEnd: (result: TransferResult) => void;
 }
 

@@ -6,22 +6,32 @@ export interface SentDatagram {
   readonly to: PeerAddress;
 }
 
-/** Records what is sent; `deliver` injects a datagram; `dropNext` loses outgoing datagrams. */
+/** Records what is sent; `deliver` injects a datagram; `dropNext` loses outgoing datagrams.
+ *  Send completions run at once, or with `holdCompletions` set only on completeSends() (a datagram
+ *  queued in the process before it leaves). */
 export class FakeSocket implements DatagramSocket {
   readonly sent: SentDatagram[] = [];
   private handler: DatagramHandler | null = null;
   private drops = 0;
+  private readonly completions: (() => void)[] = [];
+  holdCompletions = false;
   closed = false;
 
   constructor(private readonly port = 40000) {}
 
-  send(chunks: Buffer | readonly Buffer[], to: PeerAddress): void {
+  send(chunks: Buffer | readonly Buffer[], to: PeerAddress, onSent?: () => void): void {
     const data = Buffer.isBuffer(chunks) ? Buffer.from(chunks) : Buffer.concat(chunks as Buffer[]);
-    if (this.drops > 0) {
-      this.drops--;
-      return;
+    if (this.drops > 0) this.drops--; // lost on the path, after it left
+    else this.sent.push({ data, to });
+    if (onSent) {
+      if (this.holdCompletions) this.completions.push(onSent);
+      else onSent();
     }
-    this.sent.push({ data, to });
+  }
+
+  /** Runs the held send completions in order. */
+  completeSends(): void {
+    for (let fn = this.completions.shift(); fn; fn = this.completions.shift()) fn();
   }
 
   onMessage(handler: DatagramHandler): void {

@@ -2,7 +2,7 @@
 // boundary values (what the codec property tests round-trip), and the same packets with
 // structure-aware lies (unterminated strings, bogus opcodes, option-length lies, pad/end abuse).
 // The byte-level havoc is in fuzz-mutate.ts. Used by test/unit/codec/*fuzz* and scripts/fuzz.
-import { encodeTftp, type TftpOption, type TftpPacket } from '../../src/codec/tftp-packet.js';
+import { encodeTftp, STANDARD_ERROR_TEXT, type TftpOption, type TftpPacket } from '../../src/codec/tftp-packet.js';
 import { capture } from './fixtures.js';
 import { mutate, pick, randomBytes, randomInt, type Random } from './fuzz-mutate.js';
 
@@ -54,8 +54,11 @@ export function validTftpPacket(random: Random, knownFiles: readonly string[] = 
       return { op: 'DATA', block: block(), data: randomBytes(random, pick(random, [0, 1, 511, 512, 513, randomInt(random, 1500)])) };
     case 3:
       return { op: 'ACK', block: block() };
-    case 4:
-      return { op: 'ERROR', code: pick(random, [0, 1, 5, 8, 9, 65535]), message: printable(random, 40).replace(/[^\x20-\x7e]/g, '?') };
+    case 4: {
+      // Standard codes carry RFC 1350's text on the wire; the others any printable message.
+      const code = pick(random, [0, 1, 5, 8, 9, 65535]);
+      return { op: 'ERROR', code, message: STANDARD_ERROR_TEXT[code] ?? printable(random, 40).replace(/[^\x20-\x7e]/g, '?') };
+    }
     default:
       return { op: 'OACK', options: tftpOptions(random) };
   }

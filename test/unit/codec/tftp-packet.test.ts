@@ -21,8 +21,25 @@ describe('tftp packet codec', () => {
     rt({ op: 'DATA', block: 65535, data: Buffer.from('hello') });
     rt({ op: 'DATA', block: 0, data: Buffer.alloc(0) });
     rt({ op: 'ACK', block: 7 });
-    rt({ op: 'ERROR', code: 1, message: 'file not found' });
+    rt({ op: 'ERROR', code: 1, message: 'File not found' });
+    rt({ op: 'ERROR', code: 0, message: 'transfer time limit exceeded' });
     rt({ op: 'OACK', options: [{ name: 'blksize', value: '1428' }] });
+  });
+
+  it('sends RFC 1350\'s wording for the standard errors 1-7 whatever the caller wrote; 0 and 8 keep the reason', () => {
+    const wire = (code: number, message: string) => decodeTftp(encodeTftp({ op: 'ERROR', code, message }));
+    const rfc1350: Array<[number, string]> = [
+      [1, 'File not found'],
+      [2, 'Access violation'],
+      [3, 'Disk full or allocation exceeded'],
+      [4, 'Illegal TFTP operation'],
+      [5, 'Unknown transfer ID'],
+      [6, 'File already exists'],
+      [7, 'No such user'],
+    ];
+    for (const [code, text] of rfc1350) assert.deepEqual(wire(code, 'our detailed reason'), { op: 'ERROR', code, message: text });
+    assert.deepEqual(wire(0, 'server busy'), { op: 'ERROR', code: 0, message: 'server busy' });
+    assert.deepEqual(wire(8, 'blksize 3 refused'), { op: 'ERROR', code: 8, message: 'blksize 3 refused' });
   });
 
   it('decodes the iPXE boot-file RRQ capture byte for byte', () => {

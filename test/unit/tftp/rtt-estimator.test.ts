@@ -40,4 +40,29 @@ describe('RttEstimator', () => {
     e.progress();
     assert.equal(e.rtoMs(), 10);
   });
+
+  it('after a spurious timeout adopts the delay that caused it and drops the back-off', () => {
+    const e = new RttEstimator(bounds);
+    for (let i = 0; i < 20; i++) e.sample(1);
+    assert.equal(e.rtoMs(), 10);
+    e.expired();
+    assert.equal(e.rtoMs(), 20);
+    e.spuriousTimeout(24);
+    assert.equal(e.rtoMs(), 24 + 4 * 12); // srtt = 24, rttvar = 12, no back-off
+  });
+
+  it('keeps twice a proven ACK delay as its floor once the estimate has decayed', () => {
+    const e = new RttEstimator(bounds);
+    e.sample(1);
+    e.spuriousTimeout(15);
+    for (let i = 0; i < 200; i++) e.sample(1);
+    assert.equal(e.rtoMs(), 30);
+    assert.equal(e.minRttMs(), 1);
+  });
+
+  it('keeps the configured floor when no timeout was spurious', () => {
+    const e = new RttEstimator(bounds);
+    for (let i = 0; i < 200; i++) e.sample(1);
+    assert.equal(e.rtoMs(), 10);
+  });
 });

@@ -144,7 +144,7 @@ describe('TftpServer glue', () => {
     const tid = s.sockets.bound[2]!.socket;
     tid.sent.length = 0;
     tid.deliver(encodeTftp({ op: 'ACK', block: 1 }), { address: '10.0.0.66', port: 3000 });
-    assert.deepEqual(decodeTftp(tid.sent[0]!.data), { op: 'ERROR', code: 5, message: 'unknown transfer ID' });
+    assert.deepEqual(decodeTftp(tid.sent[0]!.data), { op: 'ERROR', code: 5, message: 'Unknown transfer ID' });
     assert.deepEqual(tid.sent[0]!.to, { address: '10.0.0.66', port: 3000 });
     tid.deliver(encodeTftp({ op: 'ACK', block: 1 }), { address: '10.0.0.9', port: 3000 });
     await settle();
@@ -274,7 +274,7 @@ describe('TftpServer abuse limits', () => {
     // 3 within the burst get "file not found", the 4th "too many requests", the other 46 nothing.
     assert.deepEqual(
       answers.map((p) => (p.op === 'ERROR' ? `${p.code} ${p.message}` : p.op)),
-      ['1 file not found', '1 file not found', '1 file not found', '0 too many requests'],
+      ['1 File not found', '1 File not found', '1 File not found', '0 too many requests'],
     );
     assert.equal(s.server.counters.limited['request-rate'], 47);
     assert.deepEqual(lines, ['limit reached request-rate']);
