@@ -5,9 +5,10 @@
 // receiving interface). The PXE port (4011) is bound on the serving address.
 //
 // full:  DISCOVER/OFFER, REQUEST (selecting, init-reboot, renewing, rebinding)/ACK/NAK, DECLINE,
-//        RELEASE, INFORM; boot information for PXE clients in OFFER/ACK (protocols.md 7.3 A2).
-// proxy: only PXE clients (option 60 `PXEClient`) the catalog has an image for; OFFER with yiaddr
-//        0 and the boot information; REQUESTs on port 67 belong to the site DHCP server; requests
+//        RELEASE, INFORM; boot information in OFFER/ACK (protocols.md 7.3 A2), a known host's
+//        name as option 12. With `unknown_clients = ignore` only `[host NAME]` MACs are answered.
+// proxy: only PXE and UEFI HTTP Boot clients (option 60 `PXEClient`, `HTTPClient`) the catalog
+//        has an image for; OFFER with yiaddr 0 and the boot information; REQUESTs on port 67 belong to the site DHCP server; requests
 //        on 4011 get an ACK with the boot information, sent to their source port (iPXE uses 68,
 //        UEFI 4011). A client with no image gets silence, so another boot server can answer.
 import { hostByMac } from '../catalog/catalog.js';
