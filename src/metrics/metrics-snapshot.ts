@@ -5,6 +5,7 @@
 // Counters that come from transfer summaries (transfers, bytes, retransmits) grow when a transfer,
 // an RFC 2090 session or an MTFTP pass ends, as the summary log lines do.
 import type { DhcpServer } from '../dhcp/dhcp-server.js';
+import type { HttpServer } from '../http/http-server.js';
 import type { MetricFamily, MetricSample } from '../io/ports.js';
 import type { MtftpServer } from '../tftp/mtftp-server.js';
 import type { TftpServer } from '../tftp/tftp-server.js';
@@ -14,18 +15,19 @@ export interface MetricsSource {
   readonly tftp: Pick<TftpServer, 'transfers' | 'counters'> | null;
   readonly mtftp: Pick<MtftpServer, 'passes' | 'counters'> | null;
   readonly dhcp: Pick<DhcpServer, 'leaseList' | 'counters'> | null;
+  readonly http: Pick<HttpServer, 'progress' | 'counters'> | null;
 }
 
 export const PXECAST_METRICS = [
   {
     name: 'pxecast_transfers_total',
-    help: 'Finished transfers by kind (unicast TFTP including uploads, RFC 2090 multicast member, PXE MTFTP pass) and outcome.',
+    help: 'Finished transfers by kind (unicast TFTP including uploads, RFC 2090 multicast member, PXE MTFTP pass, HTTP GET body) and outcome.',
     type: 'counter',
     labelNames: ['kind', 'outcome'],
   },
   {
     name: 'pxecast_bytes_sent_total',
-    help: 'Bytes of file data sent by service (tftp unicast, RFC 2090 multicast, mtftp), counted when a transfer, session or pass ends.',
+    help: 'Bytes of file data sent by service (tftp unicast, RFC 2090 multicast, mtftp counted when a transfer, session or pass ends; http as sent).',
     type: 'counter',
     labelNames: ['service'],
   },
@@ -37,7 +39,7 @@ export const PXECAST_METRICS = [
   },
   {
     name: 'pxecast_sessions_active',
-    help: 'Running sessions by kind: unicast TFTP transfers, RFC 2090 multicast sessions, MTFTP passes.',
+    help: 'Running sessions by kind: unicast TFTP transfers, RFC 2090 multicast sessions, MTFTP passes, HTTP bodies being sent.',
     type: 'gauge',
     labelNames: ['kind'],
   },
@@ -58,6 +60,12 @@ export const PXECAST_METRICS = [
     help: 'Bound DHCP leases (full mode).',
     type: 'gauge',
     labelNames: [],
+  },
+  {
+    name: 'pxecast_http_responses_total',
+    help: 'HTTP responses by status code, including the ones the parser gave itself (400, 408, 413, 431).',
+    type: 'counter',
+    labelNames: ['status'],
   },
   {
     name: 'pxecast_decode_errors_total',
@@ -101,6 +109,8 @@ export function metricsSnapshot(daemon: MetricsSource, loopLagMs: number): Metri
     finished.push(...byLabel(tftp.multicastOutcomes, (outcome) => ({ kind: 'multicast', outcome })));
   }
   if (mtftp) finished.push(...byLabel(mtftp.passes, (outcome) => ({ kind: 'mtftp', outcome })));
+  const http = daemon.http?.counters;
+  if (http) finished.push(...byLabel(http.transfers, (outcome) => ({ kind: 'http', outcome })));
 
   // `bytesSent` and `retransmits` of the TFTP server include its RFC 2090 sessions.
   const bytes: MetricSample[] = [];
@@ -115,6 +125,7 @@ export function metricsSnapshot(daemon: MetricsSource, loopLagMs: number): Metri
     bytes.push(sample({ service: 'mtftp' }, mtftp.bytesSent));
     retransmits.push(sample({ service: 'mtftp' }, mtftp.retransmits));
   }
+  if (http) bytes.push(sample({ service: 'http' }, http.bytesSent));
 
   return {
     pxecast_transfers_total: finished,
@@ -124,6 +135,7 @@ export function metricsSnapshot(daemon: MetricsSource, loopLagMs: number): Metri
       sample({ kind: 'unicast' }, transfers.length - members.length),
       sample({ kind: 'multicast' }, new Set(members.map((t) => t.multicast!.group)).size),
       sample({ kind: 'mtftp' }, daemon.mtftp?.passes().length ?? 0),
+      sample({ kind: 'http' }, daemon.http?.progress().length ?? 0),
     ],
     pxecast_multicast_members_active: [sample({}, members.length)],
     pxecast_dhcp_messages_total: dhcp
@@ -132,6 +144,7 @@ export function metricsSnapshot(daemon: MetricsSource, loopLagMs: number): Metri
           ...byLabel(dhcp.sent, (type) => ({ direction: 'sent', type })),
         ]
       : [],
+    pxecast_http_responses_total: http ? byLabel(sumCounts(http.responses, http.clientErrors), (status) => ({ status })) : [],
     pxecast_dhcp_leases_in_use: [sample({}, daemon.dhcp?.leaseList().filter((l) => l.state === 'bound').length ?? 0)],
     pxecast_decode_errors_total: [
       ...byLabel(tftp?.decodeErrors ?? {}, (reason) => ({ service: 'tftp', reason })),
@@ -149,6 +162,12 @@ export function metricsSnapshot(daemon: MetricsSource, loopLagMs: number): Metri
 
 function sample(labels: Record<string, string>, value: number): MetricSample {
   return { labels, value };
+}
+
+function sumCounts(...all: ReadonlyArray<Readonly<Record<string, number>>>): Record<string, number> {
+  const total: Record<string, number> = {};
+  for (const counts of all) for (const [key, n] of Object.entries(counts)) total[key] = (total[key] ?? 0) + n;
+  return total;
 }
 
 function byLabel(counts: Readonly<Record<string, number>>, labels: (key: string) => Record<string, string>): MetricSample[] {

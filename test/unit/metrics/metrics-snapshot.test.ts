@@ -88,6 +88,10 @@ const everything: MetricsSource = {
   },
   mtftp: { counters: mtftpCounters, passes: () => [pass] },
   dhcp: { counters: dhcpCounters, leaseList: () => [lease('10.0.0.100', 'bound'), lease('10.0.0.101', 'offered'), lease('10.0.0.102', 'bound'), lease('10.0.0.103', 'declined')] },
+  http: {
+    counters: { responses: { 200: 4, 206: 1, 400: 1, 404: 2 }, transfers: { complete: 4, 'client-gone': 1 }, bytesSent: 5000, clientErrors: { 400: 2, 431: 1 } },
+    progress: () => [{ client: '10.0.0.9:40000', file: '/x', bytes: 1, total: 2, startedAt: 0 }],
+  },
 };
 
 /** `name{k="v",...} value` lines, sorted, for readable comparisons. */
@@ -99,6 +103,8 @@ describe('metrics snapshot', () => {
   it('splits finished transfers into unicast, multicast members and MTFTP passes', () => {
     const m = metricsSnapshot(everything, 12);
     assert.deepEqual(lines(m.pxecast_transfers_total), [
+      'kind=http,outcome=client-gone 1',
+      'kind=http,outcome=complete 4',
       'kind=mtftp,outcome=complete 2',
       'kind=mtftp,outcome=master-silent 1',
       'kind=multicast,outcome=complete 3',
@@ -110,13 +116,13 @@ describe('metrics snapshot', () => {
 
   it('bytes and retransmissions per service: tftp is unicast only, multicast and mtftp apart', () => {
     const m = metricsSnapshot(everything, 12);
-    assert.deepEqual(lines(m.pxecast_bytes_sent_total), ['service=mtftp 3000', 'service=multicast 4000', 'service=tftp 6000']);
+    assert.deepEqual(lines(m.pxecast_bytes_sent_total), ['service=http 5000', 'service=mtftp 3000', 'service=multicast 4000', 'service=tftp 6000']);
     assert.deepEqual(lines(m.pxecast_retransmits_total), ['service=mtftp 4', 'service=multicast 5', 'service=tftp 2']);
   });
 
   it('live sessions: unicast transfers, distinct multicast sessions, MTFTP passes, and members', () => {
     const m = metricsSnapshot(everything, 12);
-    assert.deepEqual(lines(m.pxecast_sessions_active), ['kind=mtftp 1', 'kind=multicast 2', 'kind=unicast 2']);
+    assert.deepEqual(lines(m.pxecast_sessions_active), ['kind=http 1', 'kind=mtftp 1', 'kind=multicast 2', 'kind=unicast 2']);
     assert.deepEqual(lines(m.pxecast_multicast_members_active), [' 3']);
   });
 
@@ -142,6 +148,14 @@ describe('metrics snapshot', () => {
     assert.deepEqual(m.pxecast_event_loop_lag_seconds, [{ labels: {}, value: 0.012 }]);
   });
 
+  it('HTTP: responses by status (the parser\'s own answers added in), bodies by outcome, bytes, bodies in flight', () => {
+    const m = metricsSnapshot(everything, 0);
+    assert.deepEqual(lines(m.pxecast_http_responses_total), ['status=200 4', 'status=206 1', 'status=400 3', 'status=404 2', 'status=431 1']);
+    assert.ok(lines(m.pxecast_transfers_total).includes('kind=http,outcome=client-gone 1'));
+    assert.ok(lines(m.pxecast_bytes_sent_total).includes('service=http 5000'));
+    assert.ok(lines(m.pxecast_sessions_active).includes('kind=http 1'));
+  });
+
   it('abuse-limit hits by service and limit', () => {
     const m = metricsSnapshot(everything, 0);
     assert.deepEqual(lines(m.pxecast_limited_total), [
@@ -152,12 +166,12 @@ describe('metrics snapshot', () => {
   });
 
   it('with every service off, gauges read 0 and counters have no series', () => {
-    const m = metricsSnapshot({ tftp: null, mtftp: null, dhcp: null }, 0);
+    const m = metricsSnapshot({ tftp: null, mtftp: null, dhcp: null, http: null }, 0);
     assert.deepEqual(m.pxecast_transfers_total, []);
     assert.deepEqual(m.pxecast_bytes_sent_total, []);
     assert.deepEqual(m.pxecast_dhcp_messages_total, []);
     assert.deepEqual(m.pxecast_decode_errors_total, []);
-    assert.deepEqual(lines(m.pxecast_sessions_active), ['kind=mtftp 0', 'kind=multicast 0', 'kind=unicast 0']);
+    assert.deepEqual(lines(m.pxecast_sessions_active), ['kind=http 0', 'kind=mtftp 0', 'kind=multicast 0', 'kind=unicast 0']);
     assert.deepEqual(lines(m.pxecast_dhcp_leases_in_use), [' 0']);
   });
 
