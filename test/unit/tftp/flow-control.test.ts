@@ -31,7 +31,7 @@ describe('TokenBucket', () => {
 });
 
 describe('TokenBucket depth', () => {
-  it('holds at least PACER_SLACK_MS of tokens: a sender held up that long loses none of them', () => {
+  it('holds at least PACER_SLACK_MS of tokens: a sender held up a few ms loses none of them', () => {
     const rate = 12_500; // 100 Mbit/s
     const b = new TokenBucket(rate, 8 * 1468, 0); // 8 blocks: 0.94 ms at this rate
     b.charge(8 * 1468, 0);
