@@ -4,9 +4,10 @@
 // An entry is *unconfirmed* until the peer sends anything to the transfer's TID (a multicast
 // member: to the session port): before that the source address may be spoofed (a flooder never
 // hears our answer, so it never ACKs). The table keeps unconfirmed entries in arrival order so the
-// server can cap them and evict the oldest, multicast members last (a real listener may rightly
-// stay silent, a real unicast client answers within one RTT), and counts entries per client
-// address for the per-client limit.
+// server can cap them and evict the oldest, and counts entries per client address for the
+// per-client limit. Unconfirmed multicast members are kept apart and capped on their own: a real
+// listener may rightly stay silent while a real unicast client answers within one RTT, and forged
+// requests of one kind must not push out real clients of the other.
 import type { PeerAddress } from '../io/ports.js';
 import type { Transfer } from './transfer-types.js';
 
@@ -20,6 +21,9 @@ export interface SessionEntry {
   transfer: Transfer | null;
 }
 
+/** Sets keep insertion order: the first entry is the oldest. */
+const oldest = (set: Set<SessionEntry>): SessionEntry | null => set.values().next().value ?? null;
+
 export function peerKey(peer: PeerAddress): string {
   return `${peer.address}|${peer.port}`;
 }
@@ -28,7 +32,7 @@ export class SessionTable {
   private readonly entries = new Map<string, SessionEntry>();
   /** Entries not yet heard from on their TID, oldest first. */
   private readonly unconfirmed = new Set<SessionEntry>();
-  /** The same for multicast members, evicted only when no other unconfirmed entry is left. */
+  /** The same for multicast members. */
   private readonly unconfirmedMembers = new Set<SessionEntry>();
   private readonly perAddress = new Map<string, number>();
 
@@ -57,7 +61,7 @@ export class SessionTable {
     return full;
   }
 
-  /** The entry is a multicast member: if unconfirmed, it is evicted after all others. */
+  /** The entry is a multicast member: if unconfirmed, it counts against the members' cap. */
   markMember(entry: SessionEntry): void {
     if (this.unconfirmed.delete(entry)) this.unconfirmedMembers.add(entry);
   }
@@ -76,11 +80,16 @@ export class SessionTable {
     return this.unconfirmed.has(entry) || this.unconfirmedMembers.has(entry);
   }
 
+  /** The oldest unconfirmed entry of a kind that has reached `cap` entries, if any. */
+  oldestUnconfirmedOverCap(cap: number): SessionEntry | null {
+    if (this.unconfirmed.size >= cap) return oldest(this.unconfirmed);
+    if (this.unconfirmedMembers.size >= cap) return oldest(this.unconfirmedMembers);
+    return null;
+  }
+
   /** The oldest unconfirmed entry, multicast members last. */
   oldestUnconfirmed(): SessionEntry | null {
-    for (const entry of this.unconfirmed) return entry;
-    for (const entry of this.unconfirmedMembers) return entry;
-    return null;
+    return oldest(this.unconfirmed) ?? oldest(this.unconfirmedMembers);
   }
 
   remove(entry: SessionEntry): void {

@@ -250,10 +250,10 @@ export class TftpServer {
     }
     // Unconfirmed transfers (no word from the peer yet) make room first: a flood of spoofed
     // requests then only ever displaces itself, and real clients leave that state within one RTT.
-    if (this.sessions.unconfirmedCount >= Math.min(settings.maxUnconfirmed, settings.maxTransfers) || this.sessions.size >= settings.maxTransfers) {
-      const oldest = this.sessions.oldestUnconfirmed(); // silent multicast listeners last
-      if (oldest) this.evictUnconfirmed(oldest, settings.maxUnconfirmed);
-    }
+    // Unicast transfers and multicast members are capped apart (session-table.ts).
+    const full = this.sessions.size >= settings.maxTransfers;
+    const victim = this.sessions.oldestUnconfirmedOverCap(Math.min(settings.maxUnconfirmed, settings.maxTransfers)) ?? (full ? this.sessions.oldestUnconfirmed() : null);
+    if (victim) this.evictUnconfirmed(victim, settings.maxUnconfirmed);
     if (this.sessions.size >= settings.maxTransfers) {
       this.counters.refused++;
       if (this.limits.hit('busy', '*', { max_transfers: settings.maxTransfers }, true)) this.sendError(from, TftpErrorCode.NOT_DEFINED, 'server busy');
