@@ -5,6 +5,8 @@
 // Issue 12 item 10: on a lossless bridge pxecast used to resend hundreds of blocks of such a
 // transfer (a timer that fired before an ACK already received was read, then a resent window for
 // every duplicate ACK EDK2 sends); under 1 % loss the resends must stay proportional to the loss.
+// The same firmware with its PXE entries switched off boots by UEFI HTTP Boot instead: its
+// `HTTPClient` DISCOVER gets a URL from pxecast's DHCP, and pxecast's HTTP server serves the file.
 //
 // Needs root, iproute2, iptables, qemu-system-x86, ovmf and ipxe (.ci/run installs them).
 import assert from 'node:assert/strict';
@@ -97,5 +99,22 @@ describe('OVMF (EDK2 UEFI PXE, windowsize 4) boots from pxecast', { concurrency:
     console.log(`# 1% loss: ${f.retransmits} retransmits for ${f.blocks} blocks; ${f.summary}`);
     // Every lost datagram (DATA or ACK) costs at most the rest of one window of 4.
     assert.ok(f.blocks + f.retransmits < 1.1 * f.blocks, `DATA sent ${f.blocks + f.retransmits} for ${f.blocks} blocks: ${f.summary}`);
+  });
+});
+
+describe('OVMF UEFI HTTP Boot from the URL pxecast\'s DHCP gives it', { concurrency: 1 }, () => {
+  it('HTTPClient DISCOVER -> URL on pxecast\'s HTTP server -> the firmware downloads and starts the binary', async () => {
+    lab = await UefiLab.start({ workDir: join(work, `scenario${++scenario}`), tftpLoss: 0, bootFileBytes: BOOT_FILE_BYTES, boot: 'http' }, qemuPath());
+    const l = lab;
+    const result = await l.bootVm(VM_TIMEOUT_MS);
+    const log = l.daemon.outputTail();
+    const why = `--- console ---\n${result.console.split('\n').slice(-30).join('\n')}\n--- pxecast ---\n${log.slice(-6000)}`;
+    assert.match(result.console, /Start HTTP Boot over IPv4/, `HttpBootDxe ran\n${why}`);
+    // EDK2 asks HEAD (or GET) for the size, then GETs the file: one complete body of the whole file.
+    const bodies = log.split('\n').filter((line) => line.includes('info transfer service=http') && field(line, 'file') === `/${BOOT_FILE}` && field(line, 'outcome') === 'complete');
+    assert.ok(bodies.some((line) => Number(field(line, 'bytes')) === l.bootImage.length), `the whole boot file over HTTP\n${why}`);
+    assert.equal(log.split('\n').filter((line) => line.includes('service=tftp') && line.includes(`file=${BOOT_FILE}`)).length, 0, 'nothing over TFTP');
+    assert.ok(result.started, `the firmware started ipxe.efi (its banner on the console)\n${why}`);
+    console.log(`# UEFI HTTP Boot: started in ${(result.ms / 1000).toFixed(1)} s; ${bodies.join(' | ')}`);
   });
 });

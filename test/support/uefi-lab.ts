@@ -1,4 +1,4 @@
-// A UEFI PXE lab: one QEMU VM with Debian's OVMF (EDK2) firmware and a virtio-net NIC with no
+// A UEFI PXE (or HTTP Boot, see `boot`) lab: one QEMU VM with Debian's OVMF (EDK2) firmware and a virtio-net NIC with no
 // option ROM, so EDK2's own PXE stack (UefiPxeBcDxe + Mtftp4Dxe) boots, not iPXE. It asks for
 // blksize=1468 and windowsize=4 over TFTP: the most common PXE client today. The VM sits on a tap
 // in a bridge of namespaces this process creates, pxecast (full DHCP) in its own namespace.
@@ -26,7 +26,14 @@ export interface UefiLabPlan {
   /** Random bytes appended to ipxe.efi up to this length (a PE loader ignores data after the
    *  sections): a boot file the size of a real bootloader+kernel bundle. */
   readonly bootFileBytes?: number;
+  /** `pxe` (default): EDK2's PXEv4 over TFTP. `http`: UEFI HTTP Boot (HttpBootDxe) from the URL
+   *  pxecast's DHCP gives an `HTTPClient`; OVMF's PXE entries are switched off through its fw_cfg
+   *  knobs (opt/org.tianocore/IPv4PXESupport, IPv6PXESupport), so HTTPv4 is the first boot option. */
+  readonly boot?: 'pxe' | 'http';
 }
+
+/** The lab's HTTP port in `http` mode. */
+export const UEFI_LAB_HTTP_PORT = 8080;
 
 /** Why the lab cannot run here, or null. */
 export function uefiLabMissing(qemu: string): string | null {
@@ -89,8 +96,9 @@ export class UefiLab {
       '[dhcp]', 'mode = full', `interface = ${this.server.address}`, 'lease_time = 1h',
       `state_file = ${join(this.plan.workDir, 'leases.json')}`,
       '[pool lab]', `first = ${p}.100`, `last = ${p}.149`, `router = ${this.server.address}`,
-      // DHCP option 93 = 7 (EFI x64): EDK2's PXEv4 gets this file.
-      '[image uefi]', `file = ${BOOT_FILE}`, 'arch = efi-x64', 'default = true', '',
+      ...(this.plan.boot === 'http' ? ['[http]', 'enabled = true', `listen = ${this.server.address}`, `port = ${UEFI_LAB_HTTP_PORT}`] : []),
+      // DHCP option 93 = 7 (EFI x64): EDK2's PXEv4 gets this file; 16 (x64 HTTP Boot) its URL.
+      '[image uefi]', `file = ${BOOT_FILE}`, `http_file = ${BOOT_FILE}`, 'arch = efi-x64', 'default = true', '',
     ].join('\n'));
     if (this.plan.tftpLoss > 0) {
       // Loss on pxecast's side of the link for TFTP only (DHCP keeps its own retry pace out of
@@ -114,6 +122,9 @@ export class UefiLab {
       '-accel', 'tcg', '-m', '256', '-display', 'none', '-vga', 'none', '-no-reboot',
       '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
       '-drive', `if=pflash,format=raw,unit=1,file=${join(this.plan.workDir, 'vars.fd')}`,
+      ...(this.plan.boot === 'http'
+        ? ['-fw_cfg', 'name=opt/org.tianocore/IPv4PXESupport,string=no', '-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=no']
+        : []),
       '-netdev', 'tap,id=lan,ifname=tap0,script=no,downscript=no',
       // romfile= (empty): no iPXE option ROM, EDK2's own virtio-net driver and PXE stack.
       '-device', 'virtio-net-pci,netdev=lan,mac=52:54:00:e2:ef:01,romfile=,bootindex=1',
