@@ -73,14 +73,26 @@ function countErrors5(all: dgram.Socket[]): { readonly errors5: () => number } {
 
 async function strayFlood(at: 'transfer' | 'session'): Promise<void> {
   const [opener, ...strays] = sockets as [dgram.Socket, ...dgram.Socket[]];
+  // The stray flood needs a live transfer or session port: an ERROR (say, the opener's address
+  // still at its transfer limit after an earlier flood) comes from no such port, so the opener
+  // asks again, a bounded number of times, until DATA or an OACK answers.
+  const request = rrq(plan.file, at === 'session' ? 'multicast\0\0' : '');
   const answered = new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no answer to the opening RRQ')), 5000);
-    opener.once('message', (_m, rinfo) => {
-      clearTimeout(timer);
+    let tries = 0;
+    const ask = () => {
+      if (++tries > 50) return reject(new Error('no DATA or OACK answered the opening RRQ (50 tries, 10 s)'));
+      opener.send(request, plan.tftpPort, plan.server);
+      retry = setTimeout(ask, 200);
+    };
+    let retry = setTimeout(ask, 0);
+    opener.on('message', (m, rinfo) => {
+      const op = m.length >= 2 ? m.readUInt16BE(0) : 0;
+      if (op !== 3 && op !== 6) return;
+      clearTimeout(retry);
+      opener.removeAllListeners('message');
       resolve(rinfo.port);
     });
   });
-  opener.send(rrq(plan.file, at === 'session' ? 'multicast\0\0' : ''), plan.tftpPort, plan.server);
   const port = await answered;
   const counter = countErrors5(strays);
   const ack = Buffer.from([0, 4, 0, 1]);
