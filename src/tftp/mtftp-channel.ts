@@ -22,6 +22,14 @@
 //   stay silent unless block 1 reached them by unicast), so such an ACK comes from a master of an
 //   earlier pass, a master that reopened from a new port, or a forged source; none of them shows
 //   that the group missed a block, and the keepalive below already covers listeners' silence.
+// - the one exception: an ACK from the exact port of a master whose pass ended before it had the
+//   file (silent, time limit, read error) gets an ERROR, within the per-client answer budget.
+//   atftp 0.8's master stays in its receive state after such an end: it takes the group blocks of
+//   whatever pass runs next as its own, ACKs each, and ends with exit status 0 at the last (short)
+//   block without looking at its block bitmap, so every block it missed in that later pass is a
+//   hole of zeros in a full-length file (tftp_mtftp.c, S_SEND_ACK). The ERROR makes it abort
+//   cleanly. No correct client is in that state: listeners never ACK, and iPXE reopens from a new
+//   port after a timeout (protocols.md 5.4).
 // - a pass lasts at most `max_transfer_time`; then it ends (ERROR to the master) and late openers
 //   get their pass as after any other end.
 // - a silent master that answers unicast but never a group-only block is served by unicast; any
@@ -101,7 +109,12 @@ export interface MtftpChannelDeps {
   readonly lossMeter: LossMeter;
   readonly log: Logger;
   readonly onPassEnd: (summary: PassSummary) => void;
+  /** Whether an unsolicited answer to `address` is within its budget (limit-gate.ts). */
+  readonly mayAnswer: (address: string) => boolean;
 }
+
+/** Masters of unfinished passes remembered per channel: a stale one ACKs within seconds. */
+const MAX_ORPHANED_MASTERS = 8;
 
 /** A host that opened during a pass: it heard the stream from `missedThrough` on. */
 interface LateOpener {
@@ -134,6 +147,8 @@ export class MtftpChannel {
    *  open that completes after that is discarded. */
   private opening: object | null = null;
   private readonly masterTimer: LazyTimer;
+  /** Masters whose pass ended before they had the file (newest last): see the top. */
+  private orphaned: PeerAddress[] = [];
 
   constructor(private readonly deps: MtftpChannelDeps) {
     this.masterTimer = new LazyTimer(deps.clock, () => this.onMasterSilent());
@@ -146,6 +161,11 @@ export class MtftpChannel {
   /** The peer currently driving the channel, if any. */
   masterPeer(): PeerAddress | null {
     return this.pass?.master.peer ?? null;
+  }
+
+  /** Whether `peer` (address and port) mastered a pass of this channel that ended unfinished. */
+  orphanedMaster(peer: PeerAddress): boolean {
+    return this.orphaned.some((p) => samePeer(p, peer));
   }
 
   /** The running pass, if any. */
@@ -167,6 +187,7 @@ export class MtftpChannel {
 
   /** An open (plain octet RRQ for this channel's file). */
   onOpen(from: PeerAddress): void {
+    this.forgetOrphan(from); // it opens: it has left its receive state
     switch (this.state) {
       case 'idle':
         void this.beginPass(from, this.deps.settings.openHoldMs);
@@ -197,6 +218,10 @@ export class MtftpChannel {
 
   onAck(from: PeerAddress, block: number): void {
     const pass = this.pass;
+    if (this.orphanedMaster(from) && !(pass !== null && samePeer(from, pass.master.peer))) {
+      this.answerOrphan(from, block);
+      return;
+    }
     if (pass === null || this.state !== 'sending') return;
     if (!samePeer(from, pass.master.peer)) return; // only the master ACKs (see the top)
     pass.masterAnswered = true;
@@ -208,6 +233,7 @@ export class MtftpChannel {
     const pass = this.pass;
     if (pass !== null && samePeer(from, pass.master.peer)) this.endPass('master-error');
     this.pending = this.pending.filter((p) => !samePeer(p.peer, from));
+    this.forgetOrphan(from);
   }
 
   /** Shutdown: the pass ends, nothing follows. */
@@ -219,6 +245,17 @@ export class MtftpChannel {
     if (this.pass) this.endPass('aborted');
     this.state = 'idle';
     this.masterTimer.stop();
+  }
+
+  /** A master of an ended pass still ACKs: it is taking a later pass's blocks for its own. */
+  private answerOrphan(from: PeerAddress, block: number): void {
+    if (!this.deps.mayAnswer(from.address)) return;
+    this.deps.log.debug('ACK from the master of an ended pass: told it ended', { peer: `${from.address}:${from.port}`, block });
+    this.deps.socket.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.NOT_DEFINED, message: 'MTFTP pass ended' }), from);
+  }
+
+  private forgetOrphan(peer: PeerAddress): void {
+    if (this.orphaned.length > 0) this.orphaned = this.orphaned.filter((p) => !samePeer(p, peer));
   }
 
   private async beginPass(master: PeerAddress, holdMs: number): Promise<void> {
@@ -308,6 +345,11 @@ export class MtftpChannel {
     pass.stream.stop();
     pass.file.release();
     const stats = pass.stream.stats();
+    if (pass.masterAnswered && (outcome === 'master-silent' || outcome === 'time-limit' || outcome === 'io-error')) {
+      this.forgetOrphan(pass.master.peer);
+      this.orphaned.push(pass.master.peer);
+      if (this.orphaned.length > MAX_ORPHANED_MASTERS) this.orphaned.shift();
+    }
     this.deps.onPassEnd({
       image: this.deps.image,
       group: `${this.deps.channel.group}:${this.deps.channel.clientPort}`,

@@ -166,12 +166,18 @@ export class MtftpServer implements ServedMtftp {
         return;
       }
       case 'ACK': {
-        const channel = [...this.channels.values()].find((c) => {
+        const channels = [...this.channels.values()];
+        const channel = channels.find((c) => {
           const m = c.masterPeer();
           return m !== null && m.address === from.address && m.port === from.port;
         });
-        if (channel) channel.onAck(from, packet.block);
-        else this.counters.strayAcks++;
+        if (channel) {
+          channel.onAck(from, packet.block);
+          return;
+        }
+        this.counters.strayAcks++;
+        // A master of an ended pass may still be receiving: its channel answers it (mtftp-channel.ts).
+        channels.find((c) => c.orphanedMaster(from))?.onAck(from, packet.block);
         return;
       }
       case 'ERROR':
@@ -230,6 +236,7 @@ export class MtftpServer implements ServedMtftp {
       lossMeter: this.deps.lossMeter,
       log,
       onPassEnd: (summary) => this.onPassEnd(summary, log),
+      mayAnswer: (address) => this.limits.mayAnswerUnsolicited(address),
     });
     this.channels.set(key, channel);
     return channel;

@@ -20,7 +20,8 @@ export type Outcome = 'complete' | 'clean-failure';
 export type ClientFailure = 'error-received' | 'client-timeout' | 'client-abort';
 
 // What each peer prints (atftp 0.8, tftp-hpa 5.2, curl 7.88, as on Debian 12):
-// - atftp: "tftp: error received from server <TEXT>" (also for MTFTP), or on silence
+// - atftp: "tftp: error received from server <TEXT>", its MTFTP client "mtftp: error received from
+//   serverTEXT>" (no space, no "<"; not its listener's "unexpected error ..., ignoring"), or on silence
 //   "tftp: timeout: retrying..." / "mtftp: timeout: retrying..." and then "...: aborting" (it
 //   counts packets it discards as timeouts too);
 // - tftp-hpa: "Error code N: TEXT", or "Transfer timed out.";
@@ -30,7 +31,7 @@ export type ClientFailure = 'error-received' | 'client-timeout' | 'client-abort'
 // lost and our OACK came again (it sends ERROR and quits; the daemon logs aborted-by-client), and
 // "tftp: unknown error.", its socket error from the ICMP port unreachable it gets when it ACKs a
 // transfer or multicast session the server has already ended (timed out, or its ERROR lost).
-const ERROR_RECEIVED = /error received from server <|^Error code \d+:|^curl: \((?:6[89]|7[0-4])\)/m;
+const ERROR_RECEIVED = /^m?tftp: error received from server|^Error code \d+:|^curl: \((?:6[89]|7[0-4])\)/m;
 const CLIENT_TIMEOUT = /(?:timeout: retrying|packet discard)[\s\S]*aborting|^Transfer timed out|^curl: \(28\)/m;
 const CLIENT_ABORT = /^tftp: unexpected OACK$|^m?tftp: unknown error\./m;
 

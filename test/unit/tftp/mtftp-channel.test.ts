@@ -12,7 +12,7 @@ const silent: Logger = { child: () => silent, debug() {}, info() {}, warn() {}, 
 const GROUP = '239.255.1.1';
 const peer = (n: number): PeerAddress => ({ address: `10.0.0.${n}`, port: 3001 });
 
-function setup(opts: { size?: number; openHoldMs?: number; rtoInitialMs?: number; maxTransferTimeMs?: number; openFile?: () => Promise<OpenedFile> } = {}) {
+function setup(opts: { size?: number; openHoldMs?: number; rtoInitialMs?: number; maxTransferTimeMs?: number; openFile?: () => Promise<OpenedFile>; mayAnswer?: (address: string) => boolean } = {}) {
   const clock = new FakeClock();
   const socket = new FakeSocket();
   const size = opts.size ?? 512 * 4 + 100; // 5 blocks
@@ -35,6 +35,7 @@ function setup(opts: { size?: number; openHoldMs?: number; rtoInitialMs?: number
     lossMeter: new LossMeter(),
     log: silent,
     onPassEnd: (s) => passes.push(s),
+    mayAnswer: opts.mayAnswer ?? (() => true),
   });
   const drain = () =>
     socket.sent.splice(0).map(({ data, to }) => {
@@ -283,6 +284,63 @@ describe('MtftpChannel (PXE MTFTP)', () => {
     s.channel.onAck(peer(1), 2);
     await settle();
     assert.deepEqual(s.drain(), ['group: DATA 3'], 'the master drives the pass as before');
+  });
+
+  it('a master whose pass ended silent and that ACKs blocks of the next pass is told its pass ended (ERROR, within budget)', async () => {
+    // atftp 0.8 after a loss burst: still "master", it ACKs the next pass's group blocks and would
+    // exit 0 at the last one with the blocks it missed left as zeros.
+    let budget = 2;
+    const s = setup({ openHoldMs: 0, mayAnswer: () => budget-- > 0 });
+    s.channel.onOpen(peer(1));
+    await settle();
+    s.channel.onAck(peer(1), 1);
+    s.channel.onAck(peer(1), 2);
+    await settle();
+    for (let i = 0; i < 20 && s.passes.length === 0; i++) {
+      s.clock.advance(500); // peer 1 hears nothing for a while
+      await settle();
+    }
+    assert.equal(s.passes[0]?.outcome, 'master-silent');
+    s.channel.onOpen(peer(2)); // a listener reopens: the next pass
+    await settle();
+    s.drain();
+    s.channel.onAck(peer(1), 1); // peer 1 heard that pass's block 1 on the group
+    s.channel.onAck({ ...peer(1), port: 4000 }, 1); // not the port that was master
+    s.channel.onAck(peer(7), 1); // a listener (or a forged source)
+    await settle();
+    assert.deepEqual(s.drain(), ['c1: ERROR']);
+    s.channel.onAck(peer(2), 1);
+    await settle();
+    assert.deepEqual(s.drain(), ['group: DATA 2'], 'the new master drives its pass as before');
+    s.channel.onAck(peer(1), 2);
+    s.channel.onAck(peer(1), 3);
+    await settle();
+    assert.deepEqual(s.drain(), ['c1: ERROR'], 'answers stay within the answer budget');
+  });
+
+  it('a completed master, or one that reopened, gets no ERROR for a late ACK', async () => {
+    const s = setup({ openHoldMs: 0 });
+    s.channel.onOpen(peer(1));
+    await settle();
+    for (let n = 1; n <= 5; n++) s.channel.onAck(peer(1), n);
+    await settle();
+    assert.equal(s.passes[0]?.outcome, 'complete');
+    s.channel.onOpen(peer(3));
+    await settle();
+    s.channel.onAck(peer(3), 1);
+    await settle();
+    for (let i = 0; i < 20 && s.passes.length === 1; i++) {
+      s.clock.advance(500);
+      await settle();
+    }
+    assert.equal(s.passes[1]?.outcome, 'master-silent');
+    s.channel.onOpen(peer(3)); // it reopens from the same port: a new pass, it is master again
+    await settle();
+    s.drain();
+    s.channel.onAck(peer(1), 5); // the completed master repeats its last ACK
+    s.channel.onAck(peer(3), 1);
+    await settle();
+    assert.deepEqual(s.drain(), ['group: DATA 2']);
   });
 
   it('ends a pass at max_transfer_time with an ERROR to the master; late openers still get their pass', async () => {
