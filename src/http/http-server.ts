@@ -60,7 +60,7 @@ export class HttpServer {
     const s = this.deps.settings;
     this.listener = await this.deps.listener.listen(
       { address: s.listen, port: s.port, maxConnections: s.maxConnections },
-      (exchange) => void this.onRequest(exchange),
+      (exchange) => void this.onRequest(exchange).catch((e: unknown) => this.onFault(exchange, e)),
       (peer, status, reason) => this.onClientError(peer, status, reason),
     );
     this.deps.logger.info('http listening', { address: s.listen, port: this.listener.port });
@@ -92,6 +92,13 @@ export class HttpServer {
     const listener = this.listener;
     this.listener = null;
     await listener?.close();
+  }
+
+  /** Nothing a request does may crash the daemon: an unexpected fault cuts that connection only. */
+  private onFault(exchange: HttpExchange, e: unknown): void {
+    const { peer } = exchange.request;
+    this.deps.logger.error('http request failed', { client: `${peer.address}:${peer.port}`, target: exchange.request.target.slice(0, 200), error: (e as Error).message });
+    exchange.abort();
   }
 
   private onClientError(peer: PeerAddress, status: number, reason: string): void {
