@@ -33,8 +33,16 @@ export interface Catalog {
   readonly loadedAt: number;
 }
 
+/** Per catalog snapshot (immutable), its hosts by MAC: DHCP looks a host up on every message. */
+const hostIndex = new WeakMap<Catalog, ReadonlyMap<string, HostConfig>>();
+
 export function hostByMac(catalog: Catalog, mac: string): HostConfig | undefined {
-  return catalog.hosts.find((h) => h.mac === mac);
+  let index = hostIndex.get(catalog);
+  if (index === undefined) {
+    index = new Map(catalog.hosts.map((h) => [h.mac, h]));
+    hostIndex.set(catalog, index);
+  }
+  return index.get(mac);
 }
 
 export function imageByName(catalog: Catalog, name: string): CatalogImage | undefined {
