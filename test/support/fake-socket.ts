@@ -1,5 +1,5 @@
 import { decodeTftp, type TftpPacket } from '../../src/codec/tftp-packet.js';
-import type { DatagramHandler, DatagramSocket, PeerAddress } from '../../src/io/ports.js';
+import type { DatagramHandler, DatagramSocket, PeerAddress, SocketFactory, SocketOptions } from '../../src/io/ports.js';
 
 export interface SentDatagram {
   readonly data: Buffer;
@@ -63,4 +63,20 @@ export class FakeSocket implements DatagramSocket {
 /** Lets pending promise callbacks (async block reads) run. */
 export async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+/** Binds FakeSockets (port 0 gets 50000 + n), in bind order; `take` drains what all of them sent. */
+export class FakeSocketFactory implements SocketFactory {
+  readonly bound: FakeSocket[] = [];
+
+  async bind(options: SocketOptions): Promise<DatagramSocket> {
+    const socket = new FakeSocket(options.port || 50000 + this.bound.length);
+    this.bound.push(socket);
+    return socket;
+  }
+
+  /** Everything sent by any socket since the last call. */
+  take(): SentDatagram[] {
+    return this.bound.flatMap((s) => s.sent.splice(0));
+  }
 }

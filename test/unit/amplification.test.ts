@@ -13,32 +13,19 @@ import { decodeTftp, encodeTftp } from '../../src/codec/tftp-packet.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { NO_HTTP } from '../../src/dhcp/boot-policy.js';
 import { DhcpServer } from '../../src/dhcp/dhcp-server.js';
-import type { DatagramSocket, Logger, PeerAddress, SocketFactory, SocketOptions } from '../../src/io/ports.js';
+import type { Logger, PeerAddress } from '../../src/io/ports.js';
 import { KeyedRateLimiter } from '../../src/limits/keyed-rate-limiter.js';
 import { LossMeter, TokenBucket } from '../../src/tftp/flow-control.js';
 import { MtftpServer } from '../../src/tftp/mtftp-server.js';
 import { TftpServer } from '../../src/tftp/tftp-server.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { FakeSocket, settle } from '../support/fake-socket.js';
+import { FakeSocket, FakeSocketFactory, settle } from '../support/fake-socket.js';
 import { capture } from '../support/fixtures.js';
 import { MemoryFileSystem } from '../support/memory-fs.js';
 
 const silent: Logger = { child: () => silent, debug() {}, info() {}, warn() {}, error() {} };
 const MAX_ERROR_BYTES = 32;
 const MAX_DHCP_REPLY = 576;
-
-class FakeSockets implements SocketFactory {
-  readonly bound: FakeSocket[] = [];
-  async bind(options: SocketOptions): Promise<DatagramSocket> {
-    const socket = new FakeSocket(options.port || 50000 + this.bound.length);
-    this.bound.push(socket);
-    return socket;
-  }
-  /** Everything sent by any socket since the last call. */
-  take(): Array<{ data: Buffer; to: PeerAddress }> {
-    return this.bound.flatMap((s) => s.sent.splice(0));
-  }
-}
 
 const CONFIG = `
 [tftp]
@@ -67,7 +54,7 @@ async function lab() {
   const fs = new MemoryFileSystem().addFile('/srv/undionly.kpxe', Buffer.alloc(70_000, 1)).addFile('/srv/big.img', Buffer.alloc(1 << 20, 2));
   const catalog = new CatalogStore(await buildCatalog(config, fs, 0));
   const clock = new FakeClock();
-  const sockets = new FakeSockets();
+  const sockets = new FakeSocketFactory();
   const requestRate = new KeyedRateLimiter(() => clock.now(), () => ({ ratePerS: config.tftp.clientRequestRate, burst: config.tftp.clientRequestBurst }));
   const shared = { clock, sockets, fs, catalog, logger: silent, globalBucket: new TokenBucket(125_000, 65536, 0), lossMeter: new LossMeter(), requestRate };
   const tftp = new TftpServer({ ...shared, uploads: null, settings: () => config.tftp, multicastSettings: () => config.multicast, loopLagMs: () => 0 });

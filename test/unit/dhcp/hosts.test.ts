@@ -3,31 +3,13 @@
 // `unknown_clients = ignore` only hosts are answered.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildCatalog } from '../../../src/catalog/build-catalog.js';
-import { CatalogStore } from '../../../src/catalog/catalog-store.js';
-import { NO_MTFTP } from '../../../src/catalog/served-mtftp.js';
 import { decodeDhcp, DhcpMessageType, type DhcpMessage } from '../../../src/codec/dhcp-message.js';
-import { parseConfig } from '../../../src/config/load-config.js';
-import { NO_HTTP } from '../../../src/dhcp/boot-policy.js';
-import { DhcpServer } from '../../../src/dhcp/dhcp-server.js';
-import type { DatagramSocket, Logger, SocketFactory, SocketOptions } from '../../../src/io/ports.js';
 import { plainDhcpPacket, testMac } from '../../support/dhcp-exchange.js';
-import { FakeSocket, settle } from '../../support/fake-socket.js';
-import { MemoryFileSystem } from '../../support/memory-fs.js';
-
-const silent: Logger = { child: () => silent, debug() {}, info() {}, warn() {}, error() {} };
-
-class FakeSockets implements SocketFactory {
-  readonly bound: FakeSocket[] = [];
-  async bind(options: SocketOptions): Promise<DatagramSocket> {
-    const socket = new FakeSocket(options.port);
-    this.bound.push(socket);
-    return socket;
-  }
-}
+import { startFakeDhcpServer } from '../../support/fake-dhcp-server.js';
+import { settle } from '../../support/fake-socket.js';
 
 async function server(unknownClients: 'serve' | 'ignore') {
-  const config = parseConfig(
+  const { server: dhcp, wildcard, serving } = await startFakeDhcpServer(
     [
       '[tftp]', 'listen = 10.0.0.1', 'root = /srv',
       '[dhcp]', 'mode = full', 'interface = 10.0.0.1', `unknown_clients = ${unknownClients}`,
@@ -37,23 +19,8 @@ async function server(unknownClients: 'serve' | 'ignore') {
       '[host node07]', `mac = ${testMac(7)}`, 'image = memtest', 'address = 10.0.0.57', 'hostname = node07',
       '',
     ].join('\n'),
-    '/etc/pxecast/pxecast.ini',
+    { '/srv/undionly.kpxe': Buffer.alloc(10), '/srv/memtest.bin': Buffer.alloc(10) },
   );
-  const fs = new MemoryFileSystem().addFile('/srv/undionly.kpxe', Buffer.alloc(10)).addFile('/srv/memtest.bin', Buffer.alloc(10));
-  const sockets = new FakeSockets();
-  const dhcp = new DhcpServer({
-    sockets,
-    catalog: new CatalogStore(await buildCatalog(config, fs, 0)),
-    logger: silent,
-    settings: config.dhcp,
-    wallClock: () => 0,
-    leaseStore: { load: async () => ({ leases: [], damage: null }), save: async () => undefined },
-    nextServer: '10.0.0.1',
-    mtftp: NO_MTFTP,
-    http: NO_HTTP,
-  });
-  await dhcp.start();
-  const [wildcard, serving] = sockets.bound as [FakeSocket, FakeSocket];
   /** A DISCOVER from client `mac` asking for options 12 and 67, as BIOS PXE (arch 0). */
   const discover = async (mac: number): Promise<DhcpMessage[]> => {
     const vendor = Buffer.from('PXEClient:Arch:00000:UNDI:002001');

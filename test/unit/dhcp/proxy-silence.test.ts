@@ -2,50 +2,17 @@
 // gets silence on port 67 and on 4011, so the site's boot server (or another proxy) can answer it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildCatalog } from '../../../src/catalog/build-catalog.js';
-import { CatalogStore } from '../../../src/catalog/catalog-store.js';
-import { NO_MTFTP } from '../../../src/catalog/served-mtftp.js';
 import { decodeDhcp, DhcpMessageType } from '../../../src/codec/dhcp-message.js';
-import { parseConfig } from '../../../src/config/load-config.js';
-import { NO_HTTP } from '../../../src/dhcp/boot-policy.js';
-import { DhcpServer } from '../../../src/dhcp/dhcp-server.js';
-import type { DatagramSocket, Logger, SocketFactory, SocketOptions } from '../../../src/io/ports.js';
-import { FakeSocket, settle } from '../../support/fake-socket.js';
+import { startFakeDhcpServer } from '../../support/fake-dhcp-server.js';
+import { settle } from '../../support/fake-socket.js';
 import { capture } from '../../support/fixtures.js';
-import { MemoryFileSystem } from '../../support/memory-fs.js';
-
-const silent: Logger = { child: () => silent, debug() {}, info() {}, warn() {}, error() {} };
-
-class FakeSockets implements SocketFactory {
-  readonly bound: FakeSocket[] = [];
-  async bind(options: SocketOptions): Promise<DatagramSocket> {
-    const socket = new FakeSocket(options.port);
-    this.bound.push(socket);
-    return socket;
-  }
-}
 
 /** A proxy whose catalog has one image, for `arch` only, and no default. */
 async function proxyWith(arch: string) {
-  const config = parseConfig(
+  const { server, wildcard, serving, pxe } = await startFakeDhcpServer(
     ['[tftp]', 'listen = 10.0.0.1', 'root = /srv', '[dhcp]', 'mode = proxy', 'interface = 10.0.0.1', '[image only]', 'file = ipxe.efi', `arch = ${arch}`, ''].join('\n'),
-    '/etc/pxecast/pxecast.ini',
+    { '/srv/ipxe.efi': Buffer.alloc(100, 1) },
   );
-  const fs = new MemoryFileSystem().addFile('/srv/ipxe.efi', Buffer.alloc(100, 1));
-  const sockets = new FakeSockets();
-  const server = new DhcpServer({
-    sockets,
-    catalog: new CatalogStore(await buildCatalog(config, fs, 0)),
-    logger: silent,
-    settings: config.dhcp,
-    wallClock: () => 0,
-    leaseStore: { load: async () => ({ leases: [], damage: null }), save: async () => undefined },
-    nextServer: '10.0.0.1',
-    mtftp: NO_MTFTP,
-    http: NO_HTTP,
-  });
-  await server.start();
-  const [wildcard, serving, pxe] = sockets.bound as [FakeSocket, FakeSocket, FakeSocket];
   /** Sends the captured iPXE BIOS packet to a port; what every socket sent in answer. */
   const ask = async (port: 'dhcp' | 'pxe', name: 'ipxe-dhcp-discover' | 'ipxe-dhcp-request') => {
     (port === 'dhcp' ? wildcard : pxe).deliver(capture(name), { address: '10.0.0.77', port: 68 });
