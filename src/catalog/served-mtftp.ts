@@ -19,10 +19,10 @@ export function mtftpImageFor(catalog: Catalog, file: string, port: number): Cat
   return catalog.images.find((i) => i.file === file && i.mtftp !== null && i.mtftp.serverPort === port);
 }
 
-/** The tuple of `image` if an open on its port reaches it, given the server ports bound now. */
-export function servedChannel(catalog: Catalog, image: CatalogImage, boundPorts: ReadonlySet<number>): MtftpChannelConfig | null {
+/** The tuple of `image` if an open on its port reaches it, given which server ports are bound now. */
+export function servedChannel(catalog: Catalog, image: CatalogImage, isBound: (port: number) => boolean): MtftpChannelConfig | null {
   const channel = image.mtftp;
-  if (channel === null || !boundPorts.has(channel.serverPort)) return null;
+  if (channel === null || !isBound(channel.serverPort)) return null;
   return mtftpImageFor(catalog, image.file, channel.serverPort) === image ? channel : null;
 }
 

@@ -72,7 +72,7 @@ export class MtftpServer implements ServedMtftp {
 
   /** What DHCP may advertise for `image`: its tuple while this server serves it. */
   channelOf(image: CatalogImage): MtftpChannelConfig | null {
-    return servedChannel(this.deps.catalog.current(), image, new Set(this.sockets.keys()));
+    return servedChannel(this.deps.catalog.current(), image, (port) => this.sockets.has(port));
   }
 
   /**
