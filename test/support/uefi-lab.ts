@@ -1,22 +1,60 @@
-// A UEFI PXE (or HTTP Boot, see `boot`) lab: one QEMU VM with Debian's OVMF (EDK2) firmware and a virtio-net NIC with no
+// A UEFI PXE (or HTTP Boot, see `boot`) lab: one QEMU VM with Debian's EDK2 firmware and a virtio-net NIC with no
 // option ROM, so EDK2's own PXE stack (UefiPxeBcDxe + Mtftp4Dxe) boots, not iPXE. It asks for
 // blksize=1468 and windowsize=4 over TFTP: the most common PXE client today. The VM sits on a tap
 // in a bridge of namespaces this process creates, pxecast (full DHCP) in its own namespace.
 //
-// Boot order: the NIC has bootindex=1, which QEMU passes to OVMF as fw_cfg "bootorder", so EDK2
+// Two machines (`machine`): x64, OVMF in qemu-system-x86_64 (DHCP arch 7, or 16 for HTTP Boot),
+// and arm64, AAVMF (EDK2 ArmVirtQemu) in qemu-system-aarch64 `-M virt` (arch 11, or 19).
+// Boot order: the NIC has bootindex=1, which QEMU passes to the firmware as fw_cfg "bootorder", so EDK2
 // tries PXEv4 on it first; the lab has no IPv6 router, and PXEv6 is never reached because PXEv4
-// succeeds. Proof that the firmware ran what it fetched: the EFI binary is Debian's iPXE
-// (ipxe.efi), whose banner appears on the serial console once EDK2 has started it.
+// succeeds. Proof that the firmware ran what it fetched: on x64 the EFI binary is Debian's iPXE
+// (ipxe.efi), whose banner appears on the serial console once EDK2 has started it; on arm64 it is
+// an application generated here (arm64-efi-app.ts) that prints a per-run nonce and the FNV-1a of
+// its own loaded bytes, which the test compares with the value computed over the file served.
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { buildArm64EfiApp, parseArm64Proof, type Arm64EfiApp } from './arm64-efi-app.js';
 import { startDaemonIn } from './netns-daemon.js';
 import { addTap, createBridge, createNamespace, runInNamespace, spawnInNamespace, type BridgedLan, type LinkEnd, type ProcessHandle } from './netns.js';
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS.fd';
+export const AAVMF_CODE = '/usr/share/AAVMF/AAVMF_CODE.fd';
+export const AAVMF_VARS = '/usr/share/AAVMF/AAVMF_VARS.fd';
 export const IPXE_EFI = '/usr/lib/ipxe/ipxe.efi';
 export const BOOT_FILE = 'bootx64.efi';
+export const ARM64_BOOT_FILE = 'bootaa64.efi';
+/** The arm64 lab's default image, for every architecture the catalog does not list: the same kind
+ *  of application with another nonce, so an ARM64 machine given it instead of its own prints a
+ *  line that fails the comparison at once (rather than a file it cannot load, then a timeout). */
+export const ARM64_DECOY_FILE = 'other.efi';
+
+export type UefiMachine = 'x64' | 'arm64';
+
+/** What differs between the two machines: QEMU, firmware, machine options, catalog architecture. */
+interface MachineProfile {
+  readonly qemuBinary: string;
+  readonly qemuPackage: string;
+  readonly code: string;
+  readonly vars: string;
+  readonly firmwarePackage: string;
+  readonly machineArgs: readonly string[];
+  readonly arch: 'efi-x64' | 'efi-arm64';
+  readonly bootFile: string;
+}
+
+const MACHINES: Readonly<Record<UefiMachine, MachineProfile>> = {
+  x64: {
+    qemuBinary: 'qemu-system-x86_64', qemuPackage: 'qemu-system-x86', code: OVMF_CODE, vars: OVMF_VARS, firmwarePackage: 'ovmf',
+    machineArgs: ['-vga', 'none'], arch: 'efi-x64', bootFile: BOOT_FILE,
+  },
+  arm64: {
+    qemuBinary: 'qemu-system-aarch64', qemuPackage: 'qemu-system-arm', code: AAVMF_CODE, vars: AAVMF_VARS, firmwarePackage: 'qemu-efi-aarch64',
+    // cortex-a57, not `max`: `max` brings pointer authentication, which TCG emulates slowly.
+    machineArgs: ['-M', 'virt', '-cpu', 'cortex-a57'], arch: 'efi-arm64', bootFile: ARM64_BOOT_FILE,
+  },
+};
 
 export interface UefiLabPlan {
   /** Folder for the TFTP root, config, NVRAM copy and console log; the caller removes it. */
@@ -30,28 +68,54 @@ export interface UefiLabPlan {
    *  pxecast's DHCP gives an `HTTPClient`; OVMF's PXE entries are switched off through its fw_cfg
    *  knobs (opt/org.tianocore/IPv4PXESupport, IPv6PXESupport), so HTTPv4 is the first boot option. */
   readonly boot?: 'pxe' | 'http';
+  /** `x64` (default): OVMF, Debian's ipxe.efi. `arm64`: AAVMF and the generated ARM64 application
+   *  carrying `bootFileBytes` of random payload. */
+  readonly machine?: UefiMachine;
 }
 
 /** The lab's HTTP port in `http` mode. */
 export const UEFI_LAB_HTTP_PORT = 8080;
 
+/** Where the QEMU binary for `machine` is on PATH, or null. */
+export function uefiQemu(machine: UefiMachine): string | null {
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter).concat(['/usr/bin'])) {
+    const qemu = join(dir, MACHINES[machine].qemuBinary);
+    try {
+      accessSync(qemu, constants.X_OK);
+      return qemu;
+    } catch {
+      // next
+    }
+  }
+  return null;
+}
+
 /** Why the lab cannot run here, or null. */
-export function uefiLabMissing(qemu: string): string | null {
-  for (const [file, pkg] of [[OVMF_CODE, 'ovmf'], [OVMF_VARS, 'ovmf'], [IPXE_EFI, 'ipxe'], [qemu, 'qemu-system-x86']] as const) {
+export function uefiLabMissing(qemu: string | null, machine: UefiMachine = 'x64'): string | null {
+  const m = MACHINES[machine];
+  if (qemu === null || !existsSync(qemu)) return `${m.qemuBinary} (Debian package ${m.qemuPackage})`;
+  const files: Array<readonly [string, string]> = [[m.code, m.firmwarePackage], [m.vars, m.firmwarePackage]];
+  if (machine === 'x64') files.push([IPXE_EFI, 'ipxe']);
+  for (const [file, pkg] of files) {
     if (!existsSync(file)) return `${file} (Debian package ${pkg})`;
   }
   return null;
 }
 
 export interface UefiBootResult {
-  /** iPXE's banner appeared: EDK2 started the binary it fetched. */
+  /** EDK2 started the binary it fetched: iPXE's banner (x64) or the ARM64 app's line appeared. */
   readonly started: boolean;
+  /** arm64: what the application printed (nonce and checksum), if it ran. */
+  readonly proof: { readonly nonce: string; readonly checksum: string } | null;
   readonly ms: number;
   readonly console: string;
 }
 
 export class UefiLab {
   readonly bootImage: Buffer;
+  /** arm64: the application served, with the nonce and checksum it must print. */
+  readonly arm64App: Arm64EfiApp | null;
+  private readonly profile: MachineProfile;
   private vm: ProcessHandle | null = null;
   private daemonHandle: ProcessHandle | null = null;
 
@@ -61,8 +125,20 @@ export class UefiLab {
     private readonly lan: BridgedLan,
     readonly server: LinkEnd,
   ) {
-    const efi = readFileSync(IPXE_EFI);
-    this.bootImage = Buffer.concat([efi, randomBytes(Math.max(0, (plan.bootFileBytes ?? 0) - efi.length))]);
+    this.profile = MACHINES[plan.machine ?? 'x64'];
+    if (plan.machine === 'arm64') {
+      this.arm64App = buildArm64EfiApp(randomBytes(4).toString('hex'), randomBytes(plan.bootFileBytes ?? 0));
+      this.bootImage = this.arm64App.image;
+    } else {
+      const efi = readFileSync(IPXE_EFI);
+      this.arm64App = null;
+      this.bootImage = Buffer.concat([efi, randomBytes(Math.max(0, (plan.bootFileBytes ?? 0) - efi.length))]);
+    }
+  }
+
+  /** The boot file's name in the TFTP root (and its HTTP path). */
+  get bootFile(): string {
+    return this.profile.bootFile;
   }
 
   static async start(plan: UefiLabPlan, qemu: string): Promise<UefiLab> {
@@ -86,8 +162,8 @@ export class UefiLab {
   private async boot(): Promise<void> {
     const root = join(this.plan.workDir, 'root');
     mkdirSync(root, { recursive: true });
-    writeFileSync(join(root, BOOT_FILE), this.bootImage);
-    copyFileSync(OVMF_VARS, join(this.plan.workDir, 'vars.fd'));
+    writeFileSync(join(root, this.bootFile), this.bootImage);
+    copyFileSync(this.profile.vars, join(this.plan.workDir, 'vars.fd'));
     const p = this.server.address.split('.').slice(0, 3).join('.');
     const configFile = join(this.plan.workDir, 'pxecast.ini');
     writeFileSync(configFile, [
@@ -97,9 +173,9 @@ export class UefiLab {
       `state_file = ${join(this.plan.workDir, 'leases.json')}`,
       '[pool lab]', `first = ${p}.100`, `last = ${p}.149`, `router = ${this.server.address}`,
       ...(this.plan.boot === 'http' ? ['[http]', 'enabled = true', `listen = ${this.server.address}`, `port = ${UEFI_LAB_HTTP_PORT}`] : []),
-      // DHCP option 93 = 7 (EFI x64): EDK2's PXEv4 gets this file; 16 (x64 HTTP Boot) its URL.
-      '[image uefi]', `file = ${BOOT_FILE}`, `http_file = ${BOOT_FILE}`, 'arch = efi-x64', 'default = true', '',
+      ...this.images(),
     ].join('\n'));
+    if (this.plan.machine === 'arm64') writeFileSync(join(root, ARM64_DECOY_FILE), buildArm64EfiApp('decoy', Buffer.alloc(0)).image);
     if (this.plan.tftpLoss > 0) {
       // Loss on pxecast's side of the link for TFTP only (DHCP keeps its own retry pace out of
       // the measurement): ACKs and requests in, DATA and OACKs out. A drop in OUTPUT fails
@@ -114,13 +190,22 @@ export class UefiLab {
     this.daemonHandle = await startDaemonIn(this.server.namespace, configFile, /pxecast started/, 20_000);
   }
 
-  /** Powers the VM on and waits until iPXE's banner shows (or the VM stops, or the time is up). */
+  /** The catalog: the machine's image by architecture (DHCP option 93 = 7 or 11: EDK2's PXEv4
+   *  gets this file; 16 or 19, HTTP Boot, its URL). On x64 it is also the default image; on arm64
+   *  the default is the decoy, so only the architecture rule gives the ARM64 image. */
+  private images(): string[] {
+    const image = ['[image uefi]', `file = ${this.bootFile}`, `http_file = ${this.bootFile}`, `arch = ${this.profile.arch}`];
+    if (this.plan.machine !== 'arm64') return [...image, 'default = true', ''];
+    return ['[image other]', `file = ${ARM64_DECOY_FILE}`, 'arch = efi-x64', 'default = true', ...image, ''];
+  }
+
+  /** Powers the VM on and waits until the fetched binary has started (or the VM stops, or the time is up). */
   async bootVm(timeoutMs: number): Promise<UefiBootResult> {
     writeFileSync(this.consoleFile, '');
     const started = performance.now();
     this.vm = spawnInNamespace(this.lan.hub, this.qemu, [
-      '-accel', 'tcg', '-m', '256', '-display', 'none', '-vga', 'none', '-no-reboot',
-      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+      '-accel', 'tcg', '-m', '256', '-display', 'none', ...this.profile.machineArgs, '-no-reboot',
+      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${this.profile.code}`,
       '-drive', `if=pflash,format=raw,unit=1,file=${join(this.plan.workDir, 'vars.fd')}`,
       ...(this.plan.boot === 'http'
         ? ['-fw_cfg', 'name=opt/org.tianocore/IPv4PXESupport,string=no', '-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=no']
@@ -131,15 +216,16 @@ export class UefiLab {
       '-serial', `file:${this.consoleFile}`, '-monitor', 'none',
     ]);
     const deadline = started + timeoutMs;
+    const hasStarted = (console: string) => (this.arm64App ? parseArm64Proof(console) !== null : ipxeStarted(console));
     let text = this.console();
-    while (!ipxeStarted(text) && this.vm.isRunning() && performance.now() < deadline) {
+    while (!hasStarted(text) && this.vm.isRunning() && performance.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
       text = this.console();
     }
     const ms = performance.now() - started;
     await this.vm.kill(1000);
     text = this.console();
-    return { started: ipxeStarted(text), ms, console: text };
+    return { started: hasStarted(text), proof: this.arm64App ? parseArm64Proof(text) : null, ms, console: text };
   }
 
   console(): string {
