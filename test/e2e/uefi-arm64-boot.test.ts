@@ -5,6 +5,9 @@
 // TFTP, and the firmware starts it. The image is generated per run (test/support/arm64-efi-app.ts):
 // it prints a per-run nonce and the FNV-1a of its own loaded bytes, a few hundred KiB of random
 // payload included, and the test compares that with the value computed here over the file served.
+// The same firmware with its PXE entries switched off (fw_cfg knobs, as for OVMF) boots by UEFI
+// HTTP Boot instead: option 93 = 19 (ARM64 HTTP), `HTTPClient`, the URL from pxecast's DHCP and
+// the file from pxecast's HTTP server.
 //
 // Needs root, iproute2, qemu-system-arm and qemu-efi-aarch64 (.ci/run installs them).
 import assert from 'node:assert/strict';
@@ -73,5 +76,21 @@ describe('AAVMF (EDK2 ARM64 UEFI PXE) boots from pxecast', { concurrency: 1 }, (
     const summary = fetches[0]!;
     assert.equal(Number(field(summary, 'bytes')), l.bootImage.length, summary);
     console.log(`# ARM64 UEFI PXE: line after ${(result.ms / 1000).toFixed(1)} s; ${summary}`);
+  });
+});
+
+describe('AAVMF UEFI HTTP Boot from the URL pxecast\'s DHCP gives it', { concurrency: 1 }, () => {
+  it('arch 19 HTTPClient DISCOVER -> URL on pxecast\'s HTTP server -> the firmware downloads and runs the ARM64 image', async () => {
+    lab = await UefiLab.start({ workDir: join(work, `scenario${++scenario}`), tftpLoss: 0, bootFileBytes: PAYLOAD_BYTES, machine: 'arm64', boot: 'http' }, qemuPath());
+    const l = lab;
+    const result = await l.bootVm(VM_TIMEOUT_MS);
+    const log = l.daemon.outputTail();
+    assert.match(result.console, /Start HTTP Boot over IPv4/, `HttpBootDxe ran\n${explain(l, result)}`);
+    assertProof(l, result);
+    assert.match(log, /info dhcp lease service=dhcp mac=52:54:00:e2:ef:01 .*arch=efi-arm64-http/, `DHCP classified the firmware as arch 19 (efi-arm64-http)\n${explain(l, result)}`);
+    const bodies = log.split('\n').filter((line) => line.includes('info transfer service=http') && field(line, 'file') === `/${l.bootFile}` && field(line, 'outcome') === 'complete');
+    assert.ok(bodies.some((line) => Number(field(line, 'bytes')) === l.bootImage.length), `the whole boot file over HTTP\n${explain(l, result)}`);
+    assert.equal(log.split('\n').filter((line) => line.includes('service=tftp') && line.includes('info transfer')).length, 0, 'nothing over TFTP');
+    console.log(`# ARM64 UEFI HTTP Boot: line after ${(result.ms / 1000).toFixed(1)} s; ${bodies.join(' | ')}`);
   });
 });
