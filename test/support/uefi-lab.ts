@@ -199,7 +199,8 @@ export class UefiLab {
     return ['[image other]', `file = ${ARM64_DECOY_FILE}`, 'arch = efi-x64', 'default = true', ...image, ''];
   }
 
-  /** Powers the VM on and waits until the fetched binary has started (or the VM stops, or the time is up). */
+  /** Powers the VM on and waits until the fetched binary has started (or the firmware gave up, or
+   *  the VM stops, or the time is up). */
   async bootVm(timeoutMs: number): Promise<UefiBootResult> {
     writeFileSync(this.consoleFile, '');
     const started = performance.now();
@@ -218,7 +219,7 @@ export class UefiLab {
     const deadline = started + timeoutMs;
     const hasStarted = (console: string) => (this.arm64App ? parseArm64Proof(console) !== null : ipxeStarted(console));
     let text = this.console();
-    while (!hasStarted(text) && this.vm.isRunning() && performance.now() < deadline) {
+    while (!hasStarted(text) && !firmwareGaveUp(text, this.plan.boot ?? 'pxe') && this.vm.isRunning() && performance.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
       text = this.console();
     }
@@ -236,6 +237,15 @@ export class UefiLab {
     await this.vm?.kill(1000);
     await this.daemonHandle?.kill();
   }
+}
+
+/** EDK2 reported that the boot option under test (its first: the NIC has bootindex=1) failed,
+ *  or its boot manager fell through to its menu (UiApp): nothing the lab serves will run now.
+ *  Without this a failed boot would wait for the firmware's other options (PXEv6, HTTP) to time
+ *  out, then for the deadline. */
+function firmwareGaveUp(console: string, boot: 'pxe' | 'http'): boolean {
+  const option = boot === 'http' ? 'HTTPv4' : 'PXEv4';
+  return new RegExp(`BdsDxe: failed to (?:load|start) Boot[0-9A-F]{4} "UEFI ${option} `).test(console) || /BdsDxe: starting Boot[0-9A-F]{4} "UiApp"/.test(console);
 }
 
 /** iPXE's banner: printed once the firmware has handed control to ipxe.efi. */
