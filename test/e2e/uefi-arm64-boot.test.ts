@@ -18,7 +18,7 @@ import { after, afterEach, describe, it } from 'node:test';
 import { canUseNetns, teardown } from '../support/netns.js';
 import { UefiLab, uefiLabMissing, uefiQemu, type UefiBootResult } from '../support/uefi-lab.js';
 
-// Measured about 40 s to the line on the 2-core machine; the bound leaves room for a slow host
+// Measured 10.5-12.8 s to the line on the 2-core machine; the bound leaves room for a slow host
 // and makes a firmware that never gets (or never runs) the right image fail instead of hanging.
 const VM_TIMEOUT_MS = 150_000;
 // Random payload in the image: 274 blocks of 1468 bytes (69 windows of 4); odd, so the transfer
