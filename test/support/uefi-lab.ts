@@ -65,8 +65,8 @@ export interface UefiLabPlan {
    *  sections): a boot file the size of a real bootloader+kernel bundle. */
   readonly bootFileBytes?: number;
   /** `pxe` (default): EDK2's PXEv4 over TFTP. `http`: UEFI HTTP Boot (HttpBootDxe) from the URL
-   *  pxecast's DHCP gives an `HTTPClient`; OVMF's PXE entries are switched off through its fw_cfg
-   *  knobs (opt/org.tianocore/IPv4PXESupport, IPv6PXESupport), so HTTPv4 is the first boot option. */
+   *  pxecast's DHCP gives an `HTTPClient`; the firmware's PXE entries are switched off through its fw_cfg
+   *  knobs (opt/org.tianocore/IPv4PXESupport, IPv6PXESupport; OVMF and AAVMF alike), so HTTPv4 is the first boot option. */
   readonly boot?: 'pxe' | 'http';
   /** `x64` (default): OVMF, Debian's ipxe.efi. `arm64`: AAVMF and the generated ARM64 application
    *  carrying `bootFileBytes` of random payload. */
