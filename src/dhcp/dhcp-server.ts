@@ -24,7 +24,7 @@ import { LimitEpisodes } from '../limits/limit-episodes.js';
 import { LeaseTable, prefixMask, type Lease, type LeaseStore } from './leases.js';
 import { BROADCAST, replyDestination } from './reply-destination.js';
 
-/** A pool-pressure episode ends after this long without another full-pool DISCOVER. */
+/** An episode (pool pressure, a client's unreadable options) ends after this long without another hit. */
 const POOL_EPISODE_QUIET_MS = 60_000;
 
 const MESSAGE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(DhcpMessageType).map(([k, v]) => [v, k]));
@@ -62,7 +62,7 @@ export class DhcpServer {
   private pxePort: DatagramSocket | null = null;
   readonly counters: DhcpCounters = { received: {}, sent: {}, ignored: {}, decodeErrors: {}, leaseWriteErrors: 0, limited: {} };
   private readonly serverId: string;
-  /** Pool-pressure warnings are logged once per episode, not once per DISCOVER of a flood. */
+  /** Pool-pressure and unreadable-option warnings are logged once per episode, not once per DISCOVER. */
   private readonly episodes: LimitEpisodes;
 
   constructor(private readonly deps: DhcpServerDeps) {
@@ -123,6 +123,16 @@ export class DhcpServer {
     this.deps.logger.debug('dhcp request ignored', { reason, mac: msg?.chaddr });
   }
 
+  /** The client is answered as if it had not sent the unreadable options (client-class.ts); the
+   *  warning comes once per episode of that client, not once per retransmitted DISCOVER. */
+  private noteMalformed(client: ClientInfo): void {
+    if (!this.episodes.hit(`malformed|${client.mac}`).first) return;
+    this.deps.logger.warn('dhcp client option unreadable: answered as if it were absent; logged once per episode', {
+      mac: client.mac,
+      problem: client.malformed.join('; '),
+    });
+  }
+
   private onDatagram(data: Buffer, from: PeerAddress, port: 'dhcp' | 'pxe'): void {
     const msg = decodeDhcp(data);
     if (msg.op !== 1) return this.ignore('not a BOOTREQUEST', msg);
@@ -134,6 +144,7 @@ export class DhcpServer {
     if (this.deps.settings.unknownClients === 'ignore' && hostByMac(this.deps.catalog.current(), client.mac) === undefined) {
       return this.ignore('unknown client ([dhcp] unknown_clients = ignore)', msg);
     }
+    if (client.malformed.length > 0) this.noteMalformed(client);
     if (port === 'pxe') return this.onPxeRequest(msg, client, from, type);
     if (this.deps.settings.mode === 'proxy') return this.onProxyRequest(msg, client, type);
     return this.onFullRequest(msg, client, type);

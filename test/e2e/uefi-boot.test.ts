@@ -8,7 +8,11 @@
 // The same firmware with its PXE entries switched off boots by UEFI HTTP Boot instead: its
 // `HTTPClient` DISCOVER gets a URL from pxecast's DHCP, and pxecast's HTTP server serves the file.
 //
-// Needs root, iproute2, iptables, qemu-system-x86, ovmf and ipxe (.ci/run installs them).
+// In proxy mode beside dnsmasq and Kea, the same firmware boots Debian's signed GRUB from pxecast,
+// and GRUB reads its config from pxecast (the site servers apply the documented recipe).
+//
+// Needs root, iproute2, iptables, qemu-system-x86, ovmf, ipxe, grub-efi-amd64-signed, dnsmasq-base
+// and kea-dhcp4-server (.ci/run installs them).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +20,7 @@ import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import { canUseNetns, teardown } from '../support/netns.js';
 import { findQemu } from '../support/pxe-lab.js';
-import { BOOT_FILE, UefiLab, uefiLabMissing } from '../support/uefi-lab.js';
+import { BOOT_FILE, GRUB_CONFIG, UefiLab, uefiLabMissing } from '../support/uefi-lab.js';
 
 const VM_TIMEOUT_MS = 150_000;
 // The size of the file in the OVMF capture of issue 12 (2,618 blocks of 1468 bytes): ipxe.efi
@@ -117,4 +121,42 @@ describe('OVMF UEFI HTTP Boot from the URL pxecast\'s DHCP gives it', { concurre
     assert.ok(result.started, `the firmware started ipxe.efi (its banner on the console)\n${why}`);
     console.log(`# UEFI HTTP Boot: started in ${(result.ms / 1000).toFixed(1)} s; ${bodies.join(' | ')}`);
   });
+});
+
+// Issue 15: in proxy mode Debian's signed GRUB (2.06) configures its network from the firmware's
+// cached DHCPACK only (efinet.c hands EFI_PXE_BASE_CODE_MODE.DhcpAck to
+// grub_net_configure_by_dhcp_ack; ProxyOffer and PxeReply are never read), and that ACK is the
+// site server's: pxecast's proxy offer sits in ProxyOffer. GRUB takes its server (`$root`,
+// `tftp,SERVER`) from that ACK's siaddr, else its option 66, else sname. So the site server must
+// name pxecast as next-server for PXE clients (docs/dhcp.md, "GRUB in proxy mode"); these runs
+// apply that recipe to dnsmasq and to Kea and prove the whole chain: EDK2 takes pxecast's proxy
+// offer (address from the site range), fetches GRUB from pxecast, GRUB fetches grub.cfg from
+// pxecast and runs it (the marker with this run's nonce, then `halt`).
+describe('OVMF in proxy mode: Debian\'s signed GRUB from pxecast reads its config from pxecast', { concurrency: 1 }, () => {
+  for (const siteServer of ['dnsmasq', 'kea'] as const) {
+    it(`beside ${siteServer} with next-server = pxecast for PXE clients`, async () => {
+      lab = await UefiLab.start(
+        { workDir: join(work, `scenario${++scenario}`), tftpLoss: 0, dhcp: 'proxy', siteServer, siteNextServer: true, loader: 'grub' },
+        qemuPath(),
+      );
+      const l = lab;
+      const result = await l.bootVm(VM_TIMEOUT_MS);
+      const log = l.daemon.outputTail();
+      const why = `--- console ---\n${result.console.split('\n').slice(-30).join('\n')}\n--- pxecast ---\n${log.slice(-6000)}\n--- ${siteServer} ---\n${l.siteLog.slice(-3000)}`;
+      const complete = (file: string) => log.split('\n').filter((line) => line.includes('info transfer') && field(line, 'file') === file && field(line, 'outcome') === 'complete');
+      // The firmware: pxecast's proxy offer named the boot file, pxecast served all of it.
+      const boot = complete(BOOT_FILE);
+      assert.ok(boot.some((line) => Number(field(line, 'bytes')) === l.bootImage.length), `the whole of GRUB over TFTP\n${why}`);
+      assert.match(result.console, /Welcome to GRUB!/, `the firmware started GRUB\n${why}`);
+      // GRUB: its config came from pxecast, byte for byte, and GRUB ran it.
+      assert.ok(complete(`/${GRUB_CONFIG}`).some((line) => Number(field(line, 'bytes')) === l.grubConfig.length), `grub.cfg from pxecast\n${why}`);
+      const marker = l.grubMarker(result.console);
+      assert.ok(marker, `GRUB ran the config from pxecast (its marker with this run's nonce)\n${why}`);
+      assert.equal(marker.root, `tftp,${l.server.address}`, why);
+      // The address is the site server's (its range .150-.199): pxecast only added the boot data.
+      const host = Number(marker.ip.split('.')[3]);
+      assert.ok(marker.ip.startsWith(l.server.address.replace(/\.\d+$/, '.')) && host >= 150 && host <= 199, `address from ${siteServer}: ${marker.ip}\n${why}`);
+      console.log(`# GRUB in proxy mode beside ${siteServer}: config run ${(result.ms / 1000).toFixed(1)} s after power-on; root=${marker.root} ip=${marker.ip}`);
+    });
+  }
 });

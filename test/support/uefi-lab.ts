@@ -1,28 +1,35 @@
 // A UEFI PXE (or HTTP Boot, see `boot`) lab: one QEMU VM with Debian's EDK2 firmware and a virtio-net NIC with no
 // option ROM, so EDK2's own PXE stack (UefiPxeBcDxe + Mtftp4Dxe) boots, not iPXE. It asks for
 // blksize=1468 and windowsize=4 over TFTP: the most common PXE client today. The VM sits on a tap
-// in a bridge of namespaces this process creates, pxecast (full DHCP) in its own namespace.
+// in a bridge of namespaces this process creates, pxecast in its own namespace: full DHCP, or
+// proxyDHCP beside the site's DHCP server (dnsmasq or Kea, site-dhcp.ts) in a second one.
 //
 // Two machines (`machine`): x64, OVMF in qemu-system-x86_64 (DHCP arch 7, or 16 for HTTP Boot),
 // and arm64, AAVMF (EDK2 ArmVirtQemu) in qemu-system-aarch64 `-M virt` (arch 11, or 19).
 // Boot order: the NIC has bootindex=1, which QEMU passes to the firmware as fw_cfg "bootorder", so EDK2
 // tries PXEv4 on it first; the lab has no IPv6 router, and PXEv6 is never reached because PXEv4
 // succeeds. Proof that the firmware ran what it fetched: on x64 the EFI binary is Debian's iPXE
-// (ipxe.efi), whose banner appears on the serial console once EDK2 has started it; on arm64 it is
-// an application generated here (arm64-efi-app.ts) that prints a per-run nonce and the FNV-1a of
-// its own loaded bytes, which the test compares with the value computed over the file served.
+// (ipxe.efi), whose banner appears on the serial console once EDK2 has started it, or Debian's
+// signed GRUB (grubnetx64.efi), whose config (GRUB_CONFIG) must come from pxecast: it prints a
+// marker with a nonce written at test time and the network values GRUB holds, then halts; on arm64
+// it is an application generated here (arm64-efi-app.ts) that prints a per-run nonce and the
+// FNV-1a of its own loaded bytes, which the test compares with the value computed over the file served.
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { buildArm64EfiApp, parseArm64Proof, type Arm64EfiApp } from './arm64-efi-app.js';
 import { startDaemonIn } from './netns-daemon.js';
 import { addTap, createBridge, createNamespace, runInNamespace, spawnInNamespace, type BridgedLan, type LinkEnd, type ProcessHandle } from './netns.js';
+import { startSiteDhcp, type SiteServerKind } from './site-dhcp.js';
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS.fd';
 export const AAVMF_CODE = '/usr/share/AAVMF/AAVMF_CODE.fd';
 export const AAVMF_VARS = '/usr/share/AAVMF/AAVMF_VARS.fd';
 export const IPXE_EFI = '/usr/lib/ipxe/ipxe.efi';
+/** Debian's signed network GRUB (grub-efi-amd64-signed): prefix `/grub` and a memdisk config that
+ *  sources `$prefix/x86_64-efi/grub.cfg` if it exists, else `$prefix/grub.cfg`. */
+export const GRUB_EFI = '/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed';
 export const BOOT_FILE = 'bootx64.efi';
 export const ARM64_BOOT_FILE = 'bootaa64.efi';
 /** The arm64 lab's default image, for every architecture the catalog does not list: the same kind
@@ -56,6 +63,9 @@ const MACHINES: Readonly<Record<UefiMachine, MachineProfile>> = {
   },
 };
 
+/** Where that GRUB looks for its config, under the TFTP root. */
+export const GRUB_CONFIG = 'grub/grub.cfg';
+
 export interface UefiLabPlan {
   /** Folder for the TFTP root, config, NVRAM copy and console log; the caller removes it. */
   readonly workDir: string;
@@ -71,6 +81,16 @@ export interface UefiLabPlan {
   /** `x64` (default): OVMF, Debian's ipxe.efi. `arm64`: AAVMF and the generated ARM64 application
    *  carrying `bootFileBytes` of random payload. */
   readonly machine?: UefiMachine;
+  /** `full` (default): pxecast gives address and boot file. `proxy`: the site server gives the
+   *  address, pxecast (proxyDHCP) the boot file. */
+  readonly dhcp?: 'full' | 'proxy';
+  /** In proxy mode: the site's DHCP server (default dnsmasq) ... */
+  readonly siteServer?: SiteServerKind;
+  /** ... and whether it applies the GRUB recipe: next-server = pxecast for PXE clients. */
+  readonly siteNextServer?: boolean;
+  /** What BOOT_FILE is: `ipxe` (default) ipxe.efi padded to bootFileBytes, `grub` Debian's signed
+   *  GRUB with GRUB_CONFIG beside it. */
+  readonly loader?: 'ipxe' | 'grub';
 }
 
 /** The lab's HTTP port in `http` mode. */
@@ -95,7 +115,7 @@ export function uefiLabMissing(qemu: string | null, machine: UefiMachine = 'x64'
   const m = MACHINES[machine];
   if (qemu === null || !existsSync(qemu)) return `${m.qemuBinary} (Debian package ${m.qemuPackage})`;
   const files: Array<readonly [string, string]> = [[m.code, m.firmwarePackage], [m.vars, m.firmwarePackage]];
-  if (machine === 'x64') files.push([IPXE_EFI, 'ipxe']);
+  if (machine === 'x64') files.push([IPXE_EFI, 'ipxe'], [GRUB_EFI, 'grub-efi-amd64-signed']);
   for (const [file, pkg] of files) {
     if (!existsSync(file)) return `${file} (Debian package ${pkg})`;
   }
@@ -103,7 +123,8 @@ export function uefiLabMissing(qemu: string | null, machine: UefiMachine = 'x64'
 }
 
 export interface UefiBootResult {
-  /** EDK2 started the binary it fetched: iPXE's banner (x64) or the ARM64 app's line appeared. */
+  /** The loader's proof appeared: iPXE's banner (x64: EDK2 started the binary it fetched), the
+   *  marker of GRUB_CONFIG (GRUB read its config from pxecast and ran it), or the ARM64 app's line. */
   readonly started: boolean;
   /** arm64: what the application printed (nonce and checksum), if it ran. */
   readonly proof: { readonly nonce: string; readonly checksum: string } | null;
@@ -111,29 +132,54 @@ export interface UefiBootResult {
   readonly console: string;
 }
 
+/** What the GRUB_CONFIG marker line reports, once GRUB has run the config. */
+export interface GrubMarker {
+  readonly nonce: string;
+  /** GRUB's `$root`, e.g. `tftp,10.213.4.1`: the server GRUB took from the firmware. */
+  readonly root: string;
+  readonly server: string;
+  readonly ip: string;
+}
+
 export class UefiLab {
   readonly bootImage: Buffer;
   /** arm64: the application served, with the nonce and checksum it must print. */
   readonly arm64App: Arm64EfiApp | null;
   private readonly profile: MachineProfile;
+  /** Written into GRUB_CONFIG's marker: only a config read from this lab's pxecast prints it. */
+  readonly grubNonce = randomBytes(8).toString('hex');
+  readonly grubConfig: Buffer;
   private vm: ProcessHandle | null = null;
   private daemonHandle: ProcessHandle | null = null;
+  private siteHandle: ProcessHandle | null = null;
 
   private constructor(
     readonly plan: UefiLabPlan,
     private readonly qemu: string,
     private readonly lan: BridgedLan,
     readonly server: LinkEnd,
+    private readonly site: LinkEnd | null,
   ) {
     this.profile = MACHINES[plan.machine ?? 'x64'];
     if (plan.machine === 'arm64') {
       this.arm64App = buildArm64EfiApp(randomBytes(4).toString('hex'), randomBytes(plan.bootFileBytes ?? 0));
       this.bootImage = this.arm64App.image;
+    } else if (plan.loader === 'grub') {
+      this.arm64App = null;
+      this.bootImage = readFileSync(GRUB_EFI);
     } else {
       const efi = readFileSync(IPXE_EFI);
       this.arm64App = null;
       this.bootImage = Buffer.concat([efi, randomBytes(Math.max(0, (plan.bootFileBytes ?? 0) - efi.length))]);
     }
+    // Two short lines: the firmware console wraps at 80 columns. `halt` powers the VM off (QEMU
+    // exits), so a run ends as soon as GRUB has acted on the config.
+    this.grubConfig = Buffer.from([
+      `echo "pxecast-grub nonce=${this.grubNonce} root=$root"`,
+      `echo "pxecast-grub server=$net_default_server ip=$net_default_ip"`,
+      'halt',
+      '',
+    ].join('\n'));
   }
 
   /** The boot file's name in the TFTP root (and its HTTP path). */
@@ -143,11 +189,17 @@ export class UefiLab {
 
   static async start(plan: UefiLabPlan, qemu: string): Promise<UefiLab> {
     const serverNs = createNamespace('uefisrv');
-    const lan = createBridge([serverNs]);
+    const proxy = plan.dhcp === 'proxy';
+    const lan = createBridge(proxy ? [serverNs, createNamespace('uefisite')] : [serverNs]);
     addTap(lan, 'tap0');
-    const lab = new UefiLab(plan, qemu, lan, lan.members[0]!);
+    const lab = new UefiLab(plan, qemu, lan, lan.members[0]!, proxy ? lan.members[1]! : null);
     await lab.boot();
     return lab;
+  }
+
+  /** The site server's output (proxy mode). */
+  get siteLog(): string {
+    return this.siteHandle?.outputTail() ?? '';
   }
 
   get daemon(): ProcessHandle {
@@ -163,15 +215,20 @@ export class UefiLab {
     const root = join(this.plan.workDir, 'root');
     mkdirSync(root, { recursive: true });
     writeFileSync(join(root, this.bootFile), this.bootImage);
+    if (this.plan.loader === 'grub') {
+      mkdirSync(join(root, 'grub'), { recursive: true });
+      writeFileSync(join(root, GRUB_CONFIG), this.grubConfig);
+    }
     copyFileSync(this.profile.vars, join(this.plan.workDir, 'vars.fd'));
     const p = this.server.address.split('.').slice(0, 3).join('.');
     const configFile = join(this.plan.workDir, 'pxecast.ini');
+    const proxy = this.plan.dhcp === 'proxy';
     writeFileSync(configFile, [
       '[log]', 'level = info',
       '[tftp]', `listen = ${this.server.address}`, `root = ${root}`,
-      '[dhcp]', 'mode = full', `interface = ${this.server.address}`, 'lease_time = 1h',
+      '[dhcp]', `mode = ${proxy ? 'proxy' : 'full'}`, `interface = ${this.server.address}`, 'lease_time = 1h',
       `state_file = ${join(this.plan.workDir, 'leases.json')}`,
-      '[pool lab]', `first = ${p}.100`, `last = ${p}.149`, `router = ${this.server.address}`,
+      ...(proxy ? [] : ['[pool lab]', `first = ${p}.100`, `last = ${p}.149`, `router = ${this.server.address}`]),
       ...(this.plan.boot === 'http' ? ['[http]', 'enabled = true', `listen = ${this.server.address}`, `port = ${UEFI_LAB_HTTP_PORT}`] : []),
       ...this.images(),
     ].join('\n'));
@@ -187,6 +244,15 @@ export class UefiLab {
         if (r.exitCode !== 0) throw new Error(`iptables ${chain}: ${r.stderr}`);
       }
     }
+    if (this.site) {
+      this.siteHandle = await startSiteDhcp(this.site, {
+        kind: this.plan.siteServer ?? 'dnsmasq',
+        workDir: this.plan.workDir,
+        first: `${p}.150`,
+        last: `${p}.199`,
+        ...(this.plan.siteNextServer ? { bootServer: this.server.address } : {}),
+      });
+    }
     this.daemonHandle = await startDaemonIn(this.server.namespace, configFile, /pxecast started/, 20_000);
   }
 
@@ -199,8 +265,8 @@ export class UefiLab {
     return ['[image other]', `file = ${ARM64_DECOY_FILE}`, 'arch = efi-x64', 'default = true', ...image, ''];
   }
 
-  /** Powers the VM on and waits until the fetched binary has started (or the firmware gave up, or
-   *  the VM stops, or the time is up). */
+  /** Powers the VM on and waits until the loader's proof shows, the firmware or GRUB gives up,
+   *  the VM stops, or the time is up. */
   async bootVm(timeoutMs: number): Promise<UefiBootResult> {
     writeFileSync(this.consoleFile, '');
     const started = performance.now();
@@ -217,16 +283,22 @@ export class UefiLab {
       '-serial', `file:${this.consoleFile}`, '-monitor', 'none',
     ]);
     const deadline = started + timeoutMs;
-    const hasStarted = (console: string) => (this.arm64App ? parseArm64Proof(console) !== null : ipxeStarted(console));
+    const proven = (text: string) => (this.arm64App ? parseArm64Proof(text) !== null : this.plan.loader === 'grub' ? this.grubMarker(text) !== null : ipxeStarted(text));
     let text = this.console();
-    while (!hasStarted(text) && !firmwareGaveUp(text, this.plan.boot ?? 'pxe') && this.vm.isRunning() && performance.now() < deadline) {
+    while (!proven(text) && !firmwareGaveUp(text, this.plan.boot ?? 'pxe') && !grubGaveUp(text) && this.vm.isRunning() && performance.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
       text = this.console();
     }
     const ms = performance.now() - started;
     await this.vm.kill(1000);
     text = this.console();
-    return { started: hasStarted(text), proof: this.arm64App ? parseArm64Proof(text) : null, ms, console: text };
+    return { started: proven(text), proof: this.arm64App ? parseArm64Proof(text) : null, ms, console: text };
+  }
+
+  /** The marker GRUB_CONFIG prints, if it ran (with this lab's nonce). */
+  grubMarker(console: string): GrubMarker | null {
+    const m = new RegExp(`^pxecast-grub nonce=${this.grubNonce} root=(\\S*)\\s*^pxecast-grub server=(\\S*) ip=(\\S*)`, 'm').exec(console);
+    return m ? { nonce: this.grubNonce, root: m[1]!, server: m[2]!, ip: m[3]! } : null;
   }
 
   console(): string {
@@ -236,6 +308,7 @@ export class UefiLab {
   async stop(): Promise<void> {
     await this.vm?.kill(1000);
     await this.daemonHandle?.kill();
+    await this.siteHandle?.kill();
   }
 }
 
@@ -246,6 +319,11 @@ export class UefiLab {
 function firmwareGaveUp(console: string, boot: 'pxe' | 'http'): boolean {
   const option = boot === 'http' ? 'HTTPv4' : 'PXEv4';
   return new RegExp(`BdsDxe: failed to (?:load|start) Boot[0-9A-F]{4} "UEFI ${option} `).test(console) || /BdsDxe: starting Boot[0-9A-F]{4} "UiApp"/.test(console);
+}
+
+/** GRUB found no config to run and waits at its shell: nothing more will happen. */
+function grubGaveUp(console: string): boolean {
+  return /^grub> ?/m.test(console) || /^grub rescue> ?/m.test(console);
 }
 
 /** iPXE's banner: printed once the firmware has handed control to ipxe.efi. */
