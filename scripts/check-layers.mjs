@@ -14,12 +14,14 @@ const HTTP_METRICS = /^((node:)?https?|prom-client)$/;
 // [folder, what it may not import, allowed exceptions]
 const rules = [
   // Our own layers by relative path; the `dhcp` package (and its lib/ files) only in codec.
-  ['src/codec', (spec) => IO_MODULES.test(spec) || (spec.startsWith('.') && /\/(io|tftp|dhcp|catalog|config|control)\//.test(spec)) || (ADAPTER_PACKAGES.test(spec) && spec !== 'dhcp')],
+  ['src/codec', (spec) => IO_MODULES.test(spec) || (spec.startsWith('.') && /\/(io|tftp|multicast|flowcontrol|admission|dhcp|catalog|config|control)\//.test(spec)) || (ADAPTER_PACKAGES.test(spec) && spec !== 'dhcp')],
   ['src/config', (spec) => IO_MODULES.test(spec) || /\/io\/(?!ports\.js)/.test(spec) || /^(winston|node-ipc|dhcp)$/.test(spec)],
   ['src/catalog', (spec) => IO_MODULES.test(spec) || /\/io\/(?!ports\.js)/.test(spec) || ADAPTER_PACKAGES.test(spec)],
   ['src/tftp', (spec) => IO_MODULES.test(spec) || /\/io\/(?!ports\.js)/.test(spec) || ADAPTER_PACKAGES.test(spec)],
+  ['src/multicast', (spec) => IO_MODULES.test(spec) || /\/io\/(?!ports\.js)/.test(spec) || ADAPTER_PACKAGES.test(spec)],
+  ['src/flowcontrol', (spec) => IO_MODULES.test(spec) || /\/io\/(?!ports\.js)/.test(spec) || ADAPTER_PACKAGES.test(spec)],
   // Limiters are pure state machines shared by the TFTP and DHCP sides.
-  ['src/limits', (spec) => IO_MODULES.test(spec) || /\/io\//.test(spec) || ADAPTER_PACKAGES.test(spec)],
+  ['src/admission', (spec) => IO_MODULES.test(spec) || /\/io\/(?!ports\.js)/.test(spec) || ADAPTER_PACKAGES.test(spec)],
   // The HTTP glue and its pure decisions: node:http lives in io/node-http.ts.
   ['src/http', (spec) => IO_MODULES.test(spec) || /\/io\/(?!ports\.js)/.test(spec) || ADAPTER_PACKAGES.test(spec)],
   ['src/dhcp', (spec) => IO_MODULES.test(spec) || /\/io\/(?!ports\.js)/.test(spec) || ADAPTER_PACKAGES.test(spec)],

@@ -20,7 +20,7 @@ import type { DhcpConfig } from '../config/config-types.js';
 import type { DatagramHandler, DatagramSocket, Logger, PeerAddress, SocketFactory } from '../io/ports.js';
 import { decideBoot, type BootDecision, type ServedHttp } from './boot-policy.js';
 import { classifyClient, type ClientInfo } from './client-class.js';
-import { LimitEpisodes } from '../limits/limit-episodes.js';
+import { LimitEpisodes } from '../admission/limit-episodes.js';
 import { LeaseTable, prefixMask, type Lease, type LeaseStore } from './leases.js';
 import { BROADCAST, replyDestination } from './reply-destination.js';
 

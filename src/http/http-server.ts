@@ -9,7 +9,7 @@ import type { CatalogStore } from '../catalog/catalog-store.js';
 import { resolveInRoot } from '../catalog/served-tree.js';
 import type { HttpConfig } from '../config/config-types.js';
 import type { Clock, FileSystem, HttpExchange, HttpListener, HttpServerFactory, Logger, OpenedFile, PeerAddress } from '../io/ports.js';
-import type { KeyedRateLimiter } from '../limits/keyed-rate-limiter.js';
+import type { KeyedRateLimiter } from '../admission/keyed-rate-limiter.js';
 import { hostByMac } from '../catalog/catalog.js';
 import { parseIpxeScriptTarget, renderIpxeScript } from '../catalog/ipxe-script.js';
 import { nameFromTarget, planFileResponse } from './http-response.js';

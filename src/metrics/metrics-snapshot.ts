@@ -7,7 +7,7 @@
 import type { DhcpServer } from '../dhcp/dhcp-server.js';
 import type { HttpServer } from '../http/http-server.js';
 import type { MetricFamily, MetricSample } from '../io/ports.js';
-import type { MtftpServer } from '../tftp/mtftp-server.js';
+import type { MtftpServer } from '../multicast/mtftp-server.js';
 import type { TftpServer } from '../tftp/tftp-server.js';
 
 /** The parts of `Daemon` the metrics read; `Daemon` itself satisfies it. */

@@ -11,11 +11,11 @@
 // Who the master is, and what happens when it finishes or goes silent, is the caller's business.
 import { encodeDataHeader } from '../codec/tftp-packet.js';
 import type { Clock, DatagramSocket, Logger, PeerAddress } from '../io/ports.js';
-import { AckAccounting } from './ack-accounting.js';
-import type { BlockProducer } from './block-producer.js';
-import { AimdRate, mbpsToBytesPerMs, RateLimiter, TokenBucket, type LossMeter } from './flow-control.js';
-import { LazyTimer } from './lazy-timer.js';
-import { RttEstimator, type RtoBounds } from './rtt-estimator.js';
+import { AckAccounting } from '../flowcontrol/ack-accounting.js';
+import type { BlockProducer } from '../tftp/block-producer.js';
+import { AimdRate, mbpsToBytesPerMs, RateLimiter, TokenBucket, type LossMeter } from '../flowcontrol/flow-control.js';
+import { LazyTimer } from '../tftp/lazy-timer.js';
+import { RttEstimator, type RtoBounds } from '../flowcontrol/rtt-estimator.js';
 
 /** What the stream needs to know about the client currently driving it. */
 export interface StreamMaster {

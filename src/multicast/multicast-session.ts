@@ -13,13 +13,13 @@ import { encodeTftp, TftpErrorCode, type TftpOption, type TftpPacket } from '../
 import type { RequestedOptions } from '../codec/tftp-options.js';
 import type { MulticastConfig } from '../config/config-types.js';
 import type { Clock, DatagramSocket, Logger, PeerAddress } from '../io/ports.js';
-import type { BlockProducer } from './block-producer.js';
-import { RateLimiter, type LossMeter, type SessionParameters, type TokenBucket } from './flow-control.js';
+import type { BlockProducer } from '../tftp/block-producer.js';
+import { RateLimiter, type LossMeter, type SessionParameters, type TokenBucket } from '../flowcontrol/flow-control.js';
 import type { GroupPort } from './group-pool.js';
-import { LazyTimer } from './lazy-timer.js';
+import { LazyTimer } from '../tftp/lazy-timer.js';
 import { MasterStream, type StreamMaster } from './master-stream.js';
-import type { RtoBounds } from './rtt-estimator.js';
-import type { TransferOutcome, TransferProgress, TransferResult } from './transfer-types.js';
+import type { RtoBounds } from '../flowcontrol/rtt-estimator.js';
+import type { TransferOutcome, TransferProgress, TransferResult } from '../tftp/transfer-types.js';
 
 export type SessionState = 'gathering' | 'sending' | 'closed';
 export type MemberState = 'listening' | 'master' | 'done' | 'failed';

@@ -5,8 +5,8 @@ import { decodeTftp as decode, type TftpPacket } from '../../../src/codec/tftp-p
 import type { MulticastConfig } from '../../../src/config/config-types.js';
 import type { Logger, PeerAddress } from '../../../src/io/ports.js';
 import { OctetBlocks } from '../../../src/tftp/block-producer.js';
-import { chooseSessionParameters, LossMeter, mbpsToBytesPerMs, TokenBucket } from '../../../src/tftp/flow-control.js';
-import { MAX_STRAY_ACKS, MulticastSession, type SessionSummary } from '../../../src/tftp/multicast-session.js';
+import { chooseSessionParameters, LossMeter, mbpsToBytesPerMs, TokenBucket } from '../../../src/flowcontrol/flow-control.js';
+import { MAX_STRAY_ACKS, MulticastSession, type SessionSummary } from '../../../src/multicast/multicast-session.js';
 import type { TransferResult } from '../../../src/tftp/transfer-types.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { FakeSocket, settle } from '../../support/fake-socket.js';

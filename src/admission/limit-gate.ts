@@ -7,8 +7,8 @@
 //   sources, traffic aimed at a victim), so a rate-limited client gets one ERROR per episode, and
 //   all refusal ERRORs together stay under REFUSAL_ERRORS_PER_S.
 import type { Clock, Logger, LogFields } from '../io/ports.js';
-import { KeyedRateLimiter } from '../limits/keyed-rate-limiter.js';
-import { LimitEpisodes } from '../limits/limit-episodes.js';
+import { KeyedRateLimiter } from './keyed-rate-limiter.js';
+import { LimitEpisodes } from './limit-episodes.js';
 
 export type LimitName = 'request-rate' | 'client-transfers' | 'busy' | 'unconfirmed-evicted' | 'unconfirmed-expired' | 'multicast-groups';
 

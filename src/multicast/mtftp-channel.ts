@@ -39,11 +39,11 @@
 import { encodeTftp, TftpErrorCode } from '../codec/tftp-packet.js';
 import type { MtftpChannelConfig } from '../config/config-types.js';
 import type { Clock, DatagramSocket, Logger, OpenedFile, PeerAddress } from '../io/ports.js';
-import { OctetBlocks } from './block-producer.js';
-import type { LossMeter, TokenBucket } from './flow-control.js';
-import { LazyTimer } from './lazy-timer.js';
+import { OctetBlocks } from '../tftp/block-producer.js';
+import type { LossMeter, TokenBucket } from '../flowcontrol/flow-control.js';
+import { LazyTimer } from '../tftp/lazy-timer.js';
 import { MasterStream, type StreamMaster } from './master-stream.js';
-import type { RtoBounds } from './rtt-estimator.js';
+import type { RtoBounds } from '../flowcontrol/rtt-estimator.js';
 
 /** PXE MTFTP has no option negotiation. */
 export const MTFTP_BLKSIZE = 512;

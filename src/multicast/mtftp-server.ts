@@ -13,11 +13,11 @@ import { mtftpImageFor, mtftpServerPorts, servedChannel, type ServedMtftp } from
 import type { Catalog } from '../catalog/catalog.js';
 import type { MtftpChannelConfig, MtftpConfig, MulticastConfig, TftpConfig } from '../config/config-types.js';
 import type { Clock, DatagramSocket, FileSystem, Logger, PeerAddress, SocketFactory } from '../io/ports.js';
-import type { LossMeter, TokenBucket } from './flow-control.js';
-import type { KeyedRateLimiter } from '../limits/keyed-rate-limiter.js';
-import { LimitGate } from './limit-gate.js';
+import type { LossMeter, TokenBucket } from '../flowcontrol/flow-control.js';
+import type { KeyedRateLimiter } from '../admission/keyed-rate-limiter.js';
+import { LimitGate } from '../admission/limit-gate.js';
 import { MtftpChannel, type PassProgress, type PassSummary } from './mtftp-channel.js';
-import { rtoBounds } from './rtt-estimator.js';
+import { rtoBounds } from '../flowcontrol/rtt-estimator.js';
 
 export interface MtftpServerDeps {
   readonly clock: Clock;

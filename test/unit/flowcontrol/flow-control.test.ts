@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chooseSessionParameters, MULTICAST_MAX_BLOCKS, PACER_SLACK_MS, TokenBucket } from '../../../src/tftp/flow-control.js';
+import { chooseSessionParameters, MULTICAST_MAX_BLOCKS, PACER_SLACK_MS, TokenBucket } from '../../../src/flowcontrol/flow-control.js';
 
 describe('chooseSessionParameters: max_blksize', () => {
   const limits = { maxBlksize: 1468, rtoMinMs: 10, maxRateMbps: 1000, minRateMbps: 8 };
