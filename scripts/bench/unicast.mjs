@@ -65,7 +65,9 @@ function pxecastServer(name, cli) {
     command: (host, port, root, tmp) => {
       const ini = join(tmp, `${name}-${host}-${port}.ini`);
       writeFileSync(ini, ['[log]', 'level = warn', '[tftp]', `listen = ${host}`, `port = ${port}`,
-        `root = ${root}`, 'max_blksize = 65464', 'max_windowsize = 64', ''].join('\n'));
+        `root = ${root}`, 'max_blksize = 65464', 'max_windowsize = 64',
+        // A control socket of its own: two pxecast builds run side by side with PXECAST_BASELINE.
+        '[control]', `socket = ${ini}.sock`, ''].join('\n'));
       return [process.execPath, [cli, 'serve', '--config', ini]];
     },
   };
