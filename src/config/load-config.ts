@@ -5,7 +5,7 @@ import { dirname, isAbsolute } from 'node:path';
 
 import { ConfigError, issueAt, type ConfigIssue } from './config-error.js';
 import { checkHosts, reservationsWithHosts } from './hosts.js';
-import { IPV4, ipv4Number, MAC, normalizeMac, subnetOf } from './ipv4.js';
+import { IPV4, ipv4ToNumber, MAC, normalizeMac, subnetOf } from '../codec/ipv4.js';
 import {
   ARCHITECTURES,
   type Config,
@@ -163,7 +163,7 @@ const MULTICAST_ORDER: readonly OrderRule[] = [
 /** Ordered pairs of one section; the later-written key of a pair is blamed. */
 function checkOrder(values: SectionValues, rules: readonly OrderRule[], issues: ConfigIssue[]): void {
   const asNumber = (v: unknown): number | null =>
-    typeof v === 'number' ? v : typeof v === 'string' && /^\d+\.\d+\.\d+\.\d+$/.test(v) ? ipv4Number(v) : null;
+    typeof v === 'number' ? v : typeof v === 'string' && /^\d+\.\d+\.\d+\.\d+$/.test(v) ? ipv4ToNumber(v) : null;
   for (const { low, high, strict } of rules) {
     const lowValue = values.get(low);
     const highValue = values.get(high);
@@ -200,7 +200,7 @@ function checkPool(pool: SectionValues, issues: ConfigIssue[]): DhcpReservation[
     if (!IPV4.test(value)) issues.push(issueAt(at(key), pool.label, key, 'pools are IPv4'));
   }
   if (!IPV4.test(first) || !IPV4.test(last)) return [];
-  if (ipv4Number(first) > ipv4Number(last)) issues.push(issueAt(at('last'), pool.label, 'last', `${last} is below \`first\` (${first})`));
+  if (ipv4ToNumber(first) > ipv4ToNumber(last)) issues.push(issueAt(at('last'), pool.label, 'last', `${last} is below \`first\` (${first})`));
   else if (subnetOf(first, prefix) !== subnetOf(last, prefix)) {
     issues.push(issueAt(at('last'), pool.label, 'last', `${last} is not in the /${prefix} subnet of \`first\` (${first})`));
   }

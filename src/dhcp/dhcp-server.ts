@@ -21,8 +21,10 @@ import type { DatagramHandler, DatagramSocket, Logger, PeerAddress, SocketFactor
 import { decideBoot, type BootDecision, type ServedHttp } from './boot-policy.js';
 import { classifyClient, type ClientInfo } from './client-class.js';
 import { LimitEpisodes } from '../admission/limit-episodes.js';
-import { LeaseTable, prefixMask, type Lease, type LeaseStore } from './leases.js';
+import { prefixMask } from '../codec/ipv4.js';
+import { LeaseTable, type Lease, type LeaseStore } from './leases.js';
 import { BROADCAST, replyDestination } from './reply-destination.js';
+import { countIn } from '../metrics/counters.js';
 
 /** A pool-pressure episode ends after this long without another full-pool DISCOVER. */
 const POOL_EPISODE_QUIET_MS = 60_000;
@@ -113,13 +115,13 @@ export class DhcpServer {
   /** A socket handler that cannot throw: decode errors are counted by reason, the rest logged. */
   private guard(handle: DatagramHandler): DatagramHandler {
     return guarded(this.deps.logger, 'DHCP', handle, (e, _data, from) => {
-      this.counters.decodeErrors[e.code] = (this.counters.decodeErrors[e.code] ?? 0) + 1;
+      countIn(this.counters.decodeErrors, e.code);
       this.deps.logger.debug('malformed DHCP datagram dropped', { peer: `${from.address}:${from.port}`, reason: e.message });
     });
   }
 
   private ignore(reason: string, msg?: DhcpMessage): void {
-    this.counters.ignored[reason] = (this.counters.ignored[reason] ?? 0) + 1;
+    countIn(this.counters.ignored, reason);
     this.deps.logger.debug('dhcp request ignored', { reason, mac: msg?.chaddr });
   }
 
@@ -129,7 +131,7 @@ export class DhcpServer {
     const type = msg.options[53];
     if (typeof type !== 'number') return this.ignore('no message type (BOOTP)', msg);
     const name = MESSAGE_NAMES[type] ?? `type-${type}`;
-    this.counters.received[name] = (this.counters.received[name] ?? 0) + 1;
+    countIn(this.counters.received, name);
     const client = classifyClient(msg);
     if (this.deps.settings.unknownClients === 'ignore' && hostByMac(this.deps.catalog.current(), client.mac) === undefined) {
       return this.ignore('unknown client ([dhcp] unknown_clients = ignore)', msg);
@@ -153,12 +155,12 @@ export class DhcpServer {
         const reclaimedBefore = leases.reclaimedOffers;
         const lease = leases.offer(client.mac, pool, requested);
         if (lease === null) {
-          this.counters.limited['pool-exhausted'] = (this.counters.limited['pool-exhausted'] ?? 0) + 1;
+          countIn(this.counters.limited, 'pool-exhausted');
           if (this.episodes.hit(`exhausted|${pool.name}`).first) this.deps.logger.warn('dhcp pool exhausted (bound leases only); logged once per episode', { pool: pool.name, mac: client.mac });
           return;
         }
         if (leases.reclaimedOffers !== reclaimedBefore) {
-          this.counters.limited['offer-reclaimed'] = (this.counters.limited['offer-reclaimed'] ?? 0) + 1;
+          countIn(this.counters.limited, 'offer-reclaimed');
           if (this.episodes.hit(`reclaim|${pool.name}`).first) {
             this.deps.logger.warn('dhcp pool full of unrequested offers: reclaiming the oldest (a DISCOVER flood?); logged once per episode', { pool: pool.name, mac: client.mac });
           }
@@ -318,7 +320,7 @@ export class DhcpServer {
     const socket = to ? this.pxePort : this.serving;
     socket?.send(reply, destination);
     const name = MESSAGE_NAMES[type] ?? String(type);
-    this.counters.sent[name] = (this.counters.sent[name] ?? 0) + 1;
+    countIn(this.counters.sent, name);
     this.deps.logger.debug('dhcp reply', {
       type: name,
       mac: client.mac,

@@ -20,6 +20,11 @@ export interface PeerAddress {
   readonly port: number;
 }
 
+/** The map key of a peer (a transfer's TID, a multicast member): one format everywhere. */
+export function peerKey(peer: PeerAddress): string {
+  return `${peer.address}|${peer.port}`;
+}
+
 export type DatagramHandler = (data: Buffer, from: PeerAddress) => void;
 
 export interface DatagramSocket {

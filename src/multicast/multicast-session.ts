@@ -12,7 +12,7 @@
 import { encodeTftp, TftpErrorCode, type TftpOption, type TftpPacket } from '../codec/tftp-packet.js';
 import type { RequestedOptions } from '../codec/tftp-options.js';
 import type { MulticastConfig } from '../config/config-types.js';
-import type { Clock, DatagramSocket, Logger, PeerAddress } from '../io/ports.js';
+import { peerKey, type Clock, type DatagramSocket, type Logger, type PeerAddress } from '../io/ports.js';
 import type { BlockProducer } from '../tftp/block-producer.js';
 import { RateLimiter, type LossMeter, type SessionParameters, type TokenBucket } from '../flowcontrol/flow-control.js';
 import type { GroupPort } from './group-pool.js';
@@ -83,8 +83,6 @@ export interface MulticastSessionDeps {
   readonly onMemberEnd: (member: Member, result: TransferResult) => void;
   readonly onClose: (summary: SessionSummary) => void;
 }
-
-const peerKey = (p: PeerAddress) => `${p.address}|${p.port}`;
 
 export class MulticastSession {
   private state: SessionState = 'gathering';

@@ -9,21 +9,23 @@ import { checkRequestedPath } from '../catalog/path-policy.js';
 import { resolveInRoot } from '../catalog/served-tree.js';
 import type { MulticastConfig, TftpConfig } from '../config/config-types.js';
 import { guarded } from '../datagram-guard.js';
-import type { Clock, DatagramHandler, DatagramSocket, FileSystem, Logger, OpenedFile, PeerAddress, SocketFactory, UploadStore } from '../io/ports.js';
+import { peerKey, type Clock, type DatagramHandler, type DatagramSocket, type FileSystem, type Logger, type OpenedFile, type PeerAddress, type SocketFactory, type UploadStore } from '../io/ports.js';
 import { NetasciiBlocks, OctetBlocks, type BlockProducer } from './block-producer.js';
 import { chooseSessionParameters, type LossMeter, type TokenBucket } from '../flowcontrol/flow-control.js';
 import { GroupPool } from '../multicast/group-pool.js';
 import type { KeyedRateLimiter } from '../admission/keyed-rate-limiter.js';
 import { LimitGate } from '../admission/limit-gate.js';
 import { MulticastSession, type Member, type SessionSummary } from '../multicast/multicast-session.js';
+import { multicastSendOptions } from '../multicast/multicast-socket.js';
 import { negotiateOptions } from './option-negotiation.js';
 import { ReadTransfer } from './read-transfer.js';
 import { rtoBounds } from '../flowcontrol/rtt-estimator.js';
-import { peerKey, SessionTable, type SessionEntry } from './session-table.js';
+import { SessionTable, type SessionEntry } from './session-table.js';
 import { PeerDelayMemory } from '../flowcontrol/peer-delay-memory.js';
 import { summarizeTransfer } from './transfer-summary.js';
 import type { Transfer, TransferContext, TransferProgress, TransferResult } from './transfer-types.js';
 import { WriteTransfer } from './write-transfer.js';
+import { countIn } from '../metrics/counters.js';
 
 export interface TftpServerDeps {
   readonly clock: Clock;
@@ -190,7 +192,7 @@ export class TftpServer {
   }
 
   private countDecodeError(e: DecodeError, data: Buffer, from: PeerAddress, where: string): void {
-    this.counters.decodeErrors[e.code] = (this.counters.decodeErrors[e.code] ?? 0) + 1;
+    countIn(this.counters.decodeErrors, e.code);
     this.deps.logger.debug('malformed datagram dropped', {
       where,
       peer: `${from.address}:${from.port}`,
@@ -215,12 +217,7 @@ export class TftpServer {
       case 'RRQ':
       case 'WRQ':
         this.counters.requests++;
-        if (!this.limits.admit(from.address)) {
-          const s = this.deps.settings();
-          const rate = `${s.clientRequestRate}/s (burst ${s.clientRequestBurst})`;
-          if (this.limits.hit('request-rate', from.address, { rate }, false)) this.sendError(from, TftpErrorCode.NOT_DEFINED, 'too many requests');
-          return;
-        }
+        if (this.limits.refusedOverRate(from.address, this.deps.settings(), (message) => this.sendError(from, TftpErrorCode.NOT_DEFINED, message))) return;
         void this.onRequest(packet, from).catch((e: unknown) =>
           this.deps.logger.error('bug: request handling failed', { error: (e as Error).stack ?? String(e) }),
         );
@@ -330,7 +327,7 @@ export class TftpServer {
       socket?.close();
       blocks?.close();
       opened?.release();
-      if (e instanceof EvictedDuringSetUp) this.counters.outcomes['unconfirmed'] = (this.counters.outcomes['unconfirmed'] ?? 0) + 1;
+      if (e instanceof EvictedDuringSetUp) countIn(this.counters.outcomes, 'unconfirmed');
       else this.refuse(from, log, e instanceof RequestRefused ? e : this.internalRefusal(e));
     }
   }
@@ -360,7 +357,7 @@ export class TftpServer {
     const tftp = this.deps.settings();
     const params = chooseSessionParameters(requested.blksize, file.size, { ...tftp, ...mc }, this.conditions());
     const fallback = (reason: string) => {
-      this.counters.multicastFallbacks[reason] = (this.counters.multicastFallbacks[reason] ?? 0) + 1;
+      countIn(this.counters.multicastFallbacks, reason);
       log.info('multicast request served unicast', { reason });
       return false;
     };
@@ -369,15 +366,14 @@ export class TftpServer {
     if (pair === null) {
       // RFC 2090: the server may answer without the multicast option; the client then reads by
       // unicast. Every (group, port) pair busy is a limit episode, logged once, not per request.
-      this.counters.multicastFallbacks['multicast group pool exhausted'] = (this.counters.multicastFallbacks['multicast group pool exhausted'] ?? 0) + 1;
+      countIn(this.counters.multicastFallbacks, 'multicast group pool exhausted');
       this.limits.hit('multicast-groups', '*', { pool_size: this.groupPool?.size ?? 0 }, true);
       return false;
     }
     const timeoutS = requested.timeout !== undefined && requested.timeout >= 1 && requested.timeout <= 255 ? requested.timeout : null;
-    const iface = mc.interface !== '0.0.0.0' ? mc.interface : tftp.listen !== '0.0.0.0' ? tftp.listen : null;
     let socket: DatagramSocket;
     try {
-      socket = await this.deps.sockets.bind({ address: tftp.listen, port: 0, multicast: { ttl: mc.ttl, interface: iface } });
+      socket = await this.deps.sockets.bind({ address: tftp.listen, port: 0, multicast: multicastSendOptions(tftp, mc) });
     } catch (e) {
       this.groupPool?.release(pair);
       throw e;
@@ -476,8 +472,8 @@ export class TftpServer {
     const neverAnswered = this.sessions.isUnconfirmed(entry) || result.outcome === 'unconfirmed';
     live.members.delete(peerKey(member.peer));
     this.sessions.remove(entry);
-    this.counters.outcomes[result.outcome] = (this.counters.outcomes[result.outcome] ?? 0) + 1;
-    this.counters.multicastOutcomes[result.outcome] = (this.counters.multicastOutcomes[result.outcome] ?? 0) + 1;
+    countIn(this.counters.outcomes, result.outcome);
+    countIn(this.counters.multicastOutcomes, result.outcome);
     const granted = [{ name: 'multicast', value: 'group' }, ...member.granted];
     const summary = summarizeTransfer(member.peer, entry.filename, 'read', 'octet+multicast', granted, result);
     // As for unicast (onEnd): what a flood leaves behind (members that never answered, however
@@ -584,7 +580,7 @@ export class TftpServer {
   private onEnd(entry: SessionEntry, tid: DatagramSocket, granted: readonly TftpOption[] | null, result: TransferResult): void {
     this.sessions.remove(entry);
     tid.close();
-    this.counters.outcomes[result.outcome] = (this.counters.outcomes[result.outcome] ?? 0) + 1;
+    countIn(this.counters.outcomes, result.outcome);
     this.counters.bytesSent += entry.op === 'RRQ' ? result.bytes : 0;
     this.counters.retransmits += result.retransmits;
     const summary = summarizeTransfer(entry.peer, entry.filename, entry.op === 'RRQ' ? 'read' : 'write', entry.mode, granted, result);
