@@ -14,7 +14,11 @@ import type { RequestedOptions } from '../codec/tftp-options.js';
 import type { MulticastConfig } from '../config/config-types.js';
 import { peerKey, type Clock, type DatagramSocket, type Logger, type PeerAddress } from '../io/ports.js';
 import type { BlockProducer } from '../tftp/block-producer.js';
-import { RateLimiter, type LossMeter, type SessionParameters, type TokenBucket } from '../flowcontrol/flow-control.js';
+import { decideDelayedStart } from '../flowcontrol/delayed-start.js';
+import type { RunningSession } from '../flowcontrol/join-running-session.js';
+import type { LossMeter, TokenBucket } from '../flowcontrol/pacing.js';
+import type { SessionParameters } from '../flowcontrol/qos-parameters.js';
+import { decideListenerAck, MAX_STRAY_ACKS, ResendLimiter } from '../flowcontrol/resend-on-unexpected.js';
 import type { GroupPort } from './group-pool.js';
 import { LazyTimer } from '../tftp/lazy-timer.js';
 import { MasterStream, type StreamMaster } from './master-stream.js';
@@ -23,9 +27,6 @@ import type { TransferOutcome, TransferProgress, TransferResult } from '../tftp/
 
 export type SessionState = 'gathering' | 'sending' | 'closed';
 export type MemberState = 'listening' | 'master' | 'done' | 'failed';
-
-/** OACK mc=0 answers to a member's stray ACKs before it is dropped (protocols.md 10.5 g, S5). */
-export const MAX_STRAY_ACKS = 5;
 
 export interface Member extends StreamMaster {
   readonly peer: PeerAddress;
@@ -38,7 +39,7 @@ export interface Member extends StreamMaster {
   /** Its ACK 0 to its first OACK is expected and absorbed. */
   heardSinceJoin: boolean;
   strayAcks: number;
-  readonly oackLimiter: RateLimiter;
+  readonly oackLimiter: ResendLimiter;
 }
 
 export interface SessionSummary {
@@ -153,12 +154,10 @@ export class MulticastSession {
     return this.members.filter((m) => m.state === 'listening' || m.state === 'master').length;
   }
 
-  /** Whether a new requester may join (10.2): same file checked by the caller; block size and room here. */
-  canJoin(requested: RequestedOptions): boolean {
-    if (this.state === 'closed') return false;
-    if (this.memberCount() >= this.deps.settings.maxClients) return false;
-    const asked = requested.blksize ?? 512;
-    return this.blksize <= asked;
+  /** What the join decision (flowcontrol/join-running-session.ts) reads of this session; the
+   *  caller knows whether it serves the same file. */
+  joinFacts(): Omit<RunningSession, 'sameFile'> {
+    return { closed: this.state === 'closed', members: this.memberCount(), maxClients: this.deps.settings.maxClients, blksize: this.blksize };
   }
 
   /** Adds a requester (or answers a repeated request from a member) with its OACK. */
@@ -180,7 +179,7 @@ export class MulticastSession {
       unicast: false,
       heardGroup: false,
       retransmits: 0,
-      oackLimiter: new RateLimiter(() => this.stream.rtt.rtoMs()),
+      oackLimiter: new ResendLimiter(() => this.stream.rtt.rtoMs()),
     };
     // Added before the same host's older entry ends, so that ending it (it may be the master, or
     // the only member) promotes this one instead of closing the session under it.
@@ -353,7 +352,7 @@ export class MulticastSession {
       this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
       return;
     }
-    this.stream.congestion();
+    this.stream.congestion('master-passed-over');
     // One that never answered at all may be a forged request: no line each.
     this.passOver(master, 'master silent: passed over', this.masterAnswered ? 'info' : 'debug');
   }
@@ -411,15 +410,14 @@ export class MulticastSession {
     // as a hint that the master's last block may need a push (10.5 g). Only ACKs that come after
     // such a repeat had time to arrive count against it: a master just passed over (its own ACK
     // lost) still has a stream of ACKs in flight, one per DATA, and must not be dropped for them.
-    if (member.oackLimiter.allow(this.deps.clock.now())) {
-      member.strayAcks++;
-      if (member.strayAcks > MAX_STRAY_ACKS) {
-        this.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.NOT_DEFINED, message: 'not the master: stop sending ACKs' }), member.peer);
-        this.endMember(member, 'protocol-error', `ACKs went on after ${MAX_STRAY_ACKS} OACKs with mc=0`);
-        return;
-      }
-      this.sendOack(member, false);
+    const decision = decideListenerAck(member.oackLimiter.allow(this.deps.clock.now()), member.strayAcks);
+    if (decision !== 'rate-limited') member.strayAcks++;
+    if (decision === 'drop-member') {
+      this.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.NOT_DEFINED, message: 'not the master: stop sending ACKs' }), member.peer);
+      this.endMember(member, 'protocol-error', `ACKs went on after ${MAX_STRAY_ACKS} OACKs with mc=0`);
+      return;
     }
+    if (decision === 'resend-oack') this.sendOack(member, false);
     this.resendOnUnexpected();
   }
 
@@ -432,12 +430,15 @@ export class MulticastSession {
 
   private maybeStart(deadlinePassed: boolean): void {
     if (this.state !== 'gathering') return;
-    const gathered = this.deps.settings.minClients > 0 && this.memberCount() >= this.deps.settings.minClients;
-    const timeUp = deadlinePassed || this.gatherTimer === null;
-    if (!gathered && !timeUp) return;
-    if (!this.masterAnswered) {
-      // No ACK 0 from the master yet: wait for it, bounded by the master timer.
-      if (!this.masterTimer.armed) this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
+    const decision = decideDelayedStart({
+      minClients: this.deps.settings.minClients,
+      members: this.memberCount(),
+      delayOver: deadlinePassed || this.gatherTimer === null,
+      masterAnswered: this.masterAnswered,
+    });
+    if (!decision.start) {
+      // Waiting for the master's ACK 0 is bounded by the master timer.
+      if (decision.waitingFor === 'master-ack' && !this.masterTimer.armed) this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
       return;
     }
     this.gatherTimer?.cancel();
@@ -446,7 +447,7 @@ export class MulticastSession {
     this.deps.log.info('multicast session sending', {
       members: this.memberCount(),
       waited_ms: Math.round(this.deps.clock.now() - this.startedAt),
-      reason: gathered ? `min_clients ${this.deps.settings.minClients} reached` : 'start_delay over',
+      reason: decision.reason,
     });
     this.stream.acknowledgeStart(0); // repeats of the master's ACK 0 are explained by our OACK sends
     this.masterTimer.arm(this.deps.settings.masterTimeoutMs);

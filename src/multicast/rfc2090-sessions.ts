@@ -6,7 +6,9 @@
 import { decodeTftp, type RequestPacket } from '../codec/tftp-packet.js';
 import type { RequestedOptions } from '../codec/tftp-options.js';
 import type { MulticastConfig, TftpConfig } from '../config/config-types.js';
-import { chooseSessionParameters, type LossMeter, type TokenBucket } from '../flowcontrol/flow-control.js';
+import { decideJoin } from '../flowcontrol/join-running-session.js';
+import type { LossMeter, TokenBucket } from '../flowcontrol/pacing.js';
+import { chooseSessionParameters } from '../flowcontrol/qos-parameters.js';
 import { rtoBounds } from '../flowcontrol/rtt-estimator.js';
 import type { LimitGate } from '../admission/limit-gate.js';
 import { peerKey, type Clock, type DatagramHandler, type DatagramSocket, type Logger, type OpenedFile, type SocketFactory } from '../io/ports.js';
@@ -93,7 +95,7 @@ export class Rfc2090Sessions {
   ): Promise<boolean> {
     const order = request.options.map((o) => o.name.toLowerCase());
     for (const live of this.live) {
-      if (live.identity === file.identity && live.session.canJoin(requested)) {
+      if (decideJoin({ sameFile: live.identity === file.identity, ...live.session.joinFacts() }, requested.blksize)) {
         file.release(); // the session reads through its own handle of the same file
         this.addMember(live, entry, requested, order);
         return true;
