@@ -18,7 +18,8 @@ import type { SessionEntry, SessionTable } from '../tftp/session-table.js';
 import { summarizeTransfer } from '../tftp/transfer-summary.js';
 import type { Transfer, TransferResult } from '../tftp/transfer-types.js';
 import { GroupPool } from './group-pool.js';
-import { MulticastSession, type Member, type SessionSummary } from './multicast-session.js';
+import { MulticastSession } from './multicast-session.js';
+import type { Member, SessionSummary } from './session-records.js';
 import { multicastSendOptions } from './multicast-socket.js';
 
 /** The TFTP server's counters this side adds to (tftp-server.ts TftpCounters). */
