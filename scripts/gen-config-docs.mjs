@@ -25,7 +25,8 @@ if (!existsSync(schemaPath)) {
   console.error(`${relative(root, schemaPath)} not found; run \`npm run build\` first`);
   process.exit(2);
 }
-const { CONFIG_SCHEMA, describeType, describeRange } = await import(pathToFileURL(schemaPath).href);
+const { CONFIG_SCHEMA } = await import(pathToFileURL(schemaPath).href);
+const { describeType, describeRange } = await import(pathToFileURL(join(root, 'build/src/config/field-docs.js')).href);
 
 // ---------------------------------------------------------------------------------------------
 // Markdown reference

@@ -2,6 +2,7 @@
 // The `pxecast` command. `serve` runs the daemon; `check` validates a configuration the way
 // `dnsmasq --test` does; the operator commands (status, sessions, ...) talk to a running daemon
 // over its control socket (control-cli.ts).
+import { parseArgs } from 'node:util';
 import { CONTROL_COMMANDS, type ControlCommand } from './control/control-protocol.js';
 import { runOperatorCommand, type OperatorArgs } from './control-cli.js';
 import { DEFAULT_CONFIG_PATH, runCheck, runServe } from './main.js';
@@ -51,29 +52,41 @@ interface Args {
   readonly count: number | null;
 }
 
-function parseArgs(argv: readonly string[]): Args | { error: string } {
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  socket: { type: 'string' },
+  interval: { type: 'string' },
+  count: { type: 'string' },
+  json: { type: 'boolean' },
+  watch: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
+function parseCommandLine(argv: readonly string[]): Args | { error: string } {
+  // Tokens, not strict mode: a usage error names the option as the operator typed it.
+  const { tokens } = parseArgs({ args: [...argv], options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
   let command: string | null = null;
   const positional: string[] = [];
   const values: { config?: string; socket?: string; interval?: string; count?: string } = {};
   let json = false;
   let watch = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const valueFlag = { '--config': 'config', '-c': 'config', '--socket': 'socket', '--interval': 'interval', '--count': 'count' }[flag] as
-      | keyof typeof values
-      | undefined;
-    if (valueFlag !== undefined) {
-      const value = inline ?? argv[++i];
-      if (value === undefined || value === '') return { error: `${flag} needs a value` };
-      values[valueFlag] = value;
-    } else if (arg === '--json') json = true;
-    else if (arg === '--watch') watch = true;
-    else if (arg === '--help' || arg === '-h') command = 'help';
-    else if (arg === '--version') command = 'version';
-    else if (arg.startsWith('-')) return { error: `unknown option ${arg}` };
-    else if (command === null) command = arg;
-    else positional.push(arg);
+  for (const token of tokens) {
+    if (token.kind === 'positional') {
+      if (command === null) command = token.value;
+      else positional.push(token.value);
+      continue;
+    }
+    if (token.kind === 'option-terminator') return { error: 'unknown option --' };
+    const name = token.name;
+    if (name === 'config' || name === 'socket' || name === 'interval' || name === 'count') {
+      if (token.value === undefined || token.value === '') return { error: `${token.rawName} needs a value` };
+      values[name] = token.value;
+    } else if (name === 'json' && token.value === undefined) json = true;
+    else if (name === 'watch' && token.value === undefined) watch = true;
+    else if (name === 'help' && token.value === undefined) command = 'help';
+    else if (name === 'version' && token.value === undefined) command = 'version';
+    else return { error: `unknown option ${token.rawName}${token.inlineValue ? `=${token.value}` : ''}` };
   }
   const interval = values.interval === undefined ? null : Number(values.interval);
   if (interval !== null && !(interval >= 0.1 && interval <= 3600)) return { error: '--interval takes seconds, 0.1 to 3600' };
@@ -107,7 +120,7 @@ function checkUsage(a: Args): string | null {
 }
 
 async function main(): Promise<number> {
-  const parsed = parseArgs(process.argv.slice(2));
+  const parsed = parseCommandLine(process.argv.slice(2));
   if ('error' in parsed) return usageError(parsed.error);
   if (!OPERATOR_COMMANDS.includes(parsed.command) && !DAEMON_COMMANDS.includes(parsed.command)) {
     return usageError(`unknown command '${parsed.command}'`);

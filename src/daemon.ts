@@ -6,14 +6,13 @@ import type { Catalog } from './catalog/catalog.js';
 import { NO_MTFTP } from './catalog/served-mtftp.js';
 import { ConfigError, formatIssue } from './config/config-error.js';
 import type { Config, LogLevel } from './config/config-types.js';
-import type { Clock, FileSystem, HttpServerFactory, Logger, SocketFactory, UploadStore } from './io/ports.js';
-import { LossMeter, mbpsToBytesPerMs, TokenBucket } from './tftp/flow-control.js';
-import { KeyedRateLimiter } from './limits/keyed-rate-limiter.js';
-import { MtftpServer } from './tftp/mtftp-server.js';
+import type { Clock, FileSystem, HttpServerFactory, LeaseStore, Logger, SocketFactory, UploadStore } from './io/ports.js';
+import { LossMeter, mbpsToBytesPerMs, TokenBucket } from './flowcontrol/pacing.js';
+import { KeyedRateLimiter } from './admission/keyed-rate-limiter.js';
+import { MtftpServer } from './multicast/mtftp-server.js';
 import { TftpServer } from './tftp/tftp-server.js';
 import { DhcpServer } from './dhcp/dhcp-server.js';
 import { HttpServer } from './http/http-server.js';
-import type { LeaseStore } from './dhcp/leases.js';
 
 export interface DaemonDeps {
   readonly clock: Clock;

@@ -32,6 +32,9 @@
 // Needs root, `npm run build` first (it imports build/test/support/*.js), perfdhcp (Debian package
 // kea-admin: apt-get install --no-install-recommends kea-admin) and dnsmasq (dnsmasq-base).
 //
+// PXECAST_BASELINE=DIR adds DIR's pxecast build as a third server (pxecast-baseline), run right
+// after this one at each rate, and a table of the ratios this build / baseline (DORA/s, CPU).
+//
 // Usage: node scripts/bench/dhcp.mjs [--quick] [--rates 100,500,...] [--period S] [--runs N]
 //                                    [--clients N] [--wide-clients N] [--wide-rates 100,...]
 //                                    [--scenarios lab,wide] [--profile RATE] [--verbose] [--no-wait]
@@ -40,7 +43,7 @@ import { existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSyn
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  PXECAST_CLI, lastLine, loadSupport, machineLine, makeWorkDir, positiveInt, printHeaderComment,
+  BASELINE_CLI, PXECAST_CLI, baselineVersion, lastLine, loadSupport, machineLine, makeWorkDir, positiveInt, printHeaderComment,
   pxecastVersion, repo, sleep, utcStamp, waitForQuiet, watchActivity, writeReport,
 } from './lib.mjs';
 
@@ -118,13 +121,13 @@ const { CONFIG_SCHEMA } = await import(join(repo, 'build/src/config/schema.js'))
 const hasControlSection = CONFIG_SCHEMA.some((section) => section.name === 'control');
 const { tmp, root } = makeWorkDir();
 
-const SERVERS = {
-  pxecast: {
+function pxecastServer(name, cli) {
+  return {
     version: () => pxecastVersion(),
     start(lan, pool, { profileDir } = {}) {
-      const stateFile = join(tmp, 'pxecast-leases.json');
+      const stateFile = join(tmp, `${name}-leases.json`);
       rmSync(stateFile, { force: true });
-      const ini = join(tmp, 'pxecast.ini');
+      const ini = join(tmp, `${name}.ini`);
       writeFileSync(ini, [
         '[log]', 'level = warn',
         '[tftp]', `listen = ${lan.server.address}`, `root = ${root}`,
@@ -134,9 +137,14 @@ const SERVERS = {
         '',
       ].join('\n'));
       const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-      return netns.spawnInNamespace(lan.server.namespace, process.execPath, [...nodeArgs, PXECAST_CLI, 'serve', '--config', ini]);
+      return netns.spawnInNamespace(lan.server.namespace, process.execPath, [...nodeArgs, cli, 'serve', '--config', ini]);
     },
-  },
+  };
+}
+
+const SERVERS = {
+  pxecast: pxecastServer('pxecast', PXECAST_CLI),
+  ...(BASELINE_CLI ? { 'pxecast-baseline': pxecastServer('pxecast-baseline', BASELINE_CLI) } : {}),
   dnsmasq: {
     version: () => execFileSync(DNSMASQ, ['--version'], { encoding: 'utf8' }).split('\n')[0].replace(/ +Copyright.*/, ''),
     start(lan, pool) {
@@ -234,19 +242,23 @@ function poolOn(lan) {
 async function scenarioSection(lan, { title, note, pool, clients, rates }) {
   const rows = [];
   for (const rate of rates) {
-    for (const name of Object.keys(SERVERS)) {
-      const runs = [];
-      for (let run = 1; run <= config.runs; run++) {
+    // Runs interleaved across servers (run 1 of each, then run 2...), so a disturbance hits all alike.
+    const runs = new Map(Object.keys(SERVERS).map((name) => [name, []]));
+    for (let run = 1; run <= config.runs; run++) {
+      for (const name of Object.keys(SERVERS)) {
         const label = `${title.split(':')[0]} ${name} rate ${rate} run ${run}/${config.runs}`;
-        runs.push(await measureAlone(label, () => measure(lan, name, pool, { rate, clients })));
+        runs.get(name).push(await measureAlone(label, () => measure(lan, name, pool, { rate, clients })));
       }
-      rows.push({ name, rate, result: medianRun(runs), beside: [...new Set(runs.flatMap((r) => r.beside ?? []))] });
+    }
+    for (const [name, done] of runs) {
+      rows.push({ name, rate, result: medianRun(done), beside: [...new Set(done.flatMap((r) => r.beside ?? []))] });
     }
   }
   const beside = [...new Set(rows.flatMap((row) => row.beside))];
   const footnote = beside.length
     ? `\n\n† measured while another benchmark or test ran (${beside.slice(0, 3).join('; ')}): not comparable` : '';
-  return `## ${title}\n\n${note ? `${note}\n\n` : ''}${resultTable(rows)}\n\n${ratioTable(rows, rates)}${footnote}`;
+  const baseline = BASELINE_CLI ? `\n\n${baselineTable(rows, rates)}` : '';
+  return `## ${title}\n\n${note ? `${note}\n\n` : ''}${resultTable(rows)}\n\n${ratioTable(rows, rates)}${baseline}${footnote}`;
 }
 
 /**
@@ -426,12 +438,28 @@ function ratioTable(rows, rates) {
   return lines.join('\n');
 }
 
+/** PXECAST_BASELINE: achieved DORA/s and server CPU, this build / baseline, per rate. */
+function baselineTable(rows, rates) {
+  const lines = ['| target rate | DORA/s this / baseline | ratio | CPU % this / baseline | ratio |', '|---:|---:|---:|---:|---:|'];
+  for (const rate of rates) {
+    const get = (name) => rows.find((row) => row.name === name && row.rate === rate)?.result;
+    const [p, b] = [get('pxecast'), get('pxecast-baseline')];
+    if (!p || !b || p.error || b.error) {
+      lines.push(`| ${rate} | ${p?.error ? 'FAIL' : 'n/a'} / ${b?.error ? 'FAIL' : 'n/a'} | n/a | | |`);
+      continue;
+    }
+    lines.push(`| ${rate} | ${p.doraPerS.toFixed(0)} / ${b.doraPerS.toFixed(0)} | ${(p.doraPerS / b.doraPerS).toFixed(3)}× | ` +
+      `${p.cpuPercent.toFixed(0)} / ${b.cpuPercent.toFixed(0)} | ${(p.cpuPercent / b.cpuPercent).toFixed(3)}× |`);
+  }
+  return lines.join('\n');
+}
+
 function header() {
   const perfdhcpVersion = execFileSync(PERFDHCP, ['-v'], { encoding: 'utf8' }).trim().replace(/^VERSION:\s*/, '');
   return [
     `# DHCP full-mode benchmark, ${utcStamp()} UTC`,
     '',
-    `- pxecast ${pxecastVersion()} (log level warn); ${SERVERS.dnsmasq.version()} (--quiet-dhcp); perfdhcp ${perfdhcpVersion}`,
+    `- pxecast ${pxecastVersion()} (log level warn)${BASELINE_CLI ? `; pxecast-baseline: ${baselineVersion()}` : ''}; ${SERVERS.dnsmasq.version()} (--quiet-dhcp); perfdhcp ${perfdhcpVersion}`,
     `- ${machineLine()}`,
     `- server and perfdhcp in two network namespaces on one bridge; perfdhcp \`-4 -l RELAY-ADDRESS -B -g single -r RATE` +
       ` -p ${config.periodS} -R CLIENTS -W ${EXIT_WAIT_US}\` to 255.255.255.255. perfdhcp (v4) always plays a relay agent:` +

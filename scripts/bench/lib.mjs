@@ -5,11 +5,31 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { constants, cpus, release } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repo = fileURLToPath(new URL('../../', import.meta.url));
 export const PXECAST_CLI = join(repo, 'build/src/cli.js');
+/**
+ * PXECAST_BASELINE=DIR: another built checkout of pxecast (e.g. the commit before a refactor). The
+ * unicast, multicast and DHCP benchmarks then run its DIR/build/src/cli.js beside this one, in the
+ * same run and interleaved, and print the ratio this/baseline.
+ */
+export const BASELINE_CLI = process.env.PXECAST_BASELINE ? join(resolve(process.env.PXECAST_BASELINE), 'build/src/cli.js') : null;
+if (BASELINE_CLI && !existsSync(BASELINE_CLI)) {
+  console.error(`PXECAST_BASELINE: ${BASELINE_CLI} not found (build that checkout first)`);
+  process.exit(2);
+}
+
+/** `version (rev)` of the PXECAST_BASELINE checkout, for report headers. */
+export function baselineVersion() {
+  const dir = resolve(process.env.PXECAST_BASELINE ?? '.');
+  try {
+    return `${dir} (${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim()})`;
+  } catch {
+    return dir;
+  }
+}
 export const MiB = 1024 * 1024;
 
 /** build/test/support/{netns,peers}.js, or exit 2 with a hint when the project is not built. */
@@ -135,11 +155,12 @@ export async function waitUntilServing(peers, handle, { host, port, remote, loca
 }
 
 /**
- * Starts `pxecast serve ARGS` in `ns` and waits up to 15 s for `ready` in its output. Returns
- * { handle, error }: error is null once it is up, else why it did not start (it is killed then).
+ * Starts `pxecast serve ARGS` (`cli`: this build's by default) in `ns` and waits up to 15 s for
+ * `ready` in its output. Returns { handle, error }: error is null once it is up, else why it did
+ * not start (it is killed then).
  */
-export async function startPxecast(netns, ns, args, ready) {
-  const handle = netns.spawnInNamespace(ns, process.execPath, [PXECAST_CLI, 'serve', ...args]);
+export async function startPxecast(netns, ns, args, ready, cli = PXECAST_CLI) {
+  const handle = netns.spawnInNamespace(ns, process.execPath, [cli, 'serve', ...args]);
   const deadline = Date.now() + 15_000;
   while (!ready.test(handle.outputTail())) {
     if (!handle.isRunning() || Date.now() > deadline) {

@@ -33,6 +33,9 @@
 // be installed next to tftpd-hpa on Debian (the packages conflict); point PXECAST_ATFTPD at an
 // unpacked copy: apt-get download atftpd && dpkg-deb -x atftpd_*.deb DIR
 //
+// PXECAST_BASELINE=DIR runs every pxecast scenario a second time right after it with DIR's build
+// (the same config), and adds a table of the ratios this build / baseline.
+//
 // Usage: node scripts/bench/multicast.mjs [--quick] [--runs N] [--clients N] [--timeout S]
 //                                         [--size MiB] [--no-loss] [--no-wait]
 //        node scripts/bench/multicast.mjs --pacing 100,400 [--runs N] [--timeout S] [--no-wait]
@@ -40,7 +43,7 @@ import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  MiB, lastLine, loadSupport, machineLine, makeWorkDir, median, pacingFileBytes, pacingLine, pacingRate, parseFields, positiveInt,
+  BASELINE_CLI, MiB, PXECAST_CLI, baselineVersion, lastLine, loadSupport, machineLine, makeWorkDir, median, pacingFileBytes, pacingLine, pacingRate, parseFields, positiveInt,
   printHeaderComment, pxecastVersion, quiesce, sleep, startAtftpd, startPxecast, utcStamp, waitForQuiet, watchActivity,
   writeRandomFile, writeReport,
 } from './lib.mjs';
@@ -108,7 +111,10 @@ const SCENARIOS = [
     id: 'pxc-mc-loss', title: `pxecast multicast, ${LOSS_PROBABILITY * 100}% loss at 1 client`, server: 'pxecast',
     clients: N, multicast: true, lossyClient: true, full: true, skip: flags['no-loss'],
   },
-].filter((s) => !(s.full && flags.quick) && !s.skip);
+].filter((s) => !(s.full && flags.quick) && !s.skip)
+  // PXECAST_BASELINE: each pxecast scenario again, at once, with the other build.
+  .flatMap((s) => (BASELINE_CLI && s.server === 'pxecast'
+    ? [s, { ...s, id: `${s.id}-base`, title: `${s.title} [baseline]`, server: 'pxecastBase', baselineOf: s.id }] : [s]));
 
 const pacingRates = flags.pacing === undefined ? null : flags.pacing.split(',').map((r) => positiveInt(r.trim(), '--pacing'));
 const PACING_SECONDS = 4;
@@ -208,6 +214,7 @@ async function main() {
     pxecast: pxecastServer(serverNs, serverEnd.address, 'pxecast', []),
     pxecastMin: pxecastServer(serverNs, serverEnd.address, `pxecast (min_clients = ${N})`, [`min_clients = ${N}`]),
     atftpd: atftpdServer(serverNs, serverEnd.address, clients[0].ns),
+    ...(BASELINE_CLI ? { pxecastBase: pxecastServer(serverNs, serverEnd.address, 'pxecast-baseline', [], BASELINE_CLI) } : {}),
   };
   const outcomes = new Map(SCENARIOS.map((s) => [s, []]));
   const noWait = flags['no-wait'];
@@ -248,7 +255,8 @@ async function main() {
     await running?.stop();
   }
 
-  const report = [header(atftp), table(outcomes), details(outcomes, servers)].join('\n\n') + '\n';
+  const report = [header(atftp), table(outcomes), ...(BASELINE_CLI ? [baselineTable(outcomes)] : []),
+    details(outcomes, servers)].join('\n\n') + '\n';
   console.log('\n' + report);
   console.error(`written to ${writeReport('multicast', report)}`);
 
@@ -306,7 +314,7 @@ async function main() {
 }
 
 
-function pxecastServer(ns, address, name, extraMulticast) {
+function pxecastServer(ns, address, name, extraMulticast, cli = PXECAST_CLI) {
   const base = join(tmp, name.replace(/\W+/g, '-'));
   const ini = `${base}.ini`;
   // A control socket of its own: the default /run/pxecast/control.sock may belong to another daemon.
@@ -320,7 +328,7 @@ function pxecastServer(ns, address, name, extraMulticast) {
     // Lines already seen; the output tail is bounded, so sessions are told apart by content.
     seen: new Set(),
     async start() {
-      ({ handle: server.handle, error: server.error } = await startPxecast(netns, ns, ['--config', ini], /tftp listening/));
+      ({ handle: server.handle, error: server.error } = await startPxecast(netns, ns, ['--config', ini], /tftp listening/, cli));
     },
     async stop() {
       await server.handle?.kill();
@@ -435,6 +443,24 @@ function table(outcomes) {
   return lines.join('\n');
 }
 
+/** PXECAST_BASELINE: wall time and server tx of each pxecast scenario, this build / baseline. */
+function baselineTable(outcomes) {
+  const lines = ['## This build / PXECAST_BASELINE', '',
+    '| scenario | wall time (s) this / baseline | ratio | tx bytes / file this / baseline | ratio |', '|---|---:|---:|---:|---:|'];
+  for (const base of SCENARIOS.filter((s) => s.baselineOf)) {
+    const ours = summarize(outcomes.get(SCENARIOS.find((s) => s.id === base.baselineOf)));
+    const theirs = summarize(outcomes.get(base));
+    if (ours.na || theirs.na) {
+      lines.push(`| ${base.title.replace(' [baseline]', '')} | n/a | n/a | n/a | n/a |`);
+      continue;
+    }
+    const wallRatio = Number.isFinite(ours.wall) && Number.isFinite(theirs.wall) ? `${(ours.wall / theirs.wall).toFixed(3)}×` : 'n/a';
+    lines.push(`| ${base.title.replace(' [baseline]', '')} | ${ours.wall.toFixed(2)} / ${theirs.wall.toFixed(2)} | ${wallRatio} | ` +
+      `${ours.ratio.toFixed(3)} / ${theirs.ratio.toFixed(3)} | ${(ours.ratio / theirs.ratio).toFixed(3)}× |`);
+  }
+  return lines.join('\n');
+}
+
 function details(outcomes, servers) {
   const lines = ['## Details', ''];
   const baseline = summarize(outcomes.get(SCENARIOS[0]));
@@ -469,7 +495,7 @@ function header(atftp) {
   return [
     `# Multicast TFTP benchmark, ${utcStamp()} UTC`,
     '',
-    `- pxecast ${pxecastVersion()}; atftp: ${atftp.version}; atftpd: ${peers.findPeer('atftpd')?.version ?? 'not installed'}`,
+    `- pxecast ${pxecastVersion()}${BASELINE_CLI ? `; pxecast-baseline: ${baselineVersion()}` : ''}; atftp: ${atftp.version}; atftpd: ${peers.findPeer('atftpd')?.version ?? 'not installed'}`,
     `- ${machineLine()}`,
     `- one bridged LAN of network namespaces (veth + bridge, multicast snooping off): 1 server, ${N} clients`,
     `- ${config.fileBytes / MiB} MiB pseudo-random file, atftp clients with \`--option "blksize ${BLKSIZE}"\`` +

@@ -11,13 +11,16 @@
 // atftpd cannot be installed next to tftpd-hpa on Debian (the packages conflict); point
 // PXECAST_ATFTPD at an unpacked copy: apt-get download atftpd && dpkg-deb -x atftpd_*.deb DIR
 //
+// PXECAST_BASELINE=DIR adds DIR's pxecast build as a fourth server (pxecast-baseline), measured in
+// the same rounds, with a column pxecast/pxecast-baseline.
+//
 // Usage: node scripts/bench/unicast.mjs [--quick] [--runs N] [--loss-blksize 1428,512]
 //                                       [--loss-timeout S] [--no-loss]
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  MiB, PXECAST_CLI, freeUdpPort, lastLine, loadSupport, machineLine, makeWorkDir, positiveInt, printHeaderComment,
+  BASELINE_CLI, MiB, PXECAST_CLI, baselineVersion, freeUdpPort, lastLine, loadSupport, machineLine, makeWorkDir, positiveInt, printHeaderComment,
   pxecastVersion, utcStamp, waitUntilServing as waitForTftp, writeRandomFile, writeReport,
 } from './lib.mjs';
 
@@ -54,18 +57,24 @@ const config = {
 };
 
 // Each server: how to start it listening on host:port serving root, and what it supports.
-const SERVERS = [
-  {
-    name: 'pxecast',
+function pxecastServer(name, cli) {
+  return {
+    name,
     windowsize: true,
-    missing: () => (existsSync(PXECAST_CLI) ? null : 'n/a (not built)'),
+    missing: () => (existsSync(cli) ? null : 'n/a (not built)'),
     command: (host, port, root, tmp) => {
-      const ini = join(tmp, `pxecast-${host}-${port}.ini`);
+      const ini = join(tmp, `${name}-${host}-${port}.ini`);
       writeFileSync(ini, ['[log]', 'level = warn', '[tftp]', `listen = ${host}`, `port = ${port}`,
-        `root = ${root}`, 'max_blksize = 65464', 'max_windowsize = 64', ''].join('\n'));
-      return [process.execPath, [PXECAST_CLI, 'serve', '--config', ini]];
+        `root = ${root}`, 'max_blksize = 65464', 'max_windowsize = 64',
+        // A control socket of its own: two pxecast builds run side by side with PXECAST_BASELINE.
+        '[control]', `socket = ${ini}.sock`, ''].join('\n'));
+      return [process.execPath, [cli, 'serve', '--config', ini]];
     },
-  },
+  };
+}
+const SERVERS = [
+  pxecastServer('pxecast', PXECAST_CLI),
+  ...(BASELINE_CLI ? [pxecastServer('pxecast-baseline', BASELINE_CLI)] : []),
   {
     name: 'tftpd-hpa',
     windowsize: false, // tftpd-hpa 5.2 implements blksize, tsize, timeout, rollover; not RFC 7440
@@ -229,9 +238,10 @@ function table(rows, instances, withTime) {
   const byName = new Map(instances.map((inst) => [inst.server.name, inst]));
   const names = SERVERS.map((s) => s.name);
   const unit = withTime ? 'MB/s (s)' : 'MB/s';
+  const others = names.filter((n) => n !== 'pxecast');
   const lines = [
-    `| setting | ${names.map((n) => `${n} ${unit}`).join(' | ')} | pxecast/tftpd-hpa | pxecast/atftpd |`,
-    `|---|${names.map(() => '---:').join('|')}|---:|---:|`,
+    `| setting | ${names.map((n) => `${n} ${unit}`).join(' | ')} | ${others.map((n) => `pxecast/${n}`).join(' | ')} |`,
+    `|---|${names.map(() => '---:').join('|')}|${others.map(() => '---:').join('|')}|`,
   ];
   for (const row of rows) {
     const cells = new Map(names.map((name) => [name, cellFor(byName.get(name), row)]));
@@ -241,7 +251,7 @@ function table(rows, instances, withTime) {
       const mbps = (c.rate / 1e6).toFixed(withTime ? 2 : 1);
       return `${mbps}${withTime ? ` (${c.seconds.toFixed(1)} s)` : ''}${c.note}`;
     });
-    const ratios = ['tftpd-hpa', 'atftpd'].map((peer) => ratio(cells.get('pxecast'), cells.get(peer)));
+    const ratios = others.map((peer) => ratio(cells.get('pxecast'), cells.get(peer)));
     lines.push(`| ${row.setting} | ${texts.join(' | ')} | ${ratios.join(' | ')} |`);
   }
   return lines.join('\n');
@@ -276,7 +286,7 @@ function header() {
   return [
     `# Unicast TFTP benchmark, ${utcStamp()} UTC`,
     '',
-    `- pxecast ${pxecastVersion()}; ${peerVersions}`,
+    `- pxecast ${pxecastVersion()}; ${peerVersions}${BASELINE_CLI ? `; pxecast-baseline: ${baselineVersion()}` : ''}`,
     `- ${machineLine()}`,
     // atftp keeps the default receive buffer, which a window of 16 large blocks can overflow.
     `- net.core.rmem_default = ${readFileSync('/proc/sys/net/core/rmem_default', 'utf8').trim()} bytes`,

@@ -1,8 +1,9 @@
 // The validated, frozen configuration. Produced once by load-config.ts; nothing downstream ever
 // sees raw ini strings. Durations are milliseconds, sizes bytes, paths absolute.
 
-export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
-export type LogFormat = 'text' | 'json';
+import type { LogFormat, LogLevel } from '../io/ports.js';
+
+export type { LogFormat, LogLevel } from '../io/ports.js';
 
 /** Client architectures a boot image can be offered to (RFC 4578 option 93 names as used in labs). */
 export const ARCHITECTURES = [

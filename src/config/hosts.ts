@@ -5,7 +5,7 @@
 // whose subnet holds it, so the lease table keeps one rule for fixed addresses.
 import { issueAt, type ConfigIssue } from './config-error.js';
 import type { DhcpReservation, HostConfig } from './config-types.js';
-import { IPV4, MAC, normalizeMac, subnetOf } from './ipv4.js';
+import { IPV4, MAC, normalizeMac, subnetOf } from '../codec/ipv4.js';
 import type { SectionValues } from './section-values.js';
 
 /** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens. */

@@ -4,7 +4,9 @@
 import { issueAt, type ConfigIssue } from './config-error.js';
 import type { SourceLocation } from './config-types.js';
 import type { IniEntry } from './ini-source.js';
-import { CONFIG_SCHEMA, findField, parseFieldValue, type FieldValue, type SectionSpec } from './schema.js';
+import { parseFieldValue } from './field-parse.js';
+import { CONFIG_SCHEMA, findField } from './schema.js';
+import type { FieldValue, SectionSpec } from './schema-types.js';
 import { suggestName } from './suggest.js';
 
 export class SectionValues {

@@ -8,7 +8,7 @@ import type { Config } from '../config/config-types.js';
 import type { ReloadResult } from '../daemon.js';
 import type { DhcpServer } from '../dhcp/dhcp-server.js';
 import type { Clock } from '../io/ports.js';
-import type { MtftpServer } from '../tftp/mtftp-server.js';
+import type { MtftpServer } from '../multicast/mtftp-server.js';
 import type { HttpServer } from '../http/http-server.js';
 import type { TftpServer, TransferInfo } from '../tftp/tftp-server.js';
 import type { DaemonView, DropResult, ViewReloadResult } from './control-handler.js';

@@ -13,51 +13,17 @@
 //   (the newer offeree is NAKed when it REQUESTs, and starts over).
 // Work per message is bounded: no scan of the pool when it is full (counters), offers expire from
 // the head of an oldest-first queue, reservations are looked up in maps.
+import { ipv4ToNumber, numberToIpv4, subnetOf } from '../codec/ipv4.js';
 import type { DhcpPoolConfig } from '../config/config-types.js';
+import type { Lease, LeaseState, LeaseStore } from '../io/ports.js';
 
-export type LeaseState = 'offered' | 'bound' | 'declined';
-
-export interface Lease {
-  readonly address: string;
-  /** The holder; for a declined address, the MAC that declined it. */
-  readonly mac: string;
-  readonly pool: string;
-  readonly state: LeaseState;
-  /** Wall-clock milliseconds. */
-  readonly expiresAt: number;
-}
-
-export interface LeaseLoad {
-  /** Every lease that could be read. */
-  readonly leases: Lease[];
-  /** The file was damaged: what was wrong, and where it was moved (it is never deleted). */
-  readonly damage: { readonly file: string; readonly problem: string; readonly movedTo: string } | null;
-}
-
-export interface LeaseStore {
-  /** Rejects only when the file cannot be read or set aside at all (permissions, I/O). */
-  load(): Promise<LeaseLoad>;
-  save(leases: readonly Lease[]): Promise<void>;
-}
+export type { Lease, LeaseLoad, LeaseState, LeaseStore } from '../io/ports.js';
 
 /** How long a declined address is kept out of use (RFC 2131 4.3.3 leaves it to the server). */
 export const DECLINE_QUARANTINE_MS = 10 * 60_000;
 
-export function ipv4ToNumber(address: string): number {
-  return address.split('.').reduce((n, o) => n * 256 + Number(o), 0) >>> 0;
-}
-
-export function numberToIpv4(n: number): string {
-  return [24, 16, 8, 0].map((s) => (n >>> s) & 0xff).join('.');
-}
-
-export function prefixMask(prefix: number): string {
-  return numberToIpv4(prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
-}
-
 export function inSubnet(address: string, pool: DhcpPoolConfig): boolean {
-  const mask = ipv4ToNumber(prefixMask(pool.prefix));
-  return ((ipv4ToNumber(address) & mask) >>> 0) === ((ipv4ToNumber(pool.first) & mask) >>> 0);
+  return subnetOf(address, pool.prefix) === subnetOf(pool.first, pool.prefix);
 }
 
 function inRange(address: string, pool: DhcpPoolConfig): boolean {

@@ -9,10 +9,11 @@ import type { CatalogStore } from '../catalog/catalog-store.js';
 import { resolveInRoot } from '../catalog/served-tree.js';
 import type { HttpConfig } from '../config/config-types.js';
 import type { Clock, FileSystem, HttpExchange, HttpListener, HttpServerFactory, Logger, OpenedFile, PeerAddress } from '../io/ports.js';
-import type { KeyedRateLimiter } from '../limits/keyed-rate-limiter.js';
+import type { KeyedRateLimiter } from '../admission/keyed-rate-limiter.js';
 import { hostByMac } from '../catalog/catalog.js';
 import { parseIpxeScriptTarget, renderIpxeScript } from '../catalog/ipxe-script.js';
 import { nameFromTarget, planFileResponse } from './http-response.js';
+import { countIn } from '../metrics/counters.js';
 
 /** Bytes read from the file and written per step: small enough to keep memory flat per client. */
 export const HTTP_CHUNK_BYTES = 64 * 1024;
@@ -102,12 +103,12 @@ export class HttpServer {
   }
 
   private onClientError(peer: PeerAddress, status: number, reason: string): void {
-    this.counters.clientErrors[status] = (this.counters.clientErrors[status] ?? 0) + 1;
+    countIn(this.counters.clientErrors, status);
     this.deps.logger.debug('http request rejected by the parser', { client: `${peer.address}:${peer.port}`, status, reason });
   }
 
   private reply(exchange: HttpExchange, status: number, headers: Readonly<Record<string, string>>, reason: string, file: string | null): void {
-    this.counters.responses[status] = (this.counters.responses[status] ?? 0) + 1;
+    countIn(this.counters.responses, status);
     const { peer, method } = exchange.request;
     this.deps.logger.info('http request refused', { client: `${peer.address}:${peer.port}`, method, file: file ?? exchange.request.target.slice(0, 200), status, reason });
     exchange.start(status, { ...headers, 'Content-Length': '0' });
@@ -158,14 +159,14 @@ export class HttpServer {
         hostname: host?.hostname ?? '',
       }),
     );
-    this.counters.responses[200] = (this.counters.responses[200] ?? 0) + 1;
+    countIn(this.counters.responses, 200);
     exchange.start(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(body.length), 'Cache-Control': 'no-store' });
     if (!headOnly) {
       void exchange.write(body);
       this.counters.bytesSent += body.length;
     }
     exchange.finish();
-    this.counters.transfers['complete'] = (this.counters.transfers['complete'] ?? 0) + 1;
+    countIn(this.counters.transfers, 'complete');
     this.deps.logger.info('transfer', {
       client: `${peer.address}:${peer.port}`,
       file: name,
@@ -196,7 +197,7 @@ export class HttpServer {
         { size: file.size, etag, mtimeMs: file.mtimeMs },
         { range: headers['range'], ifRange: headers['if-range'], ifNoneMatch: headers['if-none-match'], ifModifiedSince: headers['if-modified-since'] },
       );
-      this.counters.responses[plan.status] = (this.counters.responses[plan.status] ?? 0) + 1;
+      countIn(this.counters.responses, plan.status);
       exchange.start(plan.status, { ...plan.headers, 'Content-Type': 'application/octet-stream' });
       if (headOnly || plan.status === 304 || plan.status === 416) {
         exchange.finish();
@@ -237,7 +238,7 @@ export class HttpServer {
     } finally {
       this.transfers.delete(entry);
     }
-    this.counters.transfers[outcome] = (this.counters.transfers[outcome] ?? 0) + 1;
+    countIn(this.counters.transfers, outcome);
     const ms = this.deps.clock.now() - startedAt;
     this.deps.logger.info('transfer', {
       client: entry.progress.client,

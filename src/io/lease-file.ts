@@ -8,7 +8,7 @@
 // full, unwritable directory) rejects its callers and the previous file stays intact.
 import { promises as fsp } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
-import type { Lease, LeaseLoad, LeaseStore } from '../dhcp/leases.js';
+import type { Lease, LeaseLoad, LeaseStore } from './ports.js';
 
 const LEASE_STATES = new Set(['offered', 'bound', 'declined']);
 

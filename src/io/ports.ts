@@ -20,6 +20,11 @@ export interface PeerAddress {
   readonly port: number;
 }
 
+/** The map key of a peer (a transfer's TID, a multicast member): one format everywhere. */
+export function peerKey(peer: PeerAddress): string {
+  return `${peer.address}|${peer.port}`;
+}
+
 export type DatagramHandler = (data: Buffer, from: PeerAddress) => void;
 
 export interface DatagramSocket {
@@ -52,6 +57,9 @@ export interface SocketFactory {
   /** Binds a UDP socket; rejects with a SocketError naming the address when bind fails. */
   bind(options: SocketOptions): Promise<DatagramSocket>;
 }
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+export type LogFormat = 'text' | 'json';
 
 export type LogFields = Readonly<Record<string, unknown>>;
 
@@ -201,4 +209,30 @@ export interface HttpServerFactory {
     onRequest: (exchange: HttpExchange) => void,
     onClientError: (peer: PeerAddress, status: number, reason: string) => void,
   ): Promise<HttpListener>;
+}
+
+// The DHCP lease table's persistence (dhcp/leases.ts keeps the rules, io/lease-file.ts the file).
+export type LeaseState = 'offered' | 'bound' | 'declined';
+
+export interface Lease {
+  readonly address: string;
+  /** The holder; for a declined address, the MAC that declined it. */
+  readonly mac: string;
+  readonly pool: string;
+  readonly state: LeaseState;
+  /** Wall-clock milliseconds. */
+  readonly expiresAt: number;
+}
+
+export interface LeaseLoad {
+  /** Every lease that could be read. */
+  readonly leases: Lease[];
+  /** The file was damaged: what was wrong, and where it was moved (it is never deleted). */
+  readonly damage: { readonly file: string; readonly problem: string; readonly movedTo: string } | null;
+}
+
+export interface LeaseStore {
+  /** Rejects only when the file cannot be read or set aside at all (permissions, I/O). */
+  load(): Promise<LeaseLoad>;
+  save(leases: readonly Lease[]): Promise<void>;
 }

@@ -1,8 +1,7 @@
 // The only module that knows winston. Text lines are `time level message key=value ...`, one per
 // event, so journald and grep both work; json is one object per line.
 import winston from 'winston';
-import type { LogFields, Logger } from './ports.js';
-import type { LogFormat, LogLevel } from '../config/config-types.js';
+import type { LogFields, LogFormat, Logger, LogLevel } from './ports.js';
 
 function formatValue(v: unknown): string {
   if (typeof v === 'string') return /^[^\s"=]+$/.test(v) ? v : JSON.stringify(v);

@@ -7,8 +7,9 @@
 import type { DhcpServer } from '../dhcp/dhcp-server.js';
 import type { HttpServer } from '../http/http-server.js';
 import type { MetricFamily, MetricSample } from '../io/ports.js';
-import type { MtftpServer } from '../tftp/mtftp-server.js';
+import type { MtftpServer } from '../multicast/mtftp-server.js';
 import type { TftpServer } from '../tftp/tftp-server.js';
+import { countIn } from './counters.js';
 
 /** The parts of `Daemon` the metrics read; `Daemon` itself satisfies it. */
 export interface MetricsSource {
@@ -166,7 +167,7 @@ function sample(labels: Record<string, string>, value: number): MetricSample {
 
 function sumCounts(...all: ReadonlyArray<Readonly<Record<string, number>>>): Record<string, number> {
   const total: Record<string, number> = {};
-  for (const counts of all) for (const [key, n] of Object.entries(counts)) total[key] = (total[key] ?? 0) + n;
+  for (const counts of all) for (const [key, n] of Object.entries(counts)) countIn(total, key, n);
   return total;
 }
 

@@ -17,10 +17,10 @@
 // row we go silent for QUIET_MS between resends, long enough for such a receiver's timer to fire.
 import { encodeDataHeader, encodeTftp, TftpErrorCode, type TftpOption, type TftpPacket } from '../codec/tftp-packet.js';
 import type { BlockProducer } from './block-producer.js';
-import { AckAccounting } from './ack-accounting.js';
+import { AckAccounting } from '../flowcontrol/ack-accounting.js';
 import { LazyTimer } from './lazy-timer.js';
-import { RttEstimator, rtoBounds } from './rtt-estimator.js';
-import { SpuriousTimeoutCheck } from './spurious-timeout.js';
+import { RttEstimator, rtoBounds } from '../flowcontrol/rtt-estimator.js';
+import { SpuriousTimeoutCheck } from '../flowcontrol/spurious-timeout.js';
 import type { Transfer, TransferContext, TransferOutcome, TransferProgress } from './transfer-types.js';
 
 export type ReadState = 'awaiting-oack-ack' | 'sending' | 'done';

@@ -8,7 +8,7 @@
 // per-client limit. Unconfirmed multicast members are kept apart and capped on their own: a real
 // listener may rightly stay silent while a real unicast client answers within one RTT, and forged
 // requests of one kind must not push out real clients of the other.
-import type { PeerAddress } from '../io/ports.js';
+import { peerKey, type PeerAddress } from '../io/ports.js';
 import type { Transfer } from './transfer-types.js';
 
 export interface SessionEntry {
@@ -23,10 +23,6 @@ export interface SessionEntry {
 
 /** Sets keep insertion order: the first entry is the oldest. */
 const oldest = (set: Set<SessionEntry>): SessionEntry | null => set.values().next().value ?? null;
-
-export function peerKey(peer: PeerAddress): string {
-  return `${peer.address}|${peer.port}`;
-}
 
 export class SessionTable {
   private readonly entries = new Map<string, SessionEntry>();

@@ -1,6 +1,6 @@
 import type { TftpPacket } from '../codec/tftp-packet.js';
 import type { Clock, DatagramSocket, PeerAddress } from '../io/ports.js';
-import type { PeerDelayMemory } from './peer-delay-memory.js';
+import type { PeerDelayMemory } from '../flowcontrol/peer-delay-memory.js';
 
 export type TransferOutcome =
   | 'complete'

@@ -3,7 +3,7 @@
 // the last ACK on our own timer, and dally after the final ACK so a repeated last DATA is answered.
 import { encodeTftp, TftpErrorCode, type TftpOption, type TftpPacket } from '../codec/tftp-packet.js';
 import type { TimerHandle, UploadSink } from '../io/ports.js';
-import { RttEstimator, rtoBounds } from './rtt-estimator.js';
+import { RttEstimator, rtoBounds } from '../flowcontrol/rtt-estimator.js';
 import type { Transfer, TransferContext, TransferOutcome, TransferProgress } from './transfer-types.js';
 
 export type WriteState = 'receiving' | 'dallying' | 'done';

@@ -17,7 +17,7 @@ import { repoRoot } from '../support/fixtures.js';
 import { startDaemonIn } from '../support/netns-daemon.js';
 import { canUseNetns, createBridge, createNamespace, runInNamespace, spawnInNamespace, teardown, type LinkEnd, type ProcessHandle } from '../support/netns.js';
 import { downloadWithAtftp, downloadWithCurl, findPeer, sha256File } from '../support/peers.js';
-import { REFUSAL_ERRORS_PER_S } from '../../src/tftp/limit-gate.js';
+import { REFUSAL_ERRORS_PER_S } from '../../src/admission/limit-gate.js';
 
 const work = mkdtempSync(join(tmpdir(), 'pxecast-abuse-'));
 const flooderScript = join(repoRoot, 'build/test/support/flooder.js');

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { CONFIG_SCHEMA, describeDefault, describeRange, parseFieldValue } from '../../../src/config/schema.js';
+import { describeDefault, describeRange } from '../../../src/config/field-docs.js';
+import { parseFieldValue } from '../../../src/config/field-parse.js';
+import { CONFIG_SCHEMA } from '../../../src/config/schema.js';
 
 test('section names and keys are unique', () => {
   const sections = CONFIG_SCHEMA.map((s) => s.name);

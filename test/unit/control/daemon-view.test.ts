@@ -5,7 +5,7 @@ import type { Catalog } from '../../../src/catalog/catalog.js';
 import { parseConfig } from '../../../src/config/load-config.js';
 import { createDaemonView, DROP_REASON, type ViewedDaemon } from '../../../src/control/daemon-view.js';
 import type { Lease } from '../../../src/dhcp/leases.js';
-import type { PassProgress } from '../../../src/tftp/mtftp-channel.js';
+import type { PassProgress } from '../../../src/multicast/mtftp-channel.js';
 import type { TransferInfo } from '../../../src/tftp/tftp-server.js';
 import { FakeClock } from '../../support/fake-clock.js';
 

@@ -4,8 +4,8 @@ import { describe, it } from 'node:test';
 import type { DhcpCounters } from '../../../src/dhcp/dhcp-server.js';
 import type { Lease } from '../../../src/dhcp/leases.js';
 import { metricsSnapshot, PXECAST_METRICS, type MetricsSource } from '../../../src/metrics/metrics-snapshot.js';
-import type { PassProgress } from '../../../src/tftp/mtftp-channel.js';
-import type { MtftpCounters } from '../../../src/tftp/mtftp-server.js';
+import type { PassProgress } from '../../../src/multicast/mtftp-channel.js';
+import type { MtftpCounters } from '../../../src/multicast/mtftp-server.js';
 import type { TftpCounters, TransferInfo } from '../../../src/tftp/tftp-server.js';
 
 function transfer(client: string, group: string | null): TransferInfo {

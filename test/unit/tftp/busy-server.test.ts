@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TftpPacket } from '../../../src/codec/tftp-packet.js';
 import { OctetBlocks } from '../../../src/tftp/block-producer.js';
-import { PEER_DELAY_HOLD_MS, PeerDelayMemory } from '../../../src/tftp/peer-delay-memory.js';
+import { PEER_DELAY_HOLD_MS, PeerDelayMemory } from '../../../src/flowcontrol/peer-delay-memory.js';
 import { ReadTransfer } from '../../../src/tftp/read-transfer.js';
 import type { TransferResult, TransferTiming } from '../../../src/tftp/transfer-types.js';
 import { FakeClock } from '../../support/fake-clock.js';

@@ -11,11 +11,13 @@
 // Who the master is, and what happens when it finishes or goes silent, is the caller's business.
 import { encodeDataHeader } from '../codec/tftp-packet.js';
 import type { Clock, DatagramSocket, Logger, PeerAddress } from '../io/ports.js';
-import { AckAccounting } from './ack-accounting.js';
-import type { BlockProducer } from './block-producer.js';
-import { AimdRate, mbpsToBytesPerMs, RateLimiter, TokenBucket, type LossMeter } from './flow-control.js';
-import { LazyTimer } from './lazy-timer.js';
-import { RttEstimator, type RtoBounds } from './rtt-estimator.js';
+import { AckAccounting } from '../flowcontrol/ack-accounting.js';
+import type { BlockProducer } from '../tftp/block-producer.js';
+import { mbpsToBytesPerMs, TokenBucket, type LossMeter } from '../flowcontrol/pacing.js';
+import { AimdRate, type CongestionSignal } from '../flowcontrol/rate-reduction.js';
+import { ResendLimiter } from '../flowcontrol/resend-on-unexpected.js';
+import { LazyTimer } from '../tftp/lazy-timer.js';
+import { RttEstimator, type RtoBounds } from '../flowcontrol/rtt-estimator.js';
 
 /** What the stream needs to know about the client currently driving it. */
 export interface StreamMaster {
@@ -86,7 +88,7 @@ export class MasterStream {
   readonly rtt: RttEstimator;
   private readonly rate: AimdRate;
   private readonly bucket: TokenBucket;
-  private readonly resendLimiter: RateLimiter;
+  private readonly resendLimiter: ResendLimiter;
   private readonly timer: LazyTimer;
   private readonly keepaliveTimer: LazyTimer;
   private paceTimer: { cancel(): void } | null = null;
@@ -104,7 +106,7 @@ export class MasterStream {
     this.rate = new AimdRate(deps.initialRateMbps, deps.minRateMbps, deps.maxRateMbps);
     // A few blocks of burst: Node timers are ~1 ms coarse, so pacing sends in small bursts.
     this.bucket = new TokenBucket(mbpsToBytesPerMs(this.rate.mbps), deps.blksize * 8, deps.clock.now());
-    this.resendLimiter = new RateLimiter(() => this.rtt.rtoMs() / 2);
+    this.resendLimiter = new ResendLimiter(() => this.rtt.rtoMs() / 2);
     this.timer = new LazyTimer(deps.clock, () => this.onTimeout());
     this.keepaliveTimer = new LazyTimer(deps.clock, () => this.onGroupSilent());
   }
@@ -166,7 +168,7 @@ export class MasterStream {
       // It asks again for what we last sent: explained by our own retransmissions, or proof of
       // loss (resent once), and evidence that it may not hear the group.
       if (this.acks.duplicateProvesLoss(n)) {
-        this.rate.congestion();
+        this.rate.congestion('re-requested-block');
         this.noteReRequest(master, want);
         this.resend(want);
       }
@@ -187,9 +189,9 @@ export class MasterStream {
     this.resend(this.current);
   }
 
-  /** A congestion event the caller saw (a master passed over). */
-  congestion(): void {
-    this.rate.congestion();
+  /** A congestion signal the caller saw (a master passed over). */
+  congestion(signal: CongestionSignal): void {
+    this.rate.congestion(signal);
   }
 
   /** The master went quiet although it answered unicast: if it never acknowledged a group-only
@@ -253,7 +255,7 @@ export class MasterStream {
     if (master === null || this.current === 0 || this.stopped) return;
     if (!this.deps.beforeRetransmit()) return;
     this.rtt.expired();
-    this.rate.congestion();
+    this.rate.congestion('retransmission-timeout');
     this.noteReRequest(master, this.current);
     this.resend(this.current);
   }

@@ -5,18 +5,18 @@
 // including a DISCOVER that arrives while the reload is still binding its new port.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildCatalog } from '../../src/catalog/build-catalog.js';
-import { decodeDhcp } from '../../src/codec/dhcp-message.js';
-import { decodeMtftpSubOptions, decodePxeVendorOptions } from '../../src/codec/pxe-options.js';
-import { decodeTftp, encodeTftp } from '../../src/codec/tftp-packet.js';
-import type { Config } from '../../src/config/config-types.js';
-import { parseConfig } from '../../src/config/load-config.js';
-import { Daemon, type DaemonDeps } from '../../src/daemon.js';
-import type { DatagramSocket, Logger, SocketFactory, SocketOptions } from '../../src/io/ports.js';
-import { FakeClock } from '../support/fake-clock.js';
-import { FakeSocket, settle } from '../support/fake-socket.js';
-import { capture } from '../support/fixtures.js';
-import { MemoryFileSystem } from '../support/memory-fs.js';
+import { buildCatalog } from '../../../src/catalog/build-catalog.js';
+import { decodeDhcp } from '../../../src/codec/dhcp-message.js';
+import { decodeMtftpSubOptions, decodePxeVendorOptions } from '../../../src/codec/pxe-options.js';
+import { decodeTftp, encodeTftp } from '../../../src/codec/tftp-packet.js';
+import type { Config } from '../../../src/config/config-types.js';
+import { parseConfig } from '../../../src/config/load-config.js';
+import { Daemon, type DaemonDeps } from '../../../src/daemon.js';
+import type { DatagramSocket, Logger, SocketFactory, SocketOptions } from '../../../src/io/ports.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { FakeSocket, settle } from '../../support/fake-socket.js';
+import { capture } from '../../support/fixtures.js';
+import { MemoryFileSystem } from '../../support/memory-fs.js';
 
 const silent: Logger = { child: () => silent, debug() {}, info() {}, warn() {}, error() {} };
 const CONFIG_FILE = '/etc/pxecast/pxecast.ini';

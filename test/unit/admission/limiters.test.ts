@@ -1,8 +1,8 @@
 // The abuse-limit state machines on a fake clock: per-key token buckets and limit episodes.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { KeyedRateLimiter } from '../../../src/limits/keyed-rate-limiter.js';
-import { LimitEpisodes } from '../../../src/limits/limit-episodes.js';
+import { KeyedRateLimiter } from '../../../src/admission/keyed-rate-limiter.js';
+import { LimitEpisodes } from '../../../src/admission/limit-episodes.js';
 import { FakeClock } from '../../support/fake-clock.js';
 
 describe('KeyedRateLimiter', () => {

@@ -13,11 +13,13 @@ import { mtftpImageFor, mtftpServerPorts, servedChannel, type ServedMtftp } from
 import type { Catalog } from '../catalog/catalog.js';
 import type { MtftpChannelConfig, MtftpConfig, MulticastConfig, TftpConfig } from '../config/config-types.js';
 import type { Clock, DatagramSocket, FileSystem, Logger, PeerAddress, SocketFactory } from '../io/ports.js';
-import type { LossMeter, TokenBucket } from './flow-control.js';
-import type { KeyedRateLimiter } from '../limits/keyed-rate-limiter.js';
-import { LimitGate } from './limit-gate.js';
+import type { LossMeter, TokenBucket } from '../flowcontrol/pacing.js';
+import type { KeyedRateLimiter } from '../admission/keyed-rate-limiter.js';
+import { LimitGate } from '../admission/limit-gate.js';
+import { multicastSendOptions } from './multicast-socket.js';
 import { MtftpChannel, type PassProgress, type PassSummary } from './mtftp-channel.js';
-import { rtoBounds } from './rtt-estimator.js';
+import { rtoBounds } from '../flowcontrol/rtt-estimator.js';
+import { countIn } from '../metrics/counters.js';
 
 export interface MtftpServerDeps {
   readonly clock: Clock;
@@ -53,11 +55,16 @@ export interface MtftpCounters {
 /** The catalog key of a channel: a changed tuple is a different channel. */
 const channelKey = (image: CatalogImage) =>
   `${image.name}|${image.mtftp!.group}|${image.mtftp!.clientPort}|${image.mtftp!.serverPort}`;
-const serverPortOfKey = (key: string) => Number(key.slice(key.lastIndexOf('|') + 1));
+
+interface ServedChannel {
+  readonly channel: MtftpChannel;
+  /** The server port its DATA leaves from. */
+  readonly serverPort: number;
+}
 
 export class MtftpServer implements ServedMtftp {
   private readonly sockets = new Map<number, DatagramSocket>();
-  private readonly channels = new Map<string, MtftpChannel>();
+  private readonly channels = new Map<string, ServedChannel>();
   readonly counters: MtftpCounters = { opens: 0, refused: 0, decodeErrors: {}, strayAcks: 0, passes: {}, bytesSent: 0, retransmits: 0, limited: {} };
   private readonly limits: LimitGate;
 
@@ -101,11 +108,11 @@ export class MtftpServer implements ServedMtftp {
   releaseUnused(): void {
     const catalog = this.deps.catalog.current();
     const wanted = new Set(catalog.images.flatMap((i) => (i.mtftp ? [channelKey(i)] : [])));
-    for (const [key, channel] of this.channels) {
+    for (const [key, { channel }] of this.channels) {
       if (!wanted.has(key) && channel.channelState === 'idle') this.channels.delete(key);
     }
     const needed = mtftpServerPorts(catalog);
-    const busy = new Set([...this.channels].filter(([, c]) => c.channelState !== 'idle').map(([key]) => serverPortOfKey(key)));
+    const busy = new Set([...this.channels.values()].filter((c) => c.channel.channelState !== 'idle').map((c) => c.serverPort));
     for (const [port, socket] of this.sockets) {
       if (needed.has(port) || busy.has(port)) continue;
       socket.close();
@@ -116,13 +123,11 @@ export class MtftpServer implements ServedMtftp {
 
   private async bindPort(port: number): Promise<void> {
     const tftp = this.deps.tftp();
-    const mc = this.deps.multicast();
-    const iface = mc.interface !== '0.0.0.0' ? mc.interface : tftp.listen !== '0.0.0.0' ? tftp.listen : null;
-    const socket = await this.deps.sockets.bind({ address: tftp.listen, port, multicast: { ttl: mc.ttl, interface: iface } });
+    const socket = await this.deps.sockets.bind({ address: tftp.listen, port, multicast: multicastSendOptions(tftp, this.deps.multicast()) });
     this.sockets.set(port, socket);
     socket.onMessage(
       guarded(this.deps.logger, 'MTFTP', (data, from) => this.onDatagram(port, socket, data, from), (e, _data, from) => {
-        this.counters.decodeErrors[e.code] = (this.counters.decodeErrors[e.code] ?? 0) + 1;
+        countIn(this.counters.decodeErrors, e.code);
         this.deps.logger.debug('malformed MTFTP datagram dropped', { peer: `${from.address}:${from.port}`, reason: e.message });
       }),
     );
@@ -135,11 +140,11 @@ export class MtftpServer implements ServedMtftp {
 
   /** Every pass running now, one per busy channel. */
   passes(): PassProgress[] {
-    return [...this.channels.values()].flatMap((c) => c.passProgress() ?? []);
+    return [...this.channels.values()].flatMap((c) => c.channel.passProgress() ?? []);
   }
 
   stop(): void {
-    for (const channel of this.channels.values()) channel.abort();
+    for (const { channel } of this.channels.values()) channel.abort();
     for (const socket of this.sockets.values()) socket.close();
     this.sockets.clear();
   }
@@ -149,14 +154,8 @@ export class MtftpServer implements ServedMtftp {
     switch (packet.op) {
       case 'RRQ': {
         this.counters.opens++;
-        if (!this.limits.admit(from.address)) {
-          const s = this.deps.tftp();
-          const rate = `${s.clientRequestRate}/s (burst ${s.clientRequestBurst})`;
-          if (this.limits.hit('request-rate', from.address, { rate }, false)) {
-            socket.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.NOT_DEFINED, message: 'too many requests' }), from);
-          }
-          return;
-        }
+        const answer = (message: string) => socket.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.NOT_DEFINED, message }), from);
+        if (this.limits.refusedOverRate(from.address, this.deps.tftp(), answer)) return;
         const refusal = this.openChannel(port, packet.filename, packet.mode, from);
         if (refusal) {
           this.counters.refused++;
@@ -166,7 +165,7 @@ export class MtftpServer implements ServedMtftp {
         return;
       }
       case 'ACK': {
-        const channels = [...this.channels.values()];
+        const channels = [...this.channels.values()].map((c) => c.channel);
         const channel = channels.find((c) => {
           const m = c.masterPeer();
           return m !== null && m.address === from.address && m.port === from.port;
@@ -181,7 +180,7 @@ export class MtftpServer implements ServedMtftp {
         return;
       }
       case 'ERROR':
-        for (const channel of this.channels.values()) channel.onError(from);
+        for (const { channel } of this.channels.values()) channel.onError(from);
         return;
       default:
         if (this.limits.mayAnswerUnsolicited(from.address)) socket.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.ILLEGAL_OPERATION, message: 'MTFTP takes RRQ and ACK only' }), from);
@@ -208,12 +207,12 @@ export class MtftpServer implements ServedMtftp {
 
   private channelFor(image: CatalogImage, port: number): MtftpChannel {
     const key = channelKey(image);
-    let channel = this.channels.get(key);
-    if (channel) return channel;
+    const served = this.channels.get(key);
+    if (served) return served.channel;
     const tftp = this.deps.tftp();
     const mc = this.deps.multicast();
     const log = this.deps.logger.child({ image: image.name, group: `${image.mtftp!.group}:${image.mtftp!.clientPort}` });
-    channel = new MtftpChannel({
+    const channel = new MtftpChannel({
       clock: this.deps.clock,
       socket: this.sockets.get(port)!,
       image: image.name,
@@ -238,14 +237,14 @@ export class MtftpServer implements ServedMtftp {
       onPassEnd: (summary) => this.onPassEnd(summary, log),
       mayAnswer: (address) => this.limits.mayAnswerUnsolicited(address),
     });
-    this.channels.set(key, channel);
+    this.channels.set(key, { channel, serverPort: image.mtftp!.serverPort });
     return channel;
   }
 
   private onPassEnd(s: PassSummary, log: Logger): void {
     // A pass on a channel a reload retired was the last thing holding it (and maybe its port).
     queueMicrotask(() => this.releaseUnused());
-    this.counters.passes[s.outcome] = (this.counters.passes[s.outcome] ?? 0) + 1;
+    countIn(this.counters.passes, s.outcome);
     this.counters.bytesSent += s.bytesSent;
     this.counters.retransmits += s.retransmits;
     log.info('mtftp pass', {

@@ -7,21 +7,21 @@
 // - a DHCP reply is one datagram of at most 576 bytes (the size every client must accept).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildCatalog } from '../../src/catalog/build-catalog.js';
-import { CatalogStore } from '../../src/catalog/catalog-store.js';
-import { decodeTftp, encodeTftp } from '../../src/codec/tftp-packet.js';
-import { parseConfig } from '../../src/config/load-config.js';
-import { NO_HTTP } from '../../src/dhcp/boot-policy.js';
-import { DhcpServer } from '../../src/dhcp/dhcp-server.js';
-import type { Logger, PeerAddress } from '../../src/io/ports.js';
-import { KeyedRateLimiter } from '../../src/limits/keyed-rate-limiter.js';
-import { LossMeter, TokenBucket } from '../../src/tftp/flow-control.js';
-import { MtftpServer } from '../../src/tftp/mtftp-server.js';
-import { TftpServer } from '../../src/tftp/tftp-server.js';
-import { FakeClock } from '../support/fake-clock.js';
-import { FakeSocket, FakeSocketFactory, settle } from '../support/fake-socket.js';
-import { capture } from '../support/fixtures.js';
-import { MemoryFileSystem } from '../support/memory-fs.js';
+import { buildCatalog } from '../../../src/catalog/build-catalog.js';
+import { CatalogStore } from '../../../src/catalog/catalog-store.js';
+import { decodeTftp, encodeTftp } from '../../../src/codec/tftp-packet.js';
+import { parseConfig } from '../../../src/config/load-config.js';
+import { NO_HTTP } from '../../../src/dhcp/boot-policy.js';
+import { DhcpServer } from '../../../src/dhcp/dhcp-server.js';
+import type { Logger, PeerAddress } from '../../../src/io/ports.js';
+import { KeyedRateLimiter } from '../../../src/admission/keyed-rate-limiter.js';
+import { LossMeter, TokenBucket } from '../../../src/flowcontrol/pacing.js';
+import { MtftpServer } from '../../../src/multicast/mtftp-server.js';
+import { TftpServer } from '../../../src/tftp/tftp-server.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { FakeSocket, FakeSocketFactory, settle } from '../../support/fake-socket.js';
+import { capture } from '../../support/fixtures.js';
+import { MemoryFileSystem } from '../../support/memory-fs.js';
 
 const silent: Logger = { child: () => silent, debug() {}, info() {}, warn() {}, error() {} };
 const MAX_ERROR_BYTES = 32;

@@ -1,18 +1,11 @@
 // The (group, port) pairs RFC 2090 sessions draw from. No two live sessions share a pair; pairs
 // are handed out round-robin so a pair just released is not reused at once (stragglers of the
 // old session may still be listening on it).
+import { ipv4ToNumber, numberToIpv4 } from '../codec/ipv4.js';
 
 export interface GroupPort {
   readonly group: string;
   readonly port: number;
-}
-
-function toNumber(address: string): number {
-  return address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
-}
-
-function toAddress(n: number): string {
-  return [24, 16, 8, 0].map((shift) => (n >>> shift) & 0xff).join('.');
 }
 
 export class GroupPool {
@@ -28,8 +21,8 @@ export class GroupPool {
     private readonly portFirst: number,
     portLast: number,
   ) {
-    this.first = toNumber(groupFirst);
-    this.groups = toNumber(groupLast) - this.first + 1;
+    this.first = ipv4ToNumber(groupFirst);
+    this.groups = ipv4ToNumber(groupLast) - this.first + 1;
     this.ports = portLast - portFirst + 1;
   }
 
@@ -45,7 +38,7 @@ export class GroupPool {
   allocate(): GroupPort | null {
     for (let tried = 0; tried < this.size; tried++) {
       const slot = (this.cursor + tried) % this.size;
-      const pair = { group: toAddress(this.first + (slot % this.groups)), port: this.portFirst + Math.floor(slot / this.groups) };
+      const pair = { group: numberToIpv4(this.first + (slot % this.groups)), port: this.portFirst + Math.floor(slot / this.groups) };
       const key = `${pair.group}:${pair.port}`;
       if (this.inUse.has(key)) continue;
       this.inUse.add(key);

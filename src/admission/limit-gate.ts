@@ -7,8 +7,9 @@
 //   sources, traffic aimed at a victim), so a rate-limited client gets one ERROR per episode, and
 //   all refusal ERRORs together stay under REFUSAL_ERRORS_PER_S.
 import type { Clock, Logger, LogFields } from '../io/ports.js';
-import { KeyedRateLimiter } from '../limits/keyed-rate-limiter.js';
-import { LimitEpisodes } from '../limits/limit-episodes.js';
+import { KeyedRateLimiter } from './keyed-rate-limiter.js';
+import { LimitEpisodes } from './limit-episodes.js';
+import { countIn } from '../metrics/counters.js';
 
 export type LimitName = 'request-rate' | 'client-transfers' | 'busy' | 'unconfirmed-evicted' | 'unconfirmed-expired' | 'multicast-groups';
 
@@ -16,6 +17,11 @@ export type LimitName = 'request-rate' | 'client-transfers' | 'busy' | 'unconfir
 export const REFUSAL_ERRORS_PER_S = 100;
 /** A limit episode of a client ends after this long without hitting the limit. */
 export const EPISODE_QUIET_MS = 10_000;
+
+export interface RequestRateSettings {
+  readonly clientRequestRate: number;
+  readonly clientRequestBurst: number;
+}
 
 export interface LimitGateDeps {
   readonly clock: Clock;
@@ -40,9 +46,15 @@ export class LimitGate {
     this.refusalErrors = new KeyedRateLimiter(now, () => ({ ratePerS: REFUSAL_ERRORS_PER_S, burst: REFUSAL_ERRORS_PER_S }), 1);
   }
 
-  /** Takes a request token for `address`; false when the client is over its rate. */
-  admit(address: string): boolean {
-    return this.deps.requestRate.take(address);
+  /**
+   * The request-rate rule of both ports: false admits the request of `address`; true refuses it,
+   * counted as a `request-rate` hit, and calls `answer` with the ERROR text when this refusal is
+   * answered (the first of the client's episode, within the shared ERROR budget).
+   */
+  refusedOverRate(address: string, rate: RequestRateSettings, answer: (message: string) => void): boolean {
+    if (this.deps.requestRate.take(address)) return false;
+    if (this.hit('request-rate', address, { rate: `${rate.clientRequestRate}/s (burst ${rate.clientRequestBurst})` }, false)) answer('too many requests');
+    return true;
   }
 
   /** Whether a datagram that is not a request (malformed, or DATA/ACK on the request port) may be
@@ -58,7 +70,7 @@ export class LimitGate {
    * deserves an answer (it was within its rate); otherwise only the first of an episode.
    */
   hit(limit: LimitName, who: string, fields: LogFields, answerEach: boolean): boolean {
-    this.deps.counts[limit] = (this.deps.counts[limit] ?? 0) + 1;
+    countIn(this.deps.counts, limit);
     if (this.logEpisodes.hit(limit).first) {
       const note = `logged once per episode, for all clients (until ${EPISODE_QUIET_MS / 1000} s without a hit); pxecast_limited_total counts every hit`;
       this.deps.logger.warn('limit reached', { limit, client: who, ...fields, note });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RttEstimator } from '../../../src/tftp/rtt-estimator.js';
+import { RttEstimator } from '../../../src/flowcontrol/rtt-estimator.js';
 
 describe('RttEstimator', () => {
   const bounds = { minMs: 10, maxMs: 3000, initialMs: 1000 };
