@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 
 import { ARCHITECTURES, type DhcpMode, type LogFormat, type LogLevel, type UnknownClientPolicy } from './config-types.js';
+import { DHCP6_SECTION } from './dhcp6-section.js';
 import {
   formatDuration,
   formatSize,
@@ -582,6 +583,7 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
       },
     ],
   },
+  DHCP6_SECTION,
   {
     name: 'host',
     named: true,

@@ -71,6 +71,18 @@ export const nodeUdp: SocketFactory = {
         // After bind, errors are per-datagram (ICMP unreachable etc.): never fatal.
         socket.on('error', () => undefined);
         if (options.broadcast) socket.setBroadcast(true);
+        if (options.joinGroup) {
+          const { group, interface: link } = options.joinGroup;
+          try {
+            // IPv6 names the interface by a scoped address (`::%eth1`).
+            if (link === null) socket.addMembership(group);
+            else socket.addMembership(group, isIPv6(group) ? `::%${link}` : link);
+          } catch (e) {
+            socket.close();
+            reject(new SocketError(`cannot join ${group}${link ? ` on ${link}` : ''}: ${(e as Error).message}`, (e as NodeJS.ErrnoException).code));
+            return;
+          }
+        }
         if (options.multicast) {
           socket.setMulticastTTL(options.multicast.ttl);
           // Receivers on this host (and the loopback demo) hear the group too.

@@ -46,6 +46,8 @@ export interface SocketOptions {
   readonly reuseAddr?: boolean;
   /** Set for sockets that send to multicast groups. */
   readonly multicast?: MulticastSendOptions;
+  /** A group to receive (DHCPv6: ff02::1:2 on `interface`, an interface name; null: the system's choice). */
+  readonly joinGroup?: { readonly group: string; readonly interface: string | null };
 }
 
 export interface SocketFactory {
