@@ -117,8 +117,10 @@ export class MtftpServer implements ServedMtftp {
   private async bindPort(port: number): Promise<void> {
     const tftp = this.deps.tftp();
     const mc = this.deps.multicast();
-    const iface = mc.interface !== '0.0.0.0' ? mc.interface : tftp.listen !== '0.0.0.0' ? tftp.listen : null;
-    const socket = await this.deps.sockets.bind({ address: tftp.listen, port, multicast: { ttl: mc.ttl, interface: iface } });
+    // PXE MTFTP is IPv4 only: with an IPv6 (or dual-stack `::`) TFTP address it listens on IPv4.
+    const listen4 = tftp.listen.includes(':') ? '0.0.0.0' : tftp.listen;
+    const iface = mc.interface !== '0.0.0.0' ? mc.interface : listen4 !== '0.0.0.0' ? listen4 : null;
+    const socket = await this.deps.sockets.bind({ address: listen4, port, multicast: { ttl: mc.ttl, interface: iface } });
     this.sockets.set(port, socket);
     socket.onMessage(
       guarded(this.deps.logger, 'MTFTP', (data, from) => this.onDatagram(port, socket, data, from), (e, _data, from) => {
@@ -126,7 +128,7 @@ export class MtftpServer implements ServedMtftp {
         this.deps.logger.debug('malformed MTFTP datagram dropped', { peer: `${from.address}:${from.port}`, reason: e.message });
       }),
     );
-    this.deps.logger.info('mtftp listening', { address: tftp.listen, port: socket.localPort() });
+    this.deps.logger.info('mtftp listening', { address: listen4, port: socket.localPort() });
   }
 
   ports(): number[] {

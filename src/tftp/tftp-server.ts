@@ -279,7 +279,8 @@ export class TftpServer {
       if (request.op === 'RRQ') {
         opened = await this.openForRead(request.filename);
         stillHeld();
-        if (requested.multicast && mode === 'octet' && this.deps.multicastSettings().enabled) {
+        // RFC 2090 defines IPv4 groups only: an IPv6 client reads by unicast (the option is not acknowledged).
+        if (requested.multicast && mode === 'octet' && this.deps.multicastSettings().enabled && !from.address.includes(':')) {
           const served = await this.serveMulticast(entry, request, requested, opened, log);
           if (served) return; // the session owns (or released) the file from here on
         }
@@ -374,10 +375,12 @@ export class TftpServer {
       return false;
     }
     const timeoutS = requested.timeout !== undefined && requested.timeout >= 1 && requested.timeout <= 255 ? requested.timeout : null;
-    const iface = mc.interface !== '0.0.0.0' ? mc.interface : tftp.listen !== '0.0.0.0' ? tftp.listen : null;
+    // Groups are IPv4: with an IPv6 (or dual-stack `::`) listen address the session sends from IPv4.
+    const listen4 = tftp.listen.includes(':') ? '0.0.0.0' : tftp.listen;
+    const iface = mc.interface !== '0.0.0.0' ? mc.interface : listen4 !== '0.0.0.0' ? listen4 : null;
     let socket: DatagramSocket;
     try {
-      socket = await this.deps.sockets.bind({ address: tftp.listen, port: 0, multicast: { ttl: mc.ttl, interface: iface } });
+      socket = await this.deps.sockets.bind({ address: listen4, port: 0, multicast: { ttl: mc.ttl, interface: iface } });
     } catch (e) {
       this.groupPool?.release(pair);
       throw e;
