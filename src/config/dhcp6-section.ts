@@ -138,11 +138,13 @@ const isUnset = (v: unknown) => v === '::' || v === undefined || v === null;
 export function buildDhcp6(values: SectionValues, issues: ConfigIssue[]): Dhcp6Config {
   const mode = (values.get('mode') ?? 'off') as Dhcp6Mode;
   const at = (key: string) => values.written(key) ?? values.written('mode') ?? values.headerOrFile();
+  const refused = new Set<string>();
   const v6 = (key: string): string | null => {
     const value = values.get(key);
     if (isUnset(value) || typeof value !== 'string') return null;
     if (!value.includes(':')) {
       issues.push(issueAt(at(key), values.label, key, `${value} is an IPv4 address; [dhcp6] needs an IPv6 address`));
+      refused.add(key);
       return null;
     }
     return value.toLowerCase();
@@ -151,12 +153,12 @@ export function buildDhcp6(values: SectionValues, issues: ConfigIssue[]): Dhcp6C
   const poolFirst = v6('pool_first');
   const poolLast = v6('pool_last');
   if (mode !== 'off') {
-    if (address === null && !values.isRejected('address')) issues.push(issueAt(at('address'), values.label, 'address', `an IPv6 serving address is required with \`mode = ${mode}\``));
+    if (address === null && !values.isRejected('address') && !refused.has('address')) issues.push(issueAt(at('address'), values.label, 'address', `an IPv6 serving address is required with \`mode = ${mode}\``));
     else if (address !== null && /^fe[89ab]/.test(address)) issues.push(issueAt(at('address'), values.label, 'address', 'a link-local address cannot be named in a boot URL; use a global or ULA (fd00::/8) address'));
   }
   if (mode === 'stateful') {
     if (poolFirst === null || poolLast === null) {
-      if (!values.isRejected('pool_first') && !values.isRejected('pool_last')) issues.push(issueAt(at('pool_first'), values.label, 'pool_first', '`stateful` needs `pool_first` and `pool_last`'));
+      if (![values.isRejected('pool_first'), values.isRejected('pool_last'), refused.has('pool_first'), refused.has('pool_last')].some(Boolean)) issues.push(issueAt(at('pool_first'), values.label, 'pool_first', '`stateful` needs `pool_first` and `pool_last`'));
     } else {
       const size = poolSize(poolFirst, poolLast);
       if (size === null) issues.push(issueAt(at('pool_last'), values.label, 'pool_last', '`pool_first` and `pool_last` must be in the same /64, first <= last'));
