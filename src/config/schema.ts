@@ -147,7 +147,7 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         type: { kind: 'ip-address' },
         required: false,
         default: '0.0.0.0',
-        description: 'Local address the TFTP server binds to; `0.0.0.0` listens on every IPv4 interface, `::` on every interface over IPv6 and IPv4 (dual-stack), an IPv6 address over IPv6 only. Multicast (RFC 2090, PXE MTFTP) stays IPv4.',
+        description: 'Local address the TFTP server binds to; `0.0.0.0` listens on every IPv4 interface, `::` on every interface over IPv6 and IPv4 (dual-stack), an IPv6 address over IPv6 only (multicast, RFC 2090 and PXE MTFTP, stays IPv4).',
         example: '0.0.0.0',
       },
       {
