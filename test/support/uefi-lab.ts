@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemonIn } from './netns-daemon.js';
-import { addTap, createBridge, createNamespace, runInNamespace, spawnInNamespace, type BridgedLan, type LinkEnd, type ProcessHandle } from './netns.js';
+import { addIpv6Address, addTap, createBridge, createNamespace, runInNamespace, spawnInNamespace, type BridgedLan, type LinkEnd, type ProcessHandle } from './netns.js';
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS.fd';
@@ -30,7 +30,13 @@ export interface UefiLabPlan {
    *  pxecast's DHCP gives an `HTTPClient`; OVMF's PXE entries are switched off through its fw_cfg
    *  knobs (opt/org.tianocore/IPv4PXESupport, IPv6PXESupport), so HTTPv4 is the first boot option. */
   readonly boot?: 'pxe' | 'http';
+  /** `ipv6`: an IPv6-only lab link (the server's IPv4 address removed), pxecast's stateful
+   *  `[dhcp6]`, TFTP/HTTP on `::`; OVMF's IPv4 entries are switched off through its fw_cfg knobs. */
+  readonly family?: 'ipv4' | 'ipv6';
 }
+
+/** The lab server's IPv6 address in `ipv6` mode. */
+export const UEFI_LAB_SERVER6 = 'fd00:213:6::1';
 
 /** The lab's HTTP port in `http` mode. */
 export const UEFI_LAB_HTTP_PORT = 8080;
@@ -70,6 +76,13 @@ export class UefiLab {
     const lan = createBridge([serverNs]);
     addTap(lan, 'tap0');
     const lab = new UefiLab(plan, qemu, lan, lan.members[0]!);
+    if (plan.family === 'ipv6') {
+      const end = lab.server;
+      const del = await runInNamespace(end.namespace, 'ip', ['addr', 'del', `${end.address}/24`, 'dev', end.ifname], { timeoutMs: 5000 });
+      if (del.exitCode !== 0) throw new Error(`ip addr del: ${del.stderr}`);
+      addIpv6Address(end, `${UEFI_LAB_SERVER6}/64`);
+      await linkLocalReady(end);
+    }
     await lab.boot();
     return lab;
   }
@@ -90,7 +103,16 @@ export class UefiLab {
     copyFileSync(OVMF_VARS, join(this.plan.workDir, 'vars.fd'));
     const p = this.server.address.split('.').slice(0, 3).join('.');
     const configFile = join(this.plan.workDir, 'pxecast.ini');
-    writeFileSync(configFile, [
+    const ipv6 = this.plan.family === 'ipv6';
+    writeFileSync(configFile, ipv6 ? [
+      '[log]', 'level = debug',
+      '[tftp]', 'listen = ::', `root = ${root}`,
+      '[mtftp]', 'enabled = false',
+      '[dhcp6]', 'mode = stateful', `address = ${UEFI_LAB_SERVER6}`, `link = ${this.server.ifname}`,
+      'pool_first = fd00:213:6::100', 'pool_last = fd00:213:6::1ff', `state_file = ${join(this.plan.workDir, 'leases6.json')}`,
+      ...(this.plan.boot === 'http' ? ['[http]', 'enabled = true', 'listen = ::', `port = ${UEFI_LAB_HTTP_PORT}`] : []),
+      '[image uefi]', `file = ${BOOT_FILE}`, `http_file = ${BOOT_FILE}`, 'arch = efi-x64', 'default = true', '',
+    ].join('\n') : [
       '[log]', 'level = info',
       '[tftp]', `listen = ${this.server.address}`, `root = ${root}`,
       '[dhcp]', 'mode = full', `interface = ${this.server.address}`, 'lease_time = 1h',
@@ -122,9 +144,10 @@ export class UefiLab {
       '-accel', 'tcg', '-m', '256', '-display', 'none', '-vga', 'none', '-no-reboot',
       '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
       '-drive', `if=pflash,format=raw,unit=1,file=${join(this.plan.workDir, 'vars.fd')}`,
-      ...(this.plan.boot === 'http'
-        ? ['-fw_cfg', 'name=opt/org.tianocore/IPv4PXESupport,string=no', '-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=no']
+      ...(this.plan.boot === 'http' || this.plan.family === 'ipv6'
+        ? ['-fw_cfg', 'name=opt/org.tianocore/IPv4PXESupport,string=no']
         : []),
+      ...(this.plan.boot === 'http' ? ['-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=no'] : []),
       '-netdev', 'tap,id=lan,ifname=tap0,script=no,downscript=no',
       // romfile= (empty): no iPXE option ROM, EDK2's own virtio-net driver and PXE stack.
       '-device', 'virtio-net-pci,netdev=lan,mac=52:54:00:e2:ef:01,romfile=,bootindex=1',
@@ -149,6 +172,17 @@ export class UefiLab {
   async stop(): Promise<void> {
     await this.vm?.kill(1000);
     await this.daemonHandle?.kill();
+  }
+}
+
+/** Waits until the interface's link-local address has finished duplicate address detection. */
+async function linkLocalReady(end: LinkEnd): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const r = await runInNamespace(end.namespace, 'ip', ['-6', 'addr', 'show', 'dev', end.ifname, 'scope', 'link'], { timeoutMs: 5000 });
+    if (/inet6 fe80::/.test(r.stdout) && !/tentative/.test(r.stdout)) return;
+    if (Date.now() > deadline) throw new Error(`no usable link-local address on ${end.ifname}: ${r.stdout}`);
+    await new Promise((res) => setTimeout(res, 100));
   }
 }
 
