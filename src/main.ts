@@ -12,6 +12,7 @@ import { Daemon, loadConfigAndCatalog, type DaemonDeps } from './daemon.js';
 import { NodeFileSystem, NodeUploadStore } from './io/node-file-system.js';
 import { nodeUdp } from './io/node-udp.js';
 import { systemClock } from './io/system-clock.js';
+import { JsonLease6File } from './io/dhcp6-lease-file.js';
 import { JsonLeaseFile } from './io/lease-file.js';
 import { startLoopLagSampler } from './io/loop-lag.js';
 import { startMetricsEndpoint } from './io/metrics-http.js';
@@ -109,6 +110,7 @@ export async function runServe(configPath: string, options: ServeOptions = {}): 
     loopLagMs: lag.lagMs,
     wallClock: () => Date.now(),
     leaseStore: (path) => new JsonLeaseFile(path),
+    lease6Store: (path) => new JsonLease6File(path),
     ...base,
     sockets: nodeUdp,
     httpServers: new NodeHttpServerFactory(),

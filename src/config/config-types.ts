@@ -1,5 +1,8 @@
 // The validated, frozen configuration. Produced once by load-config.ts; nothing downstream ever
 // sees raw ini strings. Durations are milliseconds, sizes bytes, paths absolute.
+import type { Dhcp6Config } from './dhcp6-section.js';
+
+export type { Dhcp6Config } from './dhcp6-section.js';
 
 import type { LogFormat, LogLevel } from '../io/ports.js';
 
@@ -182,6 +185,7 @@ export interface Config {
   readonly http: HttpConfig;
   readonly hosts: readonly HostConfig[];
   readonly dhcp: DhcpConfig;
+  readonly dhcp6: Dhcp6Config;
   readonly images: readonly ImageConfig[];
   readonly control: ControlConfig;
   readonly metrics: MetricsConfig;

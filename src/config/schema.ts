@@ -5,6 +5,7 @@
 // are written as ini text and parsed exactly like a written value.
 import { ARCHITECTURES, type DhcpMode, type LogFormat, type LogLevel, type UnknownClientPolicy } from './config-types.js';
 import type { FieldSpec, SectionSpec } from './schema-types.js';
+import { DHCP6_SECTION } from './dhcp6-section.js';
 
 const MS = 1;
 const SECOND = 1000 * MS;
@@ -76,7 +77,7 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         type: { kind: 'ip-address' },
         required: false,
         default: '0.0.0.0',
-        description: 'Local address the TFTP server binds to; `0.0.0.0` (or `::`) listens on every interface.',
+        description: 'Local address the TFTP server binds to; `0.0.0.0` listens on every IPv4 interface, `::` on every interface over IPv6 and IPv4 (dual-stack), an IPv6 address over IPv6 only (multicast, RFC 2090 and PXE MTFTP, stays IPv4).',
         example: '0.0.0.0',
       },
       {
@@ -402,7 +403,7 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         type: { kind: 'ip-address' },
         required: false,
         default: '0.0.0.0',
-        description: 'Local address the HTTP server binds to; `0.0.0.0` (or `::`) listens on every interface.',
+        description: 'Local address the HTTP server binds to; `0.0.0.0` listens on every IPv4 interface, `::` on every interface over IPv6 and IPv4 (dual-stack), an IPv6 address over IPv6 only.',
         example: '0.0.0.0',
       },
       {
@@ -512,6 +513,7 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
       },
     ],
   },
+  DHCP6_SECTION,
   {
     name: 'host',
     named: true,

@@ -26,7 +26,7 @@ export interface ClientInfo {
 
 /** RFC 4578 / IANA processor architecture types served by name in the catalog. Type 9 is x64 in
  *  practice (RFC 4578 swapped 7 and 9; erratum), so it is treated as x64 like 7. */
-const ARCH_BY_TYPE: ReadonlyMap<number, Architecture> = new Map([
+export const ARCH_BY_TYPE: ReadonlyMap<number, Architecture> = new Map([
   [0, 'bios'],
   [6, 'efi-ia32'],
   [7, 'efi-x64'],

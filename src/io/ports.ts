@@ -51,6 +51,8 @@ export interface SocketOptions {
   readonly reuseAddr?: boolean;
   /** Set for sockets that send to multicast groups. */
   readonly multicast?: MulticastSendOptions;
+  /** A group to receive (DHCPv6: ff02::1:2 on `interface`, an interface name; null: the system's choice). */
+  readonly joinGroup?: { readonly group: string; readonly interface: string | null };
 }
 
 export interface SocketFactory {
@@ -235,4 +237,29 @@ export interface LeaseStore {
   /** Rejects only when the file cannot be read or set aside at all (permissions, I/O). */
   load(): Promise<LeaseLoad>;
   save(leases: readonly Lease[]): Promise<void>;
+}
+
+// The DHCPv6 lease store (dhcp6/leases6.ts uses it; io/dhcp6-lease-file.ts implements it).
+export type Lease6State = 'advertised' | 'bound' | 'declined';
+
+export interface Lease6 {
+  readonly address: string;
+  /** Client DUID, hex; for a declined address, the DUID that declined it. */
+  readonly duid: string;
+  readonly iaid: number;
+  readonly mac: string | null;
+  readonly state: Lease6State;
+  /** Wall-clock milliseconds. */
+  readonly expiresAt: number;
+}
+
+export interface Lease6Load {
+  readonly leases: Lease6[];
+  readonly damage: { readonly file: string; readonly problem: string; readonly movedTo: string } | null;
+}
+
+/** Where DHCPv6 bindings are kept; save() resolves once they are durable. */
+export interface Lease6Store {
+  load(): Promise<Lease6Load>;
+  save(leases: readonly Lease6[]): Promise<void>;
 }

@@ -19,7 +19,7 @@ import { accessSync, constants, copyFileSync, existsSync, mkdirSync, readFileSyn
 import { delimiter, join } from 'node:path';
 import { buildArm64EfiApp, parseArm64Proof, type Arm64EfiApp } from './arm64-efi-app.js';
 import { startDaemonIn } from './netns-daemon.js';
-import { addTap, createBridge, createNamespace, runInNamespace, spawnInNamespace, type BridgedLan, type LinkEnd, type ProcessHandle } from './netns.js';
+import { addIpv6Address, addTap, createBridge, createNamespace, runInNamespace, spawnInNamespace, type BridgedLan, type LinkEnd, type ProcessHandle } from './netns.js';
 import { startSiteDhcp, type SiteServerKind } from './site-dhcp.js';
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE.fd';
@@ -91,7 +91,13 @@ export interface UefiLabPlan {
   /** What BOOT_FILE is: `ipxe` (default) ipxe.efi padded to bootFileBytes, `grub` Debian's signed
    *  GRUB with GRUB_CONFIG beside it. */
   readonly loader?: 'ipxe' | 'grub';
+  /** `ipv6`: an IPv6-only lab link (the server's IPv4 address removed), pxecast's stateful
+   *  `[dhcp6]`, TFTP/HTTP on `::`; OVMF's IPv4 entries are switched off through its fw_cfg knobs. */
+  readonly family?: 'ipv4' | 'ipv6';
 }
+
+/** The lab server's IPv6 address in `ipv6` mode. */
+export const UEFI_LAB_SERVER6 = 'fd00:213:6::1';
 
 /** The lab's HTTP port in `http` mode. */
 export const UEFI_LAB_HTTP_PORT = 8080;
@@ -193,6 +199,13 @@ export class UefiLab {
     const lan = createBridge(proxy ? [serverNs, createNamespace('uefisite')] : [serverNs]);
     addTap(lan, 'tap0');
     const lab = new UefiLab(plan, qemu, lan, lan.members[0]!, proxy ? lan.members[1]! : null);
+    if (plan.family === 'ipv6') {
+      const end = lab.server;
+      const del = await runInNamespace(end.namespace, 'ip', ['addr', 'del', `${end.address}/24`, 'dev', end.ifname], { timeoutMs: 5000 });
+      if (del.exitCode !== 0) throw new Error(`ip addr del: ${del.stderr}`);
+      addIpv6Address(end, `${UEFI_LAB_SERVER6}/64`);
+      await linkLocalReady(end);
+    }
     await lab.boot();
     return lab;
   }
@@ -223,7 +236,16 @@ export class UefiLab {
     const p = this.server.address.split('.').slice(0, 3).join('.');
     const configFile = join(this.plan.workDir, 'pxecast.ini');
     const proxy = this.plan.dhcp === 'proxy';
-    writeFileSync(configFile, [
+    const ipv6 = this.plan.family === 'ipv6';
+    writeFileSync(configFile, ipv6 ? [
+      '[log]', 'level = debug',
+      '[tftp]', 'listen = ::', `root = ${root}`,
+      '[mtftp]', 'enabled = false',
+      '[dhcp6]', 'mode = stateful', `address = ${UEFI_LAB_SERVER6}`, `link = ${this.server.ifname}`,
+      'pool_first = fd00:213:6::100', 'pool_last = fd00:213:6::1ff', `state_file = ${join(this.plan.workDir, 'leases6.json')}`,
+      ...(this.plan.boot === 'http' ? ['[http]', 'enabled = true', 'listen = ::', `port = ${UEFI_LAB_HTTP_PORT}`] : []),
+      '[image uefi]', `file = ${BOOT_FILE}`, `http_file = ${BOOT_FILE}`, 'arch = efi-x64', 'default = true', '',
+    ].join('\n') : [
       '[log]', 'level = info',
       '[tftp]', `listen = ${this.server.address}`, `root = ${root}`,
       '[dhcp]', `mode = ${proxy ? 'proxy' : 'full'}`, `interface = ${this.server.address}`, 'lease_time = 1h',
@@ -274,9 +296,10 @@ export class UefiLab {
       '-accel', 'tcg', '-m', '256', '-display', 'none', ...this.profile.machineArgs, '-no-reboot',
       '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${this.profile.code}`,
       '-drive', `if=pflash,format=raw,unit=1,file=${join(this.plan.workDir, 'vars.fd')}`,
-      ...(this.plan.boot === 'http'
-        ? ['-fw_cfg', 'name=opt/org.tianocore/IPv4PXESupport,string=no', '-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=no']
+      ...(this.plan.boot === 'http' || this.plan.family === 'ipv6'
+        ? ['-fw_cfg', 'name=opt/org.tianocore/IPv4PXESupport,string=no']
         : []),
+      ...(this.plan.boot === 'http' ? ['-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=no'] : []),
       '-netdev', 'tap,id=lan,ifname=tap0,script=no,downscript=no',
       // romfile= (empty): no iPXE option ROM, EDK2's own virtio-net driver and PXE stack.
       '-device', 'virtio-net-pci,netdev=lan,mac=52:54:00:e2:ef:01,romfile=,bootindex=1',
@@ -324,6 +347,17 @@ function firmwareGaveUp(console: string, boot: 'pxe' | 'http'): boolean {
 /** GRUB found no config to run and waits at its shell: nothing more will happen. */
 function grubGaveUp(console: string): boolean {
   return /^grub> ?/m.test(console) || /^grub rescue> ?/m.test(console);
+}
+
+/** Waits until the interface's link-local address has finished duplicate address detection. */
+async function linkLocalReady(end: LinkEnd): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const r = await runInNamespace(end.namespace, 'ip', ['-6', 'addr', 'show', 'dev', end.ifname, 'scope', 'link'], { timeoutMs: 5000 });
+    if (/inet6 fe80::/.test(r.stdout) && !/tentative/.test(r.stdout)) return;
+    if (Date.now() > deadline) throw new Error(`no usable link-local address on ${end.ifname}: ${r.stdout}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
 }
 
 /** iPXE's banner: printed once the firmware has handed control to ipxe.efi. */
