@@ -8,7 +8,9 @@
 // - resend on unexpected packets, rate-limited; no Sorcerer's Apprentice on duplicate ACKs;
 // - a silent master is passed over and dropped after `master_tries`; a master that cannot hear
 //   the group (it never ACKs a block sent only to the group and keeps re-asking) is served its
-//   blocks by unicast from the same session.
+//   blocks by unicast from the same session (deafness.ts decides); such hosts are remembered
+//   (deaf-hosts.ts), so their next request is served by unicast at once, and a session whose
+//   members are all known deaf does not gather.
 import { encodeTftp, TftpErrorCode, type TftpOption, type TftpPacket } from '../codec/tftp-packet.js';
 import type { RequestedOptions } from '../codec/tftp-options.js';
 import type { MulticastConfig } from '../config/config-types.js';
@@ -18,6 +20,7 @@ import { RateLimiter, type LossMeter, type SessionParameters, type TokenBucket }
 import type { GroupPort } from './group-pool.js';
 import { LazyTimer } from '../tftp/lazy-timer.js';
 import { MasterStream, type StreamMaster } from './master-stream.js';
+import type { DeafHosts } from './deaf-hosts.js';
 import type { RtoBounds } from '../flowcontrol/rtt-estimator.js';
 import type { TransferOutcome, TransferProgress, TransferResult } from '../tftp/transfer-types.js';
 
@@ -79,6 +82,8 @@ export interface MulticastSessionDeps {
   /** Whether a packet from a source that is no member may be answered with ERROR 5: the same
    *  budget as unsolicited packets on port 69, so the session port is no reflector either. */
   readonly mayAnswerStray: (address: string) => boolean;
+  /** Hosts found deaf to the group, shared by every session: noted here, consulted on join. */
+  readonly deafHosts: DeafHosts;
   readonly log: Logger;
   readonly onMemberEnd: (member: Member, result: TransferResult) => void;
   readonly onClose: (summary: SessionSummary) => void;
@@ -122,6 +127,7 @@ export class MulticastSession {
       firstBlockAlsoUnicast: false,
       groupKeepaliveMs: null, // RFC 2090 members time out on their own schedule (atftp: seconds)
       log: deps.log,
+      onDeaf: (master) => deps.deafHosts.note(master.peer.address),
       beforeRetransmit: () => {
         if (this.deps.clock.now() - this.lastHeardAt < this.deps.idleTimeoutMs) return true;
         this.abort('no client answered');
@@ -169,6 +175,7 @@ export class MulticastSession {
       return;
     }
     if (known) this.members.splice(this.members.indexOf(known), 1); // finished: a new transfer
+    const knownDeaf = this.deps.deafHosts.has(peer.address);
     const member: Member = {
       peer,
       joinedAt: this.deps.clock.now(),
@@ -177,7 +184,7 @@ export class MulticastSession {
       passedOver: 0,
       heardSinceJoin: false,
       strayAcks: 0,
-      unicast: false,
+      unicast: knownDeaf,
       heardGroup: false,
       retransmits: 0,
       oackLimiter: new RateLimiter(() => this.stream.rtt.rtoMs()),
@@ -190,6 +197,7 @@ export class MulticastSession {
     // from its address must not end a real client's membership.
     this.replaceOlderEntries(member, (old) => !old.heardSinceJoin);
     this.deps.log.debug('member joined', { peer: `${peer.address}:${peer.port}`, members: this.memberCount() });
+    if (knownDeaf) this.deps.log.info('member known deaf to the group: serving it by unicast', { peer: `${peer.address}:${peer.port}` });
     if (this.master === null) this.makeMaster(member);
     else if (this.master !== member) this.sendOack(member, false);
     this.maybeStart(false);
@@ -433,8 +441,10 @@ export class MulticastSession {
   private maybeStart(deadlinePassed: boolean): void {
     if (this.state !== 'gathering') return;
     const gathered = this.deps.settings.minClients > 0 && this.memberCount() >= this.deps.settings.minClients;
+    // Members known deaf are served by unicast: there is no group for others to gather on.
+    const allDeaf = this.members.every((m) => m.unicast || (m.state !== 'listening' && m.state !== 'master'));
     const timeUp = deadlinePassed || this.gatherTimer === null;
-    if (!gathered && !timeUp) return;
+    if (!gathered && !timeUp && !allDeaf) return;
     if (!this.masterAnswered) {
       // No ACK 0 from the master yet: wait for it, bounded by the master timer.
       if (!this.masterTimer.armed) this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
@@ -446,7 +456,7 @@ export class MulticastSession {
     this.deps.log.info('multicast session sending', {
       members: this.memberCount(),
       waited_ms: Math.round(this.deps.clock.now() - this.startedAt),
-      reason: gathered ? `min_clients ${this.deps.settings.minClients} reached` : 'start_delay over',
+      reason: gathered ? `min_clients ${this.deps.settings.minClients} reached` : timeUp ? 'start_delay over' : 'every member known deaf',
     });
     this.stream.acknowledgeStart(0); // repeats of the master's ACK 0 are explained by our OACK sends
     this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
