@@ -7,7 +7,7 @@ import { NO_MTFTP } from './catalog/served-mtftp.js';
 import { ConfigError, formatIssue } from './config/config-error.js';
 import type { Config, LogLevel } from './config/config-types.js';
 import type { Clock, FileSystem, HttpServerFactory, LeaseStore, Logger, SocketFactory, UploadStore } from './io/ports.js';
-import { LossMeter, mbpsToBytesPerMs, TokenBucket } from './flowcontrol/flow-control.js';
+import { LossMeter, mbpsToBytesPerMs, TokenBucket } from './flowcontrol/pacing.js';
 import { KeyedRateLimiter } from './admission/keyed-rate-limiter.js';
 import { MtftpServer } from './multicast/mtftp-server.js';
 import { TftpServer } from './tftp/tftp-server.js';

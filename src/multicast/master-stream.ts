@@ -13,7 +13,9 @@ import { encodeDataHeader } from '../codec/tftp-packet.js';
 import type { Clock, DatagramSocket, Logger, PeerAddress } from '../io/ports.js';
 import { AckAccounting } from '../flowcontrol/ack-accounting.js';
 import type { BlockProducer } from '../tftp/block-producer.js';
-import { AimdRate, mbpsToBytesPerMs, RateLimiter, TokenBucket, type LossMeter } from '../flowcontrol/flow-control.js';
+import { mbpsToBytesPerMs, TokenBucket, type LossMeter } from '../flowcontrol/pacing.js';
+import { AimdRate, type CongestionSignal } from '../flowcontrol/rate-reduction.js';
+import { ResendLimiter } from '../flowcontrol/resend-on-unexpected.js';
 import { LazyTimer } from '../tftp/lazy-timer.js';
 import { RttEstimator, type RtoBounds } from '../flowcontrol/rtt-estimator.js';
 import { judgeReAsk } from './deafness.js';
@@ -91,7 +93,7 @@ export class MasterStream {
   readonly rtt: RttEstimator;
   private readonly rate: AimdRate;
   private readonly bucket: TokenBucket;
-  private readonly resendLimiter: RateLimiter;
+  private readonly resendLimiter: ResendLimiter;
   private readonly timer: LazyTimer;
   private readonly keepaliveTimer: LazyTimer;
   private paceTimer: { cancel(): void } | null = null;
@@ -109,7 +111,7 @@ export class MasterStream {
     this.rate = new AimdRate(deps.initialRateMbps, deps.minRateMbps, deps.maxRateMbps);
     // A few blocks of burst: Node timers are ~1 ms coarse, so pacing sends in small bursts.
     this.bucket = new TokenBucket(mbpsToBytesPerMs(this.rate.mbps), deps.blksize * 8, deps.clock.now());
-    this.resendLimiter = new RateLimiter(() => this.rtt.rtoMs() / 2);
+    this.resendLimiter = new ResendLimiter(() => this.rtt.rtoMs() / 2);
     this.timer = new LazyTimer(deps.clock, () => this.onTimeout());
     this.keepaliveTimer = new LazyTimer(deps.clock, () => this.onGroupSilent());
   }
@@ -172,7 +174,7 @@ export class MasterStream {
       // It asks again for what we last sent: explained by our own retransmissions, or proof of
       // loss (resent once), and evidence that it may not hear the group (then resent by unicast).
       const provesLoss = this.acks.duplicateProvesLoss(n);
-      if (provesLoss) this.rate.congestion();
+      if (provesLoss) this.rate.congestion('re-requested-block');
       const deaf = this.acks.unexplainedCopy(n) && this.judgeDeafness(master, want, true);
       if (provesLoss || deaf) this.resend(want);
     } else {
@@ -192,9 +194,9 @@ export class MasterStream {
     this.resend(this.current);
   }
 
-  /** A congestion event the caller saw (a master passed over). */
-  congestion(): void {
-    this.rate.congestion();
+  /** A congestion signal the caller saw (a master passed over). */
+  congestion(signal: CongestionSignal): void {
+    this.rate.congestion(signal);
   }
 
   /** The master went quiet although it answered unicast: if it never acknowledged a group-only
@@ -272,7 +274,7 @@ export class MasterStream {
     if (master === null || this.current === 0 || this.stopped) return;
     if (!this.deps.beforeRetransmit()) return;
     this.rtt.expired();
-    this.rate.congestion();
+    this.rate.congestion('retransmission-timeout');
     this.judgeDeafness(master, this.current, false);
     this.resend(this.current);
   }

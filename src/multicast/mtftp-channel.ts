@@ -40,7 +40,9 @@ import { encodeTftp, TftpErrorCode } from '../codec/tftp-packet.js';
 import type { MtftpChannelConfig } from '../config/config-types.js';
 import type { Clock, DatagramSocket, Logger, OpenedFile, PeerAddress } from '../io/ports.js';
 import { OctetBlocks } from '../tftp/block-producer.js';
-import type { LossMeter, TokenBucket } from '../flowcontrol/flow-control.js';
+import { mtftpHoldMs } from '../flowcontrol/delayed-start.js';
+import { decideMtftpOpen } from '../flowcontrol/join-running-session.js';
+import type { LossMeter, TokenBucket } from '../flowcontrol/pacing.js';
 import { LazyTimer } from '../tftp/lazy-timer.js';
 import { MasterStream, type StreamMaster } from './master-stream.js';
 import type { RtoBounds } from '../flowcontrol/rtt-estimator.js';
@@ -188,29 +190,28 @@ export class MtftpChannel {
   /** An open (plain octet RRQ for this channel's file). */
   onOpen(from: PeerAddress): void {
     this.forgetOrphan(from); // it opens: it has left its receive state
-    switch (this.state) {
-      case 'idle':
-        void this.beginPass(from, this.deps.settings.openHoldMs);
+    const pass = this.pass;
+    const fromMaster = pass !== null && samePeer(from, pass.master.peer);
+    switch (decideMtftpOpen(this.state, fromMaster, pass?.stream.inFlight ?? 0)) {
+      case 'start-pass':
+        void this.beginPass(from, mtftpHoldMs(this.deps.settings.openHoldMs, false));
         return;
-      case 'opening':
-      case 'holding':
-        // The master's repeat is absorbed; anyone else hears the whole stream from block 1.
+      case 'hears-whole-pass':
+      case 'ignore':
         return;
-      case 'sending': {
-        const pass = this.pass!;
-        if (samePeer(from, pass.master.peer)) {
-          // A retransmitted open: block 1 (both ways) may be lost (10.5 i). Later on, ignore it.
-          if (pass.stream.inFlight <= 1) pass.stream.resendOnUnexpected();
-          return;
-        }
+      case 'resend-first-block':
+        // A retransmitted open: block 1 (both ways) may be lost (10.5 i).
+        pass!.stream.resendOnUnexpected();
+        return;
+      case 'next-pass': {
         const known = this.pending.find((p) => p.peer.address === from.address);
         if (known) {
           known.peer = from; // a reopen: same gap, new port
           return;
         }
-        this.pending.push({ peer: from, missedThrough: pass.stream.inFlight });
-        pass.lateOpeners++;
-        this.deps.log.debug('open during a pass: another pass will follow', { peer: `${from.address}:${from.port}`, block: pass.stream.inFlight });
+        this.pending.push({ peer: from, missedThrough: pass!.stream.inFlight });
+        pass!.lateOpeners++;
+        this.deps.log.debug('open during a pass: another pass will follow', { peer: `${from.address}:${from.port}`, block: pass!.stream.inFlight });
         return;
       }
     }
@@ -376,7 +377,7 @@ export class MtftpChannel {
         missed_through: next.missedThrough,
         waiting: waiting.length,
       });
-      void this.beginPass(next.peer, 0);
+      void this.beginPass(next.peer, mtftpHoldMs(this.deps.settings.openHoldMs, true));
     }
   }
 }

@@ -13,7 +13,7 @@ import { mtftpImageFor, mtftpServerPorts, servedChannel, type ServedMtftp } from
 import type { Catalog } from '../catalog/catalog.js';
 import type { MtftpChannelConfig, MtftpConfig, MulticastConfig, TftpConfig } from '../config/config-types.js';
 import type { Clock, DatagramSocket, FileSystem, Logger, PeerAddress, SocketFactory } from '../io/ports.js';
-import type { LossMeter, TokenBucket } from '../flowcontrol/flow-control.js';
+import type { LossMeter, TokenBucket } from '../flowcontrol/pacing.js';
 import type { KeyedRateLimiter } from '../admission/keyed-rate-limiter.js';
 import { LimitGate } from '../admission/limit-gate.js';
 import { multicastSendOptions } from './multicast-socket.js';

@@ -8,90 +8,23 @@
 // - resend on unexpected packets, rate-limited; no Sorcerer's Apprentice on duplicate ACKs;
 // - a silent master is passed over and dropped after `master_tries`; a master that cannot hear
 //   the group (it never ACKs a block sent only to the group and keeps re-asking) is served its
-//   blocks by unicast from the same session (deafness.ts decides); such hosts are remembered
-//   (deaf-hosts.ts), so their next request is served by unicast at once, and a session whose
-//   members are all known deaf does not gather.
-import { encodeTftp, TftpErrorCode, type TftpOption, type TftpPacket } from '../codec/tftp-packet.js';
+//   blocks by unicast from the same session (deafness.ts), and known deaf hosts from the start.
+import { encodeTftp, TftpErrorCode, type TftpPacket } from '../codec/tftp-packet.js';
 import type { RequestedOptions } from '../codec/tftp-options.js';
-import type { MulticastConfig } from '../config/config-types.js';
-import { peerKey, type Clock, type DatagramSocket, type Logger, type PeerAddress } from '../io/ports.js';
-import type { BlockProducer } from '../tftp/block-producer.js';
-import { RateLimiter, type LossMeter, type SessionParameters, type TokenBucket } from '../flowcontrol/flow-control.js';
-import type { GroupPort } from './group-pool.js';
+import type { PeerAddress } from '../io/ports.js';
+import { decideDelayedStart } from '../flowcontrol/delayed-start.js';
+import type { RunningSession } from '../flowcontrol/join-running-session.js';
+import { decideListenerAck, MAX_STRAY_ACKS } from '../flowcontrol/resend-on-unexpected.js';
 import { LazyTimer } from '../tftp/lazy-timer.js';
-import { MasterStream, type StreamMaster } from './master-stream.js';
-import type { DeafHosts } from './deaf-hosts.js';
-import type { RtoBounds } from '../flowcontrol/rtt-estimator.js';
-import type { TransferOutcome, TransferProgress, TransferResult } from '../tftp/transfer-types.js';
-
-export type SessionState = 'gathering' | 'sending' | 'closed';
-export type MemberState = 'listening' | 'master' | 'done' | 'failed';
-
-/** OACK mc=0 answers to a member's stray ACKs before it is dropped (protocols.md 10.5 g, S5). */
-export const MAX_STRAY_ACKS = 5;
-
-export interface Member extends StreamMaster {
-  readonly peer: PeerAddress;
-  readonly joinedAt: number;
-  /** What this member asked for besides `multicast`, as granted (blksize, tsize), in its order. */
-  readonly granted: readonly TftpOption[];
-  state: MemberState;
-  /** Times it was made master and never answered. */
-  passedOver: number;
-  /** Its ACK 0 to its first OACK is expected and absorbed. */
-  heardSinceJoin: boolean;
-  strayAcks: number;
-  readonly oackLimiter: RateLimiter;
-}
-
-export interface SessionSummary {
-  readonly group: string;
-  readonly port: number;
-  readonly file: string;
-  readonly blksize: number;
-  readonly members: number;
-  readonly dataSent: number;
-  readonly bytesSent: number;
-  readonly retransmits: number;
-  readonly unicastBlocks: number;
-  readonly masterSwitches: number;
-  readonly congestionEvents: number;
-  readonly finalRateMbps: number;
-  readonly durationMs: number;
-}
-
-export interface MulticastSessionDeps {
-  readonly clock: Clock;
-  /** The session's own socket: OACKs and DATA (unicast and multicast) all leave from its port. */
-  readonly socket: DatagramSocket;
-  readonly group: GroupPort;
-  readonly filename: string;
-  readonly blocks: BlockProducer;
-  readonly fileSize: number;
-  readonly params: SessionParameters;
-  readonly settings: MulticastConfig;
-  readonly rto: RtoBounds;
-  /** RFC 2349 timeout (s) the session was opened with (its RTO ceiling), echoed only to members
-   *  that ask for exactly this value; null when the opener did not ask for a valid one. */
-  readonly timeoutS: number | null;
-  readonly idleTimeoutMs: number;
-  readonly maxTransferTimeMs: number;
-  /** Shared by every multicast session: the `max_rate` cap. */
-  readonly globalBucket: TokenBucket;
-  readonly lossMeter: LossMeter;
-  /** Whether a packet from a source that is no member may be answered with ERROR 5: the same
-   *  budget as unsolicited packets on port 69, so the session port is no reflector either. */
-  readonly mayAnswerStray: (address: string) => boolean;
-  /** Hosts found deaf to the group, shared by every session: noted here, consulted on join. */
-  readonly deafHosts: DeafHosts;
-  readonly log: Logger;
-  readonly onMemberEnd: (member: Member, result: TransferResult) => void;
-  readonly onClose: (summary: SessionSummary) => void;
-}
+import { grantMemberOptions } from '../tftp/option-negotiation.js';
+import type { TransferOutcome, TransferProgress } from '../tftp/transfer-types.js';
+import { MasterStream } from './master-stream.js';
+import { SessionMembers } from './session-members.js';
+import { memberProgress, sessionStreamSettings, sessionSummary, type Member, type MulticastSessionDeps, type SessionState } from './session-records.js';
 
 export class MulticastSession {
   private state: SessionState = 'gathering';
-  private readonly members: Member[] = [];
+  private readonly members = new SessionMembers();
   private master: Member | null = null;
   private readonly startedAt: number;
   private lastHeardAt: number;
@@ -111,23 +44,7 @@ export class MulticastSession {
     this.startedAt = deps.clock.now();
     this.lastHeardAt = this.startedAt;
     this.stream = new MasterStream({
-      clock: deps.clock,
-      socket: deps.socket,
-      group: { address: deps.group.group, port: deps.group.port },
-      blocks: deps.blocks,
-      blksize: deps.params.blksize,
-      fileSize: deps.fileSize,
-      rto: { ...deps.rto, minMs: Math.max(deps.rto.minMs, deps.params.rtoMinMs) },
-      initialRateMbps: deps.params.initialRateMbps,
-      minRateMbps: deps.settings.minRateMbps,
-      maxRateMbps: deps.settings.maxRateMbps,
-      globalBucket: deps.globalBucket,
-      lossMeter: deps.lossMeter,
-      deafAfter: deps.settings.deafAfter,
-      firstBlockAlsoUnicast: false,
-      groupKeepaliveMs: null, // RFC 2090 members time out on their own schedule (atftp: seconds)
-      log: deps.log,
-      onDeaf: (master) => deps.deafHosts.note(master.peer.address),
+      ...sessionStreamSettings(deps),
       beforeRetransmit: () => {
         if (this.deps.clock.now() - this.lastHeardAt < this.deps.idleTimeoutMs) return true;
         this.abort('no client answered');
@@ -156,48 +73,34 @@ export class MulticastSession {
   }
 
   memberCount(): number {
-    return this.members.filter((m) => m.state === 'listening' || m.state === 'master').length;
+    return this.members.liveCount();
   }
 
-  /** Whether a new requester may join (10.2): same file checked by the caller; block size and room here. */
-  canJoin(requested: RequestedOptions): boolean {
-    if (this.state === 'closed') return false;
-    if (this.memberCount() >= this.deps.settings.maxClients) return false;
-    const asked = requested.blksize ?? 512;
-    return this.blksize <= asked;
+  /** What the join decision (flowcontrol/join-running-session.ts) reads of this session; the
+   *  caller knows whether it serves the same file. */
+  joinFacts(): Omit<RunningSession, 'sameFile'> {
+    return { closed: this.state === 'closed', members: this.memberCount(), maxClients: this.deps.settings.maxClients, blksize: this.blksize };
   }
 
   /** Adds a requester (or answers a repeated request from a member) with its OACK. */
   join(peer: PeerAddress, requested: RequestedOptions, optionOrder: readonly string[]): void {
-    const known = this.memberAt(peer);
+    const known = this.members.at(peer);
     if (known && (known.state === 'listening' || known.state === 'master')) {
       this.sendOack(known, known === this.master);
       return;
     }
-    if (known) this.members.splice(this.members.indexOf(known), 1); // finished: a new transfer
-    const knownDeaf = this.deps.deafHosts.has(peer.address);
-    const member: Member = {
-      peer,
-      joinedAt: this.deps.clock.now(),
-      granted: this.grantFor(requested, optionOrder),
-      state: 'listening',
-      passedOver: 0,
-      heardSinceJoin: false,
-      strayAcks: 0,
-      unicast: knownDeaf,
-      heardGroup: false,
-      retransmits: 0,
-      oackLimiter: new RateLimiter(() => this.stream.rtt.rtoMs()),
-    };
+    if (known) this.members.remove(known); // finished: a new transfer
+    const granted = grantMemberOptions(requested, optionOrder, { blksize: this.blksize, fileSize: this.deps.fileSize, timeoutS: this.deps.timeoutS });
+    const member = SessionMembers.create(peer, this.deps.clock.now(), granted, () => this.stream.rtt.rtoMs(), this.deps.deafHosts.has(peer.address));
+    if (member.unicast) this.deps.log.info('member known deaf to the group: serving it by unicast', { peer: `${peer.address}:${peer.port}` });
     // Added before the same host's older entry ends, so that ending it (it may be the master, or
     // the only member) promotes this one instead of closing the session under it.
-    this.members.push(member);
+    this.members.add(member);
     // The same host from a new port is a new attempt: its old entry is finished (10.2 rule 3). An
     // entry that has answered is replaced only once the new one answers too: a forged request
     // from its address must not end a real client's membership.
     this.replaceOlderEntries(member, (old) => !old.heardSinceJoin);
     this.deps.log.debug('member joined', { peer: `${peer.address}:${peer.port}`, members: this.memberCount() });
-    if (knownDeaf) this.deps.log.info('member known deaf to the group: serving it by unicast', { peer: `${peer.address}:${peer.port}` });
     if (this.master === null) this.makeMaster(member);
     else if (this.master !== member) this.sendOack(member, false);
     this.maybeStart(false);
@@ -205,11 +108,8 @@ export class MulticastSession {
 
   /** Ends the live entries of `member`'s host that joined before it (and pass `which`). */
   private replaceOlderEntries(member: Member, which: (old: Member) => boolean): void {
-    for (const old of this.members) {
-      if (old === member || old.joinedAt > member.joinedAt || old.peer.address !== member.peer.address) continue;
-      if ((old.state === 'listening' || old.state === 'master') && which(old)) {
-        this.endMember(old, 'aborted-by-client', 'replaced by a new request from the same host');
-      }
+    for (const old of this.members.olderLiveEntriesOf(member)) {
+      if (which(old)) this.endMember(old, 'aborted-by-client', 'replaced by a new request from the same host');
     }
   }
 
@@ -219,23 +119,9 @@ export class MulticastSession {
     this.replaceOlderEntries(member, () => true);
   }
 
-  /** The options of the member's OACK besides `multicast`: only what it asked for (RFC 2347). */
-  private grantFor(requested: RequestedOptions, order: readonly string[]): TftpOption[] {
-    const granted: TftpOption[] = [];
-    for (const name of order) {
-      if (name === 'blksize' && requested.blksize !== undefined) granted.push({ name, value: String(this.blksize) });
-      if (name === 'tsize' && requested.tsize !== undefined) granted.push({ name, value: String(this.deps.fileSize) });
-      // RFC 2349 allows only "as asked" or "omitted", and the session has one timer for all.
-      if (name === 'timeout' && requested.timeout !== undefined && requested.timeout === this.deps.timeoutS) {
-        granted.push({ name, value: String(this.deps.timeoutS) });
-      }
-    }
-    return granted;
-  }
-
   onPacket(packet: TftpPacket, from: PeerAddress): void {
     if (this.state === 'closed') return;
-    const member = this.memberAt(from);
+    const member = this.members.at(from);
     if (!member || member.state === 'done' || member.state === 'failed') {
       // RFC 1350 4: not a transfer of ours. Tell the stray source, and take it as a hint that
       // the master's last packet may be lost (10.5).
@@ -262,7 +148,7 @@ export class MulticastSession {
 
   /** Operator drop or shutdown: every member gets an ERROR. */
   abort(reason: string): void {
-    for (const m of [...this.members]) {
+    for (const m of this.members.all()) {
       if (m.state === 'listening' || m.state === 'master') {
         this.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.NOT_DEFINED, message: reason }), m.peer);
         this.endMember(m, 'dropped', reason, false);
@@ -273,30 +159,22 @@ export class MulticastSession {
 
   /** Ends a member that never answered, without an ERROR (its address may be forged). */
   abandonMember(peer: PeerAddress, reason: string): void {
-    const m = this.memberAt(peer);
+    const m = this.members.at(peer);
     if (!m || (m.state !== 'listening' && m.state !== 'master')) return;
     this.endMember(m, 'unconfirmed', reason);
   }
 
   /** Drops one member (operator request). */
   dropMember(peer: PeerAddress, reason: string): void {
-    const m = this.memberAt(peer);
+    const m = this.members.at(peer);
     if (!m || (m.state !== 'listening' && m.state !== 'master')) return;
     this.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.NOT_DEFINED, message: reason }), m.peer);
     this.endMember(m, 'dropped', reason);
   }
 
   memberProgress(peer: PeerAddress): TransferProgress {
-    const m = this.memberAt(peer);
-    const isMaster = m !== undefined && m === this.master;
-    return {
-      state: `${this.state}/${m?.state ?? 'gone'}${m?.unicast ? '/unicast' : ''}`,
-      bytes: isMaster ? Math.min(this.deps.fileSize, Math.max(0, this.stream.inFlight - 1) * this.blksize) : 0,
-      totalBytes: this.deps.fileSize,
-      retransmits: m?.retransmits ?? 0,
-      rtoMs: this.stream.rtt.rtoMs(),
-      blksize: this.blksize,
-    };
+    const m = this.members.at(peer);
+    return memberProgress(this.deps, this.state, m, m !== undefined && m === this.master, this.stream);
   }
 
   /** `group:port` the session's DATA goes to. */
@@ -361,7 +239,7 @@ export class MulticastSession {
       this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
       return;
     }
-    this.stream.congestion();
+    this.stream.congestion('master-passed-over');
     // One that never answered at all may be a forged request: no line each.
     this.passOver(master, 'master silent: passed over', this.masterAnswered ? 'info' : 'debug');
   }
@@ -386,10 +264,7 @@ export class MulticastSession {
     this.stream.endTurn();
     this.oackTimer.disarm();
     this.masterTimer.disarm();
-    const candidates = this.members
-      .filter((m) => m.state === 'listening')
-      .sort((a, b) => Number(b.heardSinceJoin) - Number(a.heardSinceJoin) || a.passedOver - b.passedOver || a.joinedAt - b.joinedAt);
-    const next = candidates[0];
+    const next = this.members.nextMaster();
     if (!next) {
       this.master = null;
       this.close();
@@ -419,15 +294,14 @@ export class MulticastSession {
     // as a hint that the master's last block may need a push (10.5 g). Only ACKs that come after
     // such a repeat had time to arrive count against it: a master just passed over (its own ACK
     // lost) still has a stream of ACKs in flight, one per DATA, and must not be dropped for them.
-    if (member.oackLimiter.allow(this.deps.clock.now())) {
-      member.strayAcks++;
-      if (member.strayAcks > MAX_STRAY_ACKS) {
-        this.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.NOT_DEFINED, message: 'not the master: stop sending ACKs' }), member.peer);
-        this.endMember(member, 'protocol-error', `ACKs went on after ${MAX_STRAY_ACKS} OACKs with mc=0`);
-        return;
-      }
-      this.sendOack(member, false);
+    const decision = decideListenerAck(member.oackLimiter.allow(this.deps.clock.now()), member.strayAcks);
+    if (decision !== 'rate-limited') member.strayAcks++;
+    if (decision === 'drop-member') {
+      this.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.NOT_DEFINED, message: 'not the master: stop sending ACKs' }), member.peer);
+      this.endMember(member, 'protocol-error', `ACKs went on after ${MAX_STRAY_ACKS} OACKs with mc=0`);
+      return;
     }
+    if (decision === 'resend-oack') this.sendOack(member, false);
     this.resendOnUnexpected();
   }
 
@@ -440,14 +314,16 @@ export class MulticastSession {
 
   private maybeStart(deadlinePassed: boolean): void {
     if (this.state !== 'gathering') return;
-    const gathered = this.deps.settings.minClients > 0 && this.memberCount() >= this.deps.settings.minClients;
-    // Members known deaf are served by unicast: there is no group for others to gather on.
-    const allDeaf = this.members.every((m) => m.unicast || (m.state !== 'listening' && m.state !== 'master'));
-    const timeUp = deadlinePassed || this.gatherTimer === null;
-    if (!gathered && !timeUp && !allDeaf) return;
-    if (!this.masterAnswered) {
-      // No ACK 0 from the master yet: wait for it, bounded by the master timer.
-      if (!this.masterTimer.armed) this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
+    const decision = decideDelayedStart({
+      minClients: this.deps.settings.minClients,
+      members: this.memberCount(),
+      delayOver: deadlinePassed || this.gatherTimer === null,
+      masterAnswered: this.masterAnswered,
+      allKnownDeaf: this.members.allLiveUnicast(),
+    });
+    if (!decision.start) {
+      // Waiting for the master's ACK 0 is bounded by the master timer.
+      if (decision.waitingFor === 'master-ack' && !this.masterTimer.armed) this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
       return;
     }
     this.gatherTimer?.cancel();
@@ -456,7 +332,7 @@ export class MulticastSession {
     this.deps.log.info('multicast session sending', {
       members: this.memberCount(),
       waited_ms: Math.round(this.deps.clock.now() - this.startedAt),
-      reason: gathered ? `min_clients ${this.deps.settings.minClients} reached` : timeUp ? 'start_delay over' : 'every member known deaf',
+      reason: decision.reason,
     });
     this.stream.acknowledgeStart(0); // repeats of the master's ACK 0 are explained by our OACK sends
     this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
@@ -490,7 +366,7 @@ export class MulticastSession {
   /** 10.1 rule 2: an ERROR from the master while gathering promotes the next client; the
    *  deadline keeps running. */
   private promoteDuringGathering(): void {
-    const next = this.members.find((m) => m.state === 'listening');
+    const next = this.members.firstListening();
     if (!next) this.close();
     else this.makeMaster(next);
   }
@@ -503,29 +379,11 @@ export class MulticastSession {
     this.oackTimer.stop();
     this.masterTimer.stop();
     this.deps.blocks.close();
-    const stats = this.stream.stats();
-    this.deps.onClose({
-      group: this.deps.group.group,
-      port: this.deps.group.port,
-      file: this.deps.filename,
-      blksize: this.blksize,
-      members: this.members.length,
-      dataSent: stats.dataSent,
-      bytesSent: stats.bytesSent,
-      retransmits: stats.retransmits,
-      unicastBlocks: stats.unicastBlocks,
+    this.deps.onClose(sessionSummary(this.deps, this.stream.stats(), {
+      members: this.members.total,
       masterSwitches: this.masterSwitches,
-      congestionEvents: stats.congestionEvents,
-      finalRateMbps: Math.round(stats.rateMbps),
       durationMs: this.deps.clock.now() - this.startedAt,
-    });
-  }
-
-  // ----------------------------------------------------------------------------------------------
-
-  private memberAt(peer: PeerAddress): Member | undefined {
-    const key = peerKey(peer);
-    return this.members.find((m) => peerKey(m.peer) === key);
+    }));
   }
 
   /** OACK `addr,port,mc` from the session port; the full address every time (EDK2 and iPXE both

@@ -6,7 +6,9 @@
 import { decodeTftp, type RequestPacket } from '../codec/tftp-packet.js';
 import type { RequestedOptions } from '../codec/tftp-options.js';
 import type { MulticastConfig, TftpConfig } from '../config/config-types.js';
-import { chooseSessionParameters, type LossMeter, type TokenBucket } from '../flowcontrol/flow-control.js';
+import { decideJoin } from '../flowcontrol/join-running-session.js';
+import type { LossMeter, TokenBucket } from '../flowcontrol/pacing.js';
+import { chooseSessionParameters } from '../flowcontrol/qos-parameters.js';
 import { rtoBounds } from '../flowcontrol/rtt-estimator.js';
 import type { LimitGate } from '../admission/limit-gate.js';
 import { peerKey, type Clock, type DatagramHandler, type DatagramSocket, type Logger, type OpenedFile, type SocketFactory } from '../io/ports.js';
@@ -17,7 +19,8 @@ import { summarizeTransfer } from '../tftp/transfer-summary.js';
 import type { Transfer, TransferResult } from '../tftp/transfer-types.js';
 import { DeafHosts } from './deaf-hosts.js';
 import { GroupPool } from './group-pool.js';
-import { MulticastSession, type Member, type SessionSummary } from './multicast-session.js';
+import { MulticastSession } from './multicast-session.js';
+import type { Member, SessionSummary } from './session-records.js';
 import { multicastSendOptions } from './multicast-socket.js';
 
 /** The TFTP server's counters this side adds to (tftp-server.ts TftpCounters). */
@@ -98,7 +101,7 @@ export class Rfc2090Sessions {
   ): Promise<boolean> {
     const order = request.options.map((o) => o.name.toLowerCase());
     for (const live of this.live) {
-      if (live.identity === file.identity && live.session.canJoin(requested)) {
+      if (decideJoin({ sameFile: live.identity === file.identity, ...live.session.joinFacts() }, requested.blksize)) {
         file.release(); // the session reads through its own handle of the same file
         this.addMember(live, entry, requested, order);
         return true;

@@ -69,3 +69,22 @@ export function negotiateOptions({ requested, limits, readSize, isWrite }: Negot
   }
   return { blksize, windowsize, timeoutS, oack: oack.length > 0 ? oack : null, refused };
 }
+
+/** The options of an RFC 2090 member's OACK besides `multicast`: only what it asked for (RFC
+ *  2347), in its order, with the session's values (one block size and one timer for all). */
+export function grantMemberOptions(
+  requested: RequestedOptions,
+  order: readonly string[],
+  session: { readonly blksize: number; readonly fileSize: number; readonly timeoutS: number | null },
+): TftpOption[] {
+  const granted: TftpOption[] = [];
+  for (const name of order) {
+    if (name === 'blksize' && requested.blksize !== undefined) granted.push({ name, value: String(session.blksize) });
+    if (name === 'tsize' && requested.tsize !== undefined) granted.push({ name, value: String(session.fileSize) });
+    // RFC 2349 allows only "as asked" or "omitted", and the session has one timer for all.
+    if (name === 'timeout' && requested.timeout !== undefined && requested.timeout === session.timeoutS) {
+      granted.push({ name, value: String(session.timeoutS) });
+    }
+  }
+  return granted;
+}

@@ -9,7 +9,7 @@ import type { MulticastConfig, TftpConfig } from '../config/config-types.js';
 import { guarded } from '../datagram-guard.js';
 import type { Clock, DatagramHandler, DatagramSocket, FileSystem, Logger, OpenedFile, PeerAddress, SocketFactory, UploadStore } from '../io/ports.js';
 import { NetasciiBlocks, OctetBlocks, type BlockProducer } from './block-producer.js';
-import type { LossMeter, TokenBucket } from '../flowcontrol/flow-control.js';
+import type { LossMeter, TokenBucket } from '../flowcontrol/pacing.js';
 import type { KeyedRateLimiter } from '../admission/keyed-rate-limiter.js';
 import { LimitGate } from '../admission/limit-gate.js';
 import { Rfc2090Sessions, type MulticastCounters } from '../multicast/rfc2090-sessions.js';

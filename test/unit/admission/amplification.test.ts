@@ -15,7 +15,7 @@ import { NO_HTTP } from '../../../src/dhcp/boot-policy.js';
 import { DhcpServer } from '../../../src/dhcp/dhcp-server.js';
 import type { Logger, PeerAddress } from '../../../src/io/ports.js';
 import { KeyedRateLimiter } from '../../../src/admission/keyed-rate-limiter.js';
-import { LossMeter, TokenBucket } from '../../../src/flowcontrol/flow-control.js';
+import { LossMeter, TokenBucket } from '../../../src/flowcontrol/pacing.js';
 import { MtftpServer } from '../../../src/multicast/mtftp-server.js';
 import { TftpServer } from '../../../src/tftp/tftp-server.js';
 import { FakeClock } from '../../support/fake-clock.js';

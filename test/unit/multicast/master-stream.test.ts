@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { decodeTftp } from '../../../src/codec/tftp-packet.js';
 import type { Logger, PeerAddress } from '../../../src/io/ports.js';
 import type { BlockProducer } from '../../../src/tftp/block-producer.js';
-import { LossMeter, mbpsToBytesPerMs, TokenBucket } from '../../../src/flowcontrol/flow-control.js';
+import { LossMeter, mbpsToBytesPerMs, TokenBucket } from '../../../src/flowcontrol/pacing.js';
 import { MasterStream, type StreamMaster } from '../../../src/multicast/master-stream.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { FakeSocket } from '../../support/fake-socket.js';

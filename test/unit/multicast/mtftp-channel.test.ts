@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeTftp } from '../../../src/codec/tftp-packet.js';
 import type { Logger, OpenedFile, PeerAddress } from '../../../src/io/ports.js';
-import { LossMeter, TokenBucket } from '../../../src/flowcontrol/flow-control.js';
+import { LossMeter, TokenBucket } from '../../../src/flowcontrol/pacing.js';
 import { MtftpChannel, type PassSummary } from '../../../src/multicast/mtftp-channel.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { FakeSocket, settle } from '../../support/fake-socket.js';

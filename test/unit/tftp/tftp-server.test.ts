@@ -4,7 +4,7 @@ import { CatalogStore } from '../../../src/catalog/catalog-store.js';
 import { decodeTftp, encodeTftp, type TftpPacket } from '../../../src/codec/tftp-packet.js';
 import type { MulticastConfig, TftpConfig } from '../../../src/config/config-types.js';
 import type { DatagramSocket, Logger, SocketFactory, SocketOptions } from '../../../src/io/ports.js';
-import { LossMeter, TokenBucket } from '../../../src/flowcontrol/flow-control.js';
+import { LossMeter, TokenBucket } from '../../../src/flowcontrol/pacing.js';
 import { KeyedRateLimiter } from '../../../src/admission/keyed-rate-limiter.js';
 import { TftpServer } from '../../../src/tftp/tftp-server.js';
 import { REFUSAL_ERRORS_PER_S } from '../../../src/admission/limit-gate.js';
