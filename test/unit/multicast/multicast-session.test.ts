@@ -443,6 +443,24 @@ describe('MulticastSession (RFC 2090 + flow control)', () => {
     assert.ok(!s.deafHosts.has('10.0.0.1'));
   });
 
+  it('after a crossing ACK 0 drew the one loss resend, the next late ACK 0 still switches to unicast', async () => {
+    const s = setup({ settings: { startDelayMs: 0, deafAfter: 20 } }); // only the opening-ACK rule can decide
+    s.join(1);
+    s.ack(1, 0);
+    await settle();
+    drain(s.socket);
+    s.clock.advance(5);
+    s.ack(1, 0); // crossed DATA 1: the loss rule resends it to the group, once
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)), ['group: DATA 1']);
+    s.clock.advance(245); // our timer resends DATA 1 to the group meanwhile
+    await settle();
+    assert.ok(lines(drain(s.socket)).every((l) => l === 'group: DATA 1'));
+    s.ack(1, 0); // iPXE's back-off, unexplained and late: deaf
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)), ['c1: DATA 1']);
+  });
+
   it('a host remembered deaf is served by unicast from its first block, without gathering', async () => {
     const clock = new FakeClock();
     const deafHosts = new DeafHosts(clock, () => 600_000);
