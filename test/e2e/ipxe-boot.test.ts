@@ -172,7 +172,6 @@ describe('iPXE firmware in QEMU boots from pxecast', { concurrency: 1 }, () => {
     assert.equal(sending.length, 2, sending.join('\n'));
     assert.equal(field(sending[1]!, 'reason'), 'every member known deaf');
     const ms = (t: string) => Number(field(t, 'duration_ms'));
-    for (const t of [...transfers, ...sending, ...found]) console.log(`# ${t}`);
     console.log(`# tftm deaf, ${DEAF_IMAGE_BYTES} bytes: plain tftp ${ms(plain)} ms, first tftm ${ms(first)} ms, known-deaf tftm ${ms(known)} ms (${(ms(known) / ms(plain)).toFixed(2)}x plain)`);
   });
 
