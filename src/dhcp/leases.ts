@@ -27,17 +27,36 @@ export interface Lease {
   readonly expiresAt: number;
 }
 
+export interface LeaseFileDamage {
+  readonly file: string;
+  /** What was wrong with it. */
+  readonly problem: string;
+  /** Where it was moved (a damaged file is never deleted). */
+  readonly movedTo: string;
+}
+
 export interface LeaseLoad {
   /** Every lease that could be read. */
   readonly leases: Lease[];
-  /** The file was damaged: what was wrong, and where it was moved (it is never deleted). */
-  readonly damage: { readonly file: string; readonly problem: string; readonly movedTo: string } | null;
+  /** Damaged files, each set aside. */
+  readonly damage: readonly LeaseFileDamage[];
+  /** The journal ended in an incomplete entry (a crash while it was written; no client was told
+   *  of it): its bytes were set aside. */
+  readonly tornTail: { readonly file: string; readonly bytes: number; readonly movedTo: string } | null;
+}
+
+/** What became of one address: its lease now, or null when it holds none any more. */
+export interface LeaseChange {
+  readonly address: string;
+  readonly lease: Lease | null;
 }
 
 export interface LeaseStore {
-  /** Rejects only when the file cannot be read or set aside at all (permissions, I/O). */
+  /** Rejects only when the files cannot be read or set aside at all (permissions, I/O). */
   load(): Promise<LeaseLoad>;
-  save(leases: readonly Lease[]): Promise<void>;
+  /** Stores the changes; resolves once they survive a crash (changes recorded in the same tick
+   *  share one sync), rejects when the disk refuses them. */
+  record(changes: readonly LeaseChange[]): Promise<void>;
 }
 
 /** How long a declined address is kept out of use (RFC 2131 4.3.3 leaves it to the server). */
@@ -96,6 +115,9 @@ export class LeaseTable {
   reclaimedOffers = 0;
   /** The earliest expiry of a binding or quarantine: expire() scans only once it has passed. */
   private nextExpiryAt = Infinity;
+  /** Bindings and quarantines made or ended since takeChanges(), by address (offers are not
+   *  stored: their clients DISCOVER again after a restart). */
+  private changes = new Map<string, Lease | null>();
 
   constructor(
     private readonly pools: readonly DhcpPoolConfig[],
@@ -128,6 +150,15 @@ export class LeaseTable {
   restore(leases: readonly Lease[]): void {
     const t = this.now();
     for (const lease of leases) if (lease.expiresAt > t && lease.state !== 'offered') this.put(lease);
+    this.changes.clear(); // they are on disk already
+  }
+
+  /** What to store: the bindings and quarantines made or ended since the last call. Expiries are
+   *  not changes (an expired lease is dropped when it is read back). */
+  takeChanges(): LeaseChange[] {
+    const taken = [...this.changes].map(([address, lease]) => ({ address, lease }));
+    this.changes.clear();
+    return taken;
   }
 
   all(): Lease[] {
@@ -258,6 +289,7 @@ export class LeaseTable {
 
   private put(lease: Lease): void {
     if (this.byAddress.has(lease.address)) this.drop(lease.address);
+    if (lease.state !== 'offered') this.changes.set(lease.address, lease);
     this.byAddress.set(lease.address, lease);
     if (lease.state !== 'declined') this.addressOfMac.set(lease.mac, lease.address);
     const at = this.indexOf(lease);
@@ -266,9 +298,10 @@ export class LeaseTable {
     else this.nextExpiryAt = Math.min(this.nextExpiryAt, lease.expiresAt);
   }
 
-  private drop(address: string): void {
+  private drop(address: string, expired = false): void {
     const lease = this.byAddress.get(address);
     if (!lease) return;
+    if (lease.state !== 'offered' && !expired) this.changes.set(address, null);
     this.byAddress.delete(address);
     if (this.addressOfMac.get(lease.mac) === address) this.addressOfMac.delete(lease.mac);
     const at = this.indexOf(lease);
@@ -289,7 +322,7 @@ export class LeaseTable {
     let next = Infinity;
     for (const [address, lease] of this.byAddress) {
       if (lease.state === 'offered') continue;
-      if (lease.expiresAt <= t) this.drop(address);
+      if (lease.expiresAt <= t) this.drop(address, true);
       else next = Math.min(next, lease.expiresAt);
     }
     this.nextExpiryAt = next;

@@ -25,7 +25,7 @@ export async function startFakeDhcpServer(configText: string, files: Readonly<Re
     logger: silent,
     settings: config.dhcp,
     wallClock: () => 0,
-    leaseStore: { load: async () => ({ leases: [], damage: null }), save: async () => undefined },
+    leaseStore: { load: async () => ({ leases: [], damage: [], tornTail: null }), record: async () => undefined },
     nextServer: '10.0.0.1',
     mtftp: NO_MTFTP,
     http: NO_HTTP,
