@@ -507,7 +507,7 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         type: { kind: 'host-path' },
         required: false,
         default: '/var/lib/pxecast/leases.json',
-        description: 'Lease database (`full` mode), written atomically (write and rename) on every change and read at start.',
+        description: 'Lease database (`full` mode): the snapshot, with a journal of changes beside it (`STATE_FILE.journal`, one line per change, synced before the ACK); both read at start.',
         example: '/var/lib/pxecast/leases.json',
       },
       {

@@ -72,17 +72,23 @@ export class DhcpServer {
   async start(): Promise<void> {
     const s = this.deps.settings;
     if (this.leases) {
+      // The store has written what it could read back into sound files before this resolves.
       const loaded = await this.deps.leaseStore.load();
       this.leases.restore(loaded.leases);
-      if (loaded.damage) {
+      for (const damage of loaded.damage) {
         this.deps.logger.error('damaged lease file set aside; serving with the leases that could be read from it', {
-          file: loaded.damage.file,
-          problem: loaded.damage.problem,
-          moved_to: loaded.damage.movedTo,
+          file: damage.file,
+          problem: damage.problem,
+          moved_to: damage.movedTo,
           leases_recovered: loaded.leases.length,
         });
-        // The recovered leases go back on disk in a sound file before any client is answered.
-        await this.persist();
+      }
+      if (loaded.tornTail) {
+        this.deps.logger.warn('lease journal ended in an incomplete entry (a crash while writing; never acknowledged): set aside', {
+          file: loaded.tornTail.file,
+          bytes: loaded.tornTail.bytes,
+          moved_to: loaded.tornTail.movedTo,
+        });
       }
     }
     this.wildcard = await this.deps.sockets.bind({ address: '0.0.0.0', port: s.port, reuseAddr: true });
@@ -188,11 +194,11 @@ export class DhcpServer {
     }
   }
 
-  /** Saves the lease table; true once it is on disk. A failed write is logged and counted and
-   *  serving goes on (the previous lease file stays intact; only new bindings wait for the disk). */
+  /** Stores the lease changes; true once they are on disk. A failed write is logged and counted and
+   *  serving goes on (what is on disk stays intact; only new bindings wait for the disk). */
   private persist(): Promise<boolean> {
     if (!this.leases) return Promise.resolve(true);
-    return this.deps.leaseStore.save(this.leases.all()).then(
+    return this.deps.leaseStore.record(this.leases.takeChanges()).then(
       () => true,
       (e: unknown) => {
         this.counters.leaseWriteErrors++;

@@ -226,17 +226,36 @@ export interface Lease {
   readonly expiresAt: number;
 }
 
+export interface LeaseFileDamage {
+  readonly file: string;
+  /** What was wrong with it. */
+  readonly problem: string;
+  /** Where it was moved (a damaged file is never deleted). */
+  readonly movedTo: string;
+}
+
 export interface LeaseLoad {
   /** Every lease that could be read. */
   readonly leases: Lease[];
-  /** The file was damaged: what was wrong, and where it was moved (it is never deleted). */
-  readonly damage: { readonly file: string; readonly problem: string; readonly movedTo: string } | null;
+  /** Damaged files, each set aside. */
+  readonly damage: readonly LeaseFileDamage[];
+  /** The journal ended in an incomplete entry (a crash while it was written; no client was told
+   *  of it): its bytes were set aside. */
+  readonly tornTail: { readonly file: string; readonly bytes: number; readonly movedTo: string } | null;
+}
+
+/** What became of one address: its lease now, or null when it holds none any more. */
+export interface LeaseChange {
+  readonly address: string;
+  readonly lease: Lease | null;
 }
 
 export interface LeaseStore {
-  /** Rejects only when the file cannot be read or set aside at all (permissions, I/O). */
+  /** Rejects only when the files cannot be read or set aside at all (permissions, I/O). */
   load(): Promise<LeaseLoad>;
-  save(leases: readonly Lease[]): Promise<void>;
+  /** Stores the changes; resolves once they survive a crash (changes recorded in the same tick
+   *  share one sync), rejects when the disk refuses them. */
+  record(changes: readonly LeaseChange[]): Promise<void>;
 }
 
 // The DHCPv6 lease store (dhcp6/leases6.ts uses it; io/dhcp6-lease-file.ts implements it).

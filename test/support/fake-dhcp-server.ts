@@ -32,7 +32,7 @@ export async function startFakeDhcpServer(configText: string, files: Readonly<Re
     logger: options.logger ?? silent,
     settings: config.dhcp,
     wallClock: options.wallClock ?? (() => 0),
-    leaseStore: { load: async () => ({ leases: [], damage: null }), save: async () => undefined },
+    leaseStore: { load: async () => ({ leases: [], damage: [], tornTail: null }), record: async () => undefined },
     nextServer: '10.0.0.1',
     mtftp: NO_MTFTP,
     http: NO_HTTP,
