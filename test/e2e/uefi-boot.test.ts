@@ -7,18 +7,38 @@
 // every duplicate ACK EDK2 sends); under 1 % loss the resends must stay proportional to the loss.
 // The same firmware with its PXE entries switched off boots by UEFI HTTP Boot instead: its
 // `HTTPClient` DISCOVER gets a URL from pxecast's DHCP, and pxecast's HTTP server serves the file.
+// Secure Boot (issue 15): OVMF with Microsoft's keys enrolled boots Debian's signed shim -> GRUB ->
+// kernel from pxecast, over TFTP (UEFI PXE) and over HTTP (UEFI HTTP Boot); GRUB reads its config
+// from pxecast, and the booted Linux (an initramfs built at test time from busybox-static) fetches
+// a random image over TFTP and HTTP and prints its SHA-256 and size on the serial console.
 //
-// Needs root, iproute2, iptables, qemu-system-x86, ovmf and ipxe (.ci/run installs them).
+// Needs root, iproute2, iptables, qemu-system-x86, ovmf, ipxe, shim-signed, grub-efi-amd64-signed,
+// linux-image-amd64 and busybox-static (.ci/run installs them).
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import { canUseNetns, teardown } from '../support/netns.js';
-import { findQemu } from '../support/pxe-lab.js';
+import { parsePayloadConsole } from '../support/linux-payload.js';
+import { findQemu, sha256Hex } from '../support/pxe-lab.js';
+import {
+  chainFiles,
+  chainFinished,
+  GRUB_CONFIG,
+  GRUB_FILE,
+  INITRD_FILE,
+  KERNEL_FILE,
+  secureBootChainMissing,
+  SHIM_FILE,
+} from '../support/secure-boot-chain.js';
 import { BOOT_FILE, UefiLab, uefiLabMissing } from '../support/uefi-lab.js';
 
 const VM_TIMEOUT_MS = 150_000;
+// What the booted Linux fetches over TFTP and HTTP; odd, so both transfers end in a short block.
+const PAYLOAD_IMAGE = 'image.bin';
+const PAYLOAD_IMAGE_BYTES = 1_500_001;
 // The size of the file in the OVMF capture of issue 12 (2,618 blocks of 1468 bytes): ipxe.efi
 // padded with random bytes. Odd, so the transfer ends in a short block.
 const BOOT_FILE_BYTES = 3_842_001;
@@ -61,7 +81,7 @@ async function bootOnce(tftpLoss: number): Promise<Fetch> {
   assert.match(field(summary, 'options') ?? '', /blksize=1468/, summary);
   assert.match(field(summary, 'options') ?? '', /windowsize=4/, summary);
   assert.equal(Number(field(summary, 'bytes')), l.bootImage.length, summary);
-  assert.ok(result.started, `the firmware started ipxe.efi (its banner on the console)\n${why}`);
+  assert.ok(result.finished, `the firmware started ipxe.efi (its banner on the console)\n${why}`);
   return {
     summary,
     blocks: Math.floor(l.bootImage.length / 1468) + 1,
@@ -114,7 +134,70 @@ describe('OVMF UEFI HTTP Boot from the URL pxecast\'s DHCP gives it', { concurre
     const bodies = log.split('\n').filter((line) => line.includes('info transfer service=http') && field(line, 'file') === `/${BOOT_FILE}` && field(line, 'outcome') === 'complete');
     assert.ok(bodies.some((line) => Number(field(line, 'bytes')) === l.bootImage.length), `the whole boot file over HTTP\n${why}`);
     assert.equal(log.split('\n').filter((line) => line.includes('service=tftp') && line.includes(`file=${BOOT_FILE}`)).length, 0, 'nothing over TFTP');
-    assert.ok(result.started, `the firmware started ipxe.efi (its banner on the console)\n${why}`);
+    assert.ok(result.finished, `the firmware started ipxe.efi (its banner on the console)\n${why}`);
     console.log(`# UEFI HTTP Boot: started in ${(result.ms / 1000).toFixed(1)} s; ${bodies.join(' | ')}`);
+  });
+});
+
+/** A Secure Boot lab serving the shim -> GRUB -> Linux chain, booted once. */
+async function bootSecureChain(boot: 'pxe' | 'http', image: Buffer) {
+  const missing = secureBootChainMissing();
+  assert.equal(missing, null, `Secure Boot chain needs ${missing}`);
+  lab = await UefiLab.start({
+    workDir: join(work, `scenario${++scenario}`),
+    tftpLoss: 0,
+    boot,
+    secureBoot: true,
+    // Debian's kernel stub cannot decompress itself in 256 MiB beside OVMF and GRUB.
+    memoryMiB: 512,
+    // The HTTP-booted GRUB reaches its server on port 80 only (src/http/origin.ts).
+    httpPort: 80,
+    payload: (server) => ({
+      files: chainFiles({ server: server.address, httpPort: server.httpPort, imageFile: PAYLOAD_IMAGE, image }),
+      bootFile: SHIM_FILE,
+      finished: chainFinished,
+    }),
+  }, qemuPath());
+  const l = lab;
+  const result = await l.bootVm(VM_TIMEOUT_MS);
+  const log = l.daemon.outputTail();
+  const why = `--- console ---\n${result.console.split('\n').filter((line) => !line.includes('Downloading...')).slice(-40).join('\n')}\n--- pxecast ---\n${log.slice(-6000)}`;
+  // Transfers of `file` by `service` that completed (a leading '/' or two, as GRUB and shim ask, ignored).
+  const complete = (service: string, file: string) =>
+    log.split('\n').filter((line) => line.includes(`info transfer service=${service}`) && field(line, 'outcome') === 'complete'
+      && (field(line, 'file') ?? '').replace(/^\/+/, '') === file);
+  return { l, result, log, why, complete, report: parsePayloadConsole(result.console) };
+}
+
+describe('Secure Boot: OVMF with Microsoft\'s keys boots Debian\'s signed shim -> GRUB (-> Linux) from pxecast', { concurrency: 1 }, () => {
+  it('over TFTP (UEFI PXE): shim, GRUB, GRUB\'s /grub/grub.cfg, kernel and initrd from pxecast; Secure Boot enforced; Linux sees the image\'s SHA-256 over TFTP and HTTP', async () => {
+    const image = randomBytes(PAYLOAD_IMAGE_BYTES);
+    const { result, log, why, complete, report } = await bootSecureChain('pxe', image);
+    console.log(`# Secure Boot over TFTP: ${(result.ms / 1000).toFixed(1)} s from power-on to the payload's last line; ${JSON.stringify(report)}`);
+    for (const file of [SHIM_FILE, GRUB_FILE, GRUB_CONFIG, KERNEL_FILE, INITRD_FILE]) assert.ok(complete('tftp', file).length > 0, `${file} over TFTP\n${why}`);
+    // GRUB's prefix is /grub on the server it came from, asked for with the leading '/'.
+    assert.ok(log.split('\n').some((line) => /info transfer service=tftp .*file=\/grub\/grub\.cfg .*outcome=complete/.test(line)), `GRUB read /grub/grub.cfg\n${why}`);
+    // Enforced, not merely present: the kernel itself says it booted under Secure Boot (and GRUB
+    // only starts a kernel shim's keys verify).
+    assert.ok(report.kernel.some((line) => /Secure boot enabled/.test(line)), `the kernel saw Secure Boot enabled\n${why}`);
+    assert.deepEqual(report.failures, [], why);
+    assert.ok(report.done, `the payload ran to its end\n${why}`);
+    const expected = { sha256: sha256Hex(image), bytes: image.length };
+    assert.deepEqual(report.tftp, expected, `the image over TFTP, as Linux saw it\n${why}`);
+    assert.deepEqual(report.http, expected, `the image over HTTP, as Linux saw it\n${why}`);
+  });
+
+  it('over HTTP (UEFI HTTP Boot): the URL pxecast gives, shim and GRUB over HTTP, nothing over TFTP, and GRUB starts', async () => {
+    const { l, result, log, why, complete } = await bootSecureChain('http', randomBytes(1001));
+    console.log(`# Secure Boot over HTTP: ${(result.ms / 1000).toFixed(1)} s from power-on to GRUB's prompt`);
+    assert.match(result.console, new RegExp(`URI: http://${l.server.address.replace(/\./g, '\\.')}/${SHIM_FILE}`), `port 80 left out of the URL\n${why}`);
+    // shim fetches grubx64.efi from its own URL's folder (it asks for `//grubx64.efi`).
+    for (const file of [SHIM_FILE, GRUB_FILE]) assert.ok(complete('http', file).length > 0, `${file} over HTTP\n${why}`);
+    assert.equal(log.split('\n').filter((line) => line.includes('service=tftp') && line.includes('file=')).length, 0, `nothing over TFTP\n${why}`);
+    assert.match(result.console, /Welcome to GRUB!/, `shim verified and started GRUB\n${why}`);
+    // Where it ends with Debian 12's signed GRUB: its root is (http,SERVER), and the signed image
+    // has no http module (nor may it load one under Secure Boot), so it reads no config and
+    // waits at its prompt: see docs/uefi.md. Recorded, not asserted, so a GRUB that can will pass.
+    console.log(`# HTTP-booted GRUB asked for: ${log.split('\n').filter((line) => /service=http .*file=\/grub/.test(line)).length} files under /grub`);
   });
 });
