@@ -146,6 +146,7 @@ export class UefiLab {
       '[dhcp]', 'mode = full', `interface = ${this.server.address}`, 'lease_time = 1h',
       `state_file = ${join(this.plan.workDir, 'leases.json')}`,
       '[pool lab]', `first = ${p}.100`, `last = ${p}.149`, `router = ${this.server.address}`,
+      // Always on: HTTP Boot's URL, and what a booted payload fetches over HTTP.
       '[http]', 'enabled = true', `listen = ${this.server.address}`, `port = ${this.httpPort}`,
       // DHCP option 93 = 7 (EFI x64): EDK2's PXEv4 gets this file; 16 (x64 HTTP Boot) its URL.
       '[image uefi]', `file = ${this.payload.bootFile}`, `http_file = ${this.payload.bootFile}`, 'arch = efi-x64', 'default = true', '',
