@@ -9,7 +9,14 @@
 //   grub/grub.cfg    grubnetx64's prefix is `/grub` on the server it was loaded from: it asks for
 //                    `/grub/x86_64-efi/grub.cfg`, then `/grub/grub.cfg`, with the leading `/`
 //   vmlinuz, initrd.gz, and the file the payload fetches
-import { existsSync, readFileSync } from 'node:fs';
+//
+// Debian's signed GRUB images have no http module, so a GRUB booted by UEFI HTTP Boot reads its
+// config over HTTP only when it is built with one: httpGrubFiles builds such a GRUB at test time
+// (grub-mkimage, unsigned: no Secure Boot) to serve the same Linux stage over HTTP alone.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { debianKernel, initramfsMissing } from './initramfs.js';
 import { fetchInitramfs, parsePayloadConsole, PAYLOAD_CMDLINE } from './linux-payload.js';
 
@@ -20,6 +27,7 @@ export const GRUB_FILE = 'grubx64.efi';
 export const GRUB_CONFIG = 'grub/grub.cfg';
 export const KERNEL_FILE = 'vmlinuz';
 export const INITRD_FILE = 'initrd.gz';
+export const GRUB_MODULES_DIR = '/usr/lib/grub/x86_64-efi';
 
 /** Why the chain cannot be built here, or null. */
 export function secureBootChainMissing(): string | null {
@@ -51,10 +59,36 @@ export function grubConfig(): string {
 
 /** Every file of the chain, by path under the served root. */
 export function chainFiles(plan: ChainPlan): Map<string, Buffer> {
+  return new Map([[SHIM_FILE, readFileSync(SHIM_SIGNED)], [GRUB_FILE, readFileSync(GRUB_NET_SIGNED)], ...linuxStage(plan)]);
+}
+
+/** Why httpGrubFiles cannot build its GRUB here, or null. */
+export function httpGrubMissing(): string | null {
+  if (!existsSync(join(GRUB_MODULES_DIR, 'http.mod'))) return `${GRUB_MODULES_DIR}/http.mod (Debian package grub-efi-amd64-bin)`;
+  return initramfsMissing();
+}
+
+/** The lists GRUB's normal mode reads first from $prefix/x86_64-efi/. Served empty: GRUB 2.06's http
+ *  reads a 404 as a body of unknown length and waits about 35 s for its end, each. */
+export const GRUB_LISTS = ['command.lst', 'fs.lst', 'crypto.lst', 'terminal.lst'].map((name) => `grub/x86_64-efi/${name}`);
+
+/** grubx64.efi built with `http` (prefix `/grub` on the server it was booted from), then the Linux stage. */
+export function httpGrubFiles(plan: ChainPlan): Map<string, Buffer> {
+  const dir = mkdtempSync(join(tmpdir(), 'pxecast-grub-'));
+  try {
+    const out = join(dir, GRUB_FILE);
+    execFileSync('grub-mkimage', ['-O', 'x86_64-efi', '-d', GRUB_MODULES_DIR, '-p', '/grub', '-o', out,
+      'normal', 'configfile', 'echo', 'test', 'linux', 'efinet', 'net', 'http', 'tftp'], { stdio: 'pipe', timeout: 60_000 });
+    return new Map([[GRUB_FILE, readFileSync(out)], ...GRUB_LISTS.map((list): [string, Buffer] => [list, Buffer.alloc(0)]), ...linuxStage(plan)]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** What GRUB reads after itself: its config, the kernel, the initrd, and the file the payload fetches. */
+function linuxStage(plan: ChainPlan): Map<string, Buffer> {
   const kernel = debianKernel();
   return new Map([
-    [SHIM_FILE, readFileSync(SHIM_SIGNED)],
-    [GRUB_FILE, readFileSync(GRUB_NET_SIGNED)],
     [GRUB_CONFIG, Buffer.from(grubConfig())],
     [KERNEL_FILE, readFileSync(kernel.vmlinuz)],
     [INITRD_FILE, fetchInitramfs({ server: plan.server, httpPort: plan.httpPort, file: plan.imageFile, kernel })],
