@@ -18,7 +18,7 @@ import { DISCOVERY_USE_BOOTFILE, encodePxeVendorOptions } from '../codec/pxe-opt
 import type { Architecture } from '../config/config-types.js';
 import type { ClientInfo } from './client-class.js';
 
-/** Where the HTTP server is, as clients reach it (`http://HOST:PORT`, `http://HOST` on port 80), or null when it is off. */
+/** Where the HTTP server is, as clients reach it (`http://HOST:PORT`), or null when it is off. */
 export interface ServedHttp {
   urlBase(): string | null;
 }

@@ -13,7 +13,6 @@ import type { KeyedRateLimiter } from '../limits/keyed-rate-limiter.js';
 import { hostByMac } from '../catalog/catalog.js';
 import { parseIpxeScriptTarget, renderIpxeScript } from '../catalog/ipxe-script.js';
 import { nameFromTarget, planFileResponse } from './http-response.js';
-import { httpOrigin } from './origin.js';
 
 /** Bytes read from the file and written per step: small enough to keep memory flat per client. */
 export const HTTP_CHUNK_BYTES = 64 * 1024;
@@ -74,14 +73,14 @@ export class HttpServer {
   /**
    * `http://HOST:PORT` as clients reach this server, or null while it is not listening: the only
    * source of the boot URLs DHCP hands out. A wildcard listen address is replaced by `wildcardHost`
-   * (the address DHCP names as the boot server). Port 80 is left out (http/origin.ts).
+   * (the address DHCP names as the boot server).
    */
   urlBase(wildcardHost: string): string | null {
     const port = this.port();
     if (port === null) return null;
     const listen = this.deps.settings.listen;
     const host = listen === '0.0.0.0' || listen === '::' ? wildcardHost : listen;
-    return httpOrigin(host, port);
+    return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   }
 
   /** Bodies being sent now. */

@@ -153,7 +153,7 @@ async function bootSecureChain(boot: 'pxe' | 'http', image: Buffer, grub: 'signe
     secureBoot: grub === 'signed',
     // Debian's kernel stub cannot decompress itself in 256 MiB beside OVMF and GRUB.
     memoryMiB: 512,
-    // The HTTP-booted GRUB reaches its server on port 80 only (src/http/origin.ts).
+    // HTTP's own port, as a site serving GRUB over HTTP would.
     httpPort: 80,
     payload: (server) => ({
       files: files({ server: server.address, httpPort: server.httpPort, imageFile: PAYLOAD_IMAGE, image }),
@@ -190,10 +190,9 @@ describe('Secure Boot: OVMF with Microsoft\'s keys boots Debian\'s signed shim -
     assert.deepEqual(report.http, expected, `the image over HTTP, as Linux saw it\n${why}`);
   });
 
-  it('over HTTP (UEFI HTTP Boot): the URL pxecast gives, shim and GRUB over HTTP, nothing over TFTP, and GRUB starts', async () => {
-    const { l, result, log, why, complete } = await bootSecureChain('http', randomBytes(1001));
+  it('over HTTP (UEFI HTTP Boot): shim and GRUB over HTTP, nothing over TFTP, and GRUB starts', async () => {
+    const { result, log, why, complete } = await bootSecureChain('http', randomBytes(1001));
     console.log(`# Secure Boot over HTTP: ${(result.ms / 1000).toFixed(1)} s from power-on to GRUB's prompt`);
-    assert.match(result.console, new RegExp(`URI: http://${l.server.address.replace(/\./g, '\\.')}/${SHIM_FILE}`), `port 80 left out of the URL\n${why}`);
     // shim fetches grubx64.efi from its own URL's folder (it asks for `//grubx64.efi`).
     for (const file of [SHIM_FILE, GRUB_FILE]) assert.ok(complete('http', file).length > 0, `${file} over HTTP\n${why}`);
     assert.equal(log.split('\n').filter((line) => line.includes('service=tftp') && line.includes('file=')).length, 0, `nothing over TFTP\n${why}`);
@@ -210,8 +209,6 @@ describe('UEFI HTTP Boot -> GRUB with its http module -> Linux, everything over 
     const image = randomBytes(PAYLOAD_IMAGE_BYTES);
     const { result, log, why, complete, report } = await bootSecureChain('http', image, 'http-built');
     console.log(`# HTTP Boot -> GRUB (http) -> Linux: ${(result.ms / 1000).toFixed(1)} s from power-on to the payload's last line; ${JSON.stringify(report)}`);
-    // GRUB's server is the boot URL's authority: with `:80` in it GRUB 2.06 looks up a host
-    // named `10.213.x.1:80` and fetches nothing (src/http/origin.ts).
     for (const file of [GRUB_FILE, GRUB_CONFIG, KERNEL_FILE, INITRD_FILE]) {
       assert.ok(complete('http', file).length > 0, `${file} over HTTP\n${why}`);
       assert.equal(complete('tftp', file).length, 0, `${file} not over TFTP`);
