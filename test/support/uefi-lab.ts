@@ -14,22 +14,27 @@
 // marker with a nonce written at test time and the network values GRUB holds, then halts; on arm64
 // it is an application generated here (arm64-efi-app.ts) that prints a per-run nonce and the
 // FNV-1a of its own loaded bytes, which the test compares with the value computed over the file served.
+// A plan may serve another payload instead (the Secure Boot chain of test/support/secure-boot-chain.ts).
+//
+// Secure Boot: OVMF's secboot build (SMM, q35) with the variable store Debian ships with
+// Microsoft's keys enrolled (OVMF_VARS_4M.ms.fd), so only signed binaries start.
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { buildArm64EfiApp, parseArm64Proof, type Arm64EfiApp } from './arm64-efi-app.js';
 import { startDaemonIn } from './netns-daemon.js';
 import { addIpv6Address, addTap, createBridge, createNamespace, runInNamespace, spawnInNamespace, type BridgedLan, type LinkEnd, type ProcessHandle } from './netns.js';
+import { GRUB_CONFIG, GRUB_NET_SIGNED as GRUB_EFI } from './secure-boot-chain.js';
 import { startSiteDhcp, type SiteServerKind } from './site-dhcp.js';
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS.fd';
 export const AAVMF_CODE = '/usr/share/AAVMF/AAVMF_CODE.fd';
 export const AAVMF_VARS = '/usr/share/AAVMF/AAVMF_VARS.fd';
+/** The Secure Boot pair: the secboot build (needs SMM) and its 4 MiB store with Microsoft's KEK and db. */
+export const OVMF_CODE_SECBOOT = '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd';
+export const OVMF_VARS_MS = '/usr/share/OVMF/OVMF_VARS_4M.ms.fd';
 export const IPXE_EFI = '/usr/lib/ipxe/ipxe.efi';
-/** Debian's signed network GRUB (grub-efi-amd64-signed): prefix `/grub` and a memdisk config that
- *  sources `$prefix/x86_64-efi/grub.cfg` if it exists, else `$prefix/grub.cfg`. */
-export const GRUB_EFI = '/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed';
 export const BOOT_FILE = 'bootx64.efi';
 export const ARM64_BOOT_FILE = 'bootaa64.efi';
 /** The arm64 lab's default image, for every architecture the catalog does not list: the same kind
@@ -63,8 +68,6 @@ const MACHINES: Readonly<Record<UefiMachine, MachineProfile>> = {
   },
 };
 
-/** Where that GRUB looks for its config, under the TFTP root. */
-export const GRUB_CONFIG = 'grub/grub.cfg';
 
 export interface UefiLabPlan {
   /** Folder for the TFTP root, config, NVRAM copy and console log; the caller removes it. */
@@ -94,12 +97,36 @@ export interface UefiLabPlan {
   /** `ipv6`: an IPv6-only lab link (the server's IPv4 address removed), pxecast's stateful
    *  `[dhcp6]`, TFTP/HTTP on `::`; OVMF's IPv4 entries are switched off through its fw_cfg knobs. */
   readonly family?: 'ipv4' | 'ipv6';
+  /** What the lab serves (default: ipxe.efi padded to bootFileBytes, done at iPXE's banner). */
+  readonly payload?: (server: UefiLabServer) => UefiPayload;
+  /** OVMF's Secure Boot build with Microsoft's keys enrolled. */
+  readonly secureBoot?: boolean;
+  /** pxecast's HTTP port (default UEFI_LAB_HTTP_PORT). */
+  readonly httpPort?: number;
+  /** Guest RAM (default 256 MiB). */
+  readonly memoryMiB?: number;
 }
 
 /** The lab server's IPv6 address in `ipv6` mode. */
 export const UEFI_LAB_SERVER6 = 'fd00:213:6::1';
 
-/** The lab's HTTP port in `http` mode. */
+/** Where the payload's later stages find pxecast. */
+export interface UefiLabServer {
+  readonly address: string;
+  readonly httpPort: number;
+}
+
+/** The files a lab serves and how it knows the VM has done its job. */
+export interface UefiPayload {
+  /** By path under the served root. */
+  readonly files: ReadonlyMap<string, Buffer>;
+  /** What the firmware fetches and starts: the image's `file` (PXE) and `http_file` (HTTP Boot). */
+  readonly bootFile: string;
+  /** The console shows the payload's end (or that it is stuck): the VM is stopped then. */
+  finished(console: string): boolean;
+}
+
+/** The lab's default HTTP port: HTTP Boot's URL, and what a payload fetches over HTTP. */
 export const UEFI_LAB_HTTP_PORT = 8080;
 
 /** Where the QEMU binary for `machine` is on PATH, or null. */
@@ -121,7 +148,7 @@ export function uefiLabMissing(qemu: string | null, machine: UefiMachine = 'x64'
   const m = MACHINES[machine];
   if (qemu === null || !existsSync(qemu)) return `${m.qemuBinary} (Debian package ${m.qemuPackage})`;
   const files: Array<readonly [string, string]> = [[m.code, m.firmwarePackage], [m.vars, m.firmwarePackage]];
-  if (machine === 'x64') files.push([IPXE_EFI, 'ipxe'], [GRUB_EFI, 'grub-efi-amd64-signed']);
+  if (machine === 'x64') files.push([OVMF_CODE_SECBOOT, 'ovmf'], [OVMF_VARS_MS, 'ovmf'], [IPXE_EFI, 'ipxe'], [GRUB_EFI, 'grub-efi-amd64-signed']);
   for (const [file, pkg] of files) {
     if (!existsSync(file)) return `${file} (Debian package ${pkg})`;
   }
@@ -130,7 +157,8 @@ export function uefiLabMissing(qemu: string | null, machine: UefiMachine = 'x64'
 
 export interface UefiBootResult {
   /** The loader's proof appeared: iPXE's banner (x64: EDK2 started the binary it fetched), the
-   *  marker of GRUB_CONFIG (GRUB read its config from pxecast and ran it), or the ARM64 app's line. */
+   *  marker of GRUB_CONFIG (GRUB read its config from pxecast and ran it), the ARM64 app's line, or
+   *  the end of a plan's own payload. */
   readonly started: boolean;
   /** arm64: what the application printed (nonce and checksum), if it ran. */
   readonly proof: { readonly nonce: string; readonly checksum: string } | null;
@@ -147,8 +175,16 @@ export interface GrubMarker {
   readonly ip: string;
 }
 
+/** Debian's ipxe.efi with random bytes appended up to `bytes`. */
+function paddedIpxe(bytes = 0): Buffer {
+  const efi = readFileSync(IPXE_EFI);
+  return Buffer.concat([efi, randomBytes(Math.max(0, bytes - efi.length))]);
+}
+
 export class UefiLab {
   readonly bootImage: Buffer;
+  /** A plan's own payload (files, boot file, when it is done), or null for the built-in loaders. */
+  readonly payload: UefiPayload | null;
   /** arm64: the application served, with the nonce and checksum it must print. */
   readonly arm64App: Arm64EfiApp | null;
   private readonly profile: MachineProfile;
@@ -167,17 +203,12 @@ export class UefiLab {
     private readonly site: LinkEnd | null,
   ) {
     this.profile = MACHINES[plan.machine ?? 'x64'];
-    if (plan.machine === 'arm64') {
-      this.arm64App = buildArm64EfiApp(randomBytes(4).toString('hex'), randomBytes(plan.bootFileBytes ?? 0));
-      this.bootImage = this.arm64App.image;
-    } else if (plan.loader === 'grub') {
-      this.arm64App = null;
-      this.bootImage = readFileSync(GRUB_EFI);
-    } else {
-      const efi = readFileSync(IPXE_EFI);
-      this.arm64App = null;
-      this.bootImage = Buffer.concat([efi, randomBytes(Math.max(0, (plan.bootFileBytes ?? 0) - efi.length))]);
-    }
+    this.payload = plan.payload ? plan.payload({ address: this.server.address, httpPort: this.httpPort }) : null;
+    this.arm64App = plan.machine === 'arm64' ? buildArm64EfiApp(randomBytes(4).toString('hex'), randomBytes(plan.bootFileBytes ?? 0)) : null;
+    if (this.payload) this.bootImage = this.payload.files.get(this.payload.bootFile)!;
+    else if (this.arm64App) this.bootImage = this.arm64App.image;
+    else if (plan.loader === 'grub') this.bootImage = readFileSync(GRUB_EFI);
+    else this.bootImage = paddedIpxe(plan.bootFileBytes);
     // Two short lines: the firmware console wraps at 80 columns. `halt` powers the VM off (QEMU
     // exits), so a run ends as soon as GRUB has acted on the config.
     this.grubConfig = Buffer.from([
@@ -188,9 +219,13 @@ export class UefiLab {
     ].join('\n'));
   }
 
+  get httpPort(): number {
+    return this.plan.httpPort ?? UEFI_LAB_HTTP_PORT;
+  }
+
   /** The boot file's name in the TFTP root (and its HTTP path). */
   get bootFile(): string {
-    return this.profile.bootFile;
+    return this.payload?.bootFile ?? this.profile.bootFile;
   }
 
   static async start(plan: UefiLabPlan, qemu: string): Promise<UefiLab> {
@@ -227,12 +262,15 @@ export class UefiLab {
   private async boot(): Promise<void> {
     const root = join(this.plan.workDir, 'root');
     mkdirSync(root, { recursive: true });
-    writeFileSync(join(root, this.bootFile), this.bootImage);
+    for (const [path, data] of this.payload?.files ?? new Map([[this.bootFile, this.bootImage]])) {
+      mkdirSync(dirname(join(root, path)), { recursive: true });
+      writeFileSync(join(root, path), data);
+    }
     if (this.plan.loader === 'grub') {
       mkdirSync(join(root, 'grub'), { recursive: true });
       writeFileSync(join(root, GRUB_CONFIG), this.grubConfig);
     }
-    copyFileSync(this.profile.vars, join(this.plan.workDir, 'vars.fd'));
+    copyFileSync(this.plan.secureBoot ? OVMF_VARS_MS : this.profile.vars, join(this.plan.workDir, 'vars.fd'));
     const p = this.server.address.split('.').slice(0, 3).join('.');
     const configFile = join(this.plan.workDir, 'pxecast.ini');
     const proxy = this.plan.dhcp === 'proxy';
@@ -251,7 +289,8 @@ export class UefiLab {
       '[dhcp]', `mode = ${proxy ? 'proxy' : 'full'}`, `interface = ${this.server.address}`, 'lease_time = 1h',
       `state_file = ${join(this.plan.workDir, 'leases.json')}`,
       ...(proxy ? [] : ['[pool lab]', `first = ${p}.100`, `last = ${p}.149`, `router = ${this.server.address}`]),
-      ...(this.plan.boot === 'http' ? ['[http]', 'enabled = true', `listen = ${this.server.address}`, `port = ${UEFI_LAB_HTTP_PORT}`] : []),
+      // Always on: HTTP Boot's URL, and what a booted payload fetches over HTTP.
+      '[http]', 'enabled = true', `listen = ${this.server.address}`, `port = ${this.httpPort}`,
       ...this.images(),
     ].join('\n'));
     if (this.plan.machine === 'arm64') writeFileSync(join(root, ARM64_DECOY_FILE), buildArm64EfiApp('decoy', Buffer.alloc(0)).image);
@@ -293,8 +332,10 @@ export class UefiLab {
     writeFileSync(this.consoleFile, '');
     const started = performance.now();
     this.vm = spawnInNamespace(this.lan.hub, this.qemu, [
-      '-accel', 'tcg', '-m', '256', '-display', 'none', ...this.profile.machineArgs, '-no-reboot',
-      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${this.profile.code}`,
+      '-accel', 'tcg', '-m', String(this.plan.memoryMiB ?? 256), '-display', 'none', ...this.profile.machineArgs, '-no-reboot',
+      // The secboot build keeps its variable store behind SMM, so the OS cannot rewrite the keys.
+      ...(this.plan.secureBoot ? ['-machine', 'q35,smm=on', '-global', 'driver=cfi.pflash01,property=secure,value=on'] : []),
+      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${this.plan.secureBoot ? OVMF_CODE_SECBOOT : this.profile.code}`,
       '-drive', `if=pflash,format=raw,unit=1,file=${join(this.plan.workDir, 'vars.fd')}`,
       ...(this.plan.boot === 'http' || this.plan.family === 'ipv6'
         ? ['-fw_cfg', 'name=opt/org.tianocore/IPv4PXESupport,string=no']
@@ -306,7 +347,7 @@ export class UefiLab {
       '-serial', `file:${this.consoleFile}`, '-monitor', 'none',
     ]);
     const deadline = started + timeoutMs;
-    const proven = (text: string) => (this.arm64App ? parseArm64Proof(text) !== null : this.plan.loader === 'grub' ? this.grubMarker(text) !== null : ipxeStarted(text));
+    const proven = (text: string) => (this.payload ? this.payload.finished(text) : this.arm64App ? parseArm64Proof(text) !== null : this.plan.loader === 'grub' ? this.grubMarker(text) !== null : ipxeStarted(text));
     let text = this.console();
     while (!proven(text) && !firmwareGaveUp(text, this.plan.boot ?? 'pxe') && !grubGaveUp(text) && this.vm.isRunning() && performance.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
