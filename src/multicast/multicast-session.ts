@@ -6,9 +6,8 @@
 // - join: later requesters get mc=0 and the rest of the stream, their head when they are master;
 // - pacing: a token bucket per session (AIMD on congestion) under a global bucket;
 // - resend on unexpected packets, rate-limited; no Sorcerer's Apprentice on duplicate ACKs;
-// - a silent master is passed over and dropped after `master_tries`; a master that cannot hear
-//   the group (it never ACKs a block sent only to the group and keeps re-asking) is served its
-//   blocks by unicast from the same session (deafness.ts), and known deaf hosts from the start.
+// - a silent master is passed over and dropped after `master_tries`; one deaf to the group gets its
+//   blocks by unicast from the same session (deafness.ts), known deaf hosts from the start.
 import { encodeTftp, TftpErrorCode, type TftpPacket } from '../codec/tftp-packet.js';
 import type { RequestedOptions } from '../codec/tftp-options.js';
 import type { PeerAddress } from '../io/ports.js';
@@ -29,7 +28,6 @@ export class MulticastSession {
   private readonly startedAt: number;
   private lastHeardAt: number;
   private readonly finalIndex: number;
-
   /** The master has sent ACK 0 (or any ACK) since it was made master. */
   private masterAnswered = false;
   private readonly stream: MasterStream;
