@@ -169,10 +169,12 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         key: 'unconfirmed_timeout',
         type: { kind: 'duration', bareUnit: 's', minMs: 1 * SECOND, maxMs: 10 * MINUTE },
         required: false,
-        default: '5s',
+        // Longer than clients' own retry timers (curl 6 s, atftp and tftp-hpa 5 s): a client whose
+        // first answers were lost is still served when its timer re-sends, never left on a closed port.
+        default: '10s',
         description:
-          'How long a transfer waits for the first answer of its client before it is dropped without an ERROR (capped by `idle_timeout`).',
-        example: '5s',
+          'How long a transfer waits for the first answer of its client before it is dropped without an ERROR (capped by `idle_timeout`); longer than clients\' own retry timers (curl re-sends after 6 s).',
+        example: '10s',
       },
       {
         key: 'max_transfer_time',
