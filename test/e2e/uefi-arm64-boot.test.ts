@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { after, afterEach, describe, it } from 'node:test';
 import { canUseNetns, teardown } from '../support/netns.js';
 import { UefiLab, uefiLabMissing, uefiQemu, type UefiBootResult } from '../support/uefi-lab.js';
+import { logField as field } from '../support/transfer-outcome.js';
 
 // Measured 10.5-12.8 s to the line on the 2-core machine; the bound leaves room for a slow host
 // and makes a firmware that never gets (or never runs) the right image fail instead of hanging.
@@ -35,10 +36,6 @@ function qemuPath(): string {
   const missing = uefiLabMissing(qemu, 'arm64');
   assert.equal(missing, null, `ARM64 UEFI lab needs ${missing}`);
   return qemu!;
-}
-
-function field(line: string, key: string): string | undefined {
-  return new RegExp(`(?:^| )${key}=("[^"]*"|\\S+)`).exec(line)?.[1]?.replace(/"/g, '');
 }
 
 function explain(l: UefiLab, result: UefiBootResult): string {

@@ -39,6 +39,7 @@ import {
   SHIM_FILE,
 } from '../support/secure-boot-chain.js';
 import { BOOT_FILE, UefiLab, uefiLabMissing } from '../support/uefi-lab.js';
+import { logField as field } from '../support/transfer-outcome.js';
 
 const VM_TIMEOUT_MS = 150_000;
 // What the booted Linux fetches over TFTP and HTTP; odd, so both transfers end in a short block.
@@ -59,10 +60,6 @@ function qemuPath(): string {
   const missing = uefiLabMissing(setup.qemu);
   assert.equal(missing, null, `UEFI lab needs ${missing}`);
   return setup.qemu;
-}
-
-function field(line: string, key: string): string | undefined {
-  return new RegExp(`(?:^| )${key}=("[^"]*"|\\S+)`).exec(line)?.[1]?.replace(/"/g, '');
 }
 
 interface Fetch {

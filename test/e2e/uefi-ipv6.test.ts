@@ -16,6 +16,7 @@ import { after, afterEach, describe, it } from 'node:test';
 import { canUseNetns, teardown } from '../support/netns.js';
 import { findQemu } from '../support/pxe-lab.js';
 import { BOOT_FILE, UefiLab, uefiLabMissing } from '../support/uefi-lab.js';
+import { logField as field } from '../support/transfer-outcome.js';
 
 const VM_TIMEOUT_MS = 150_000;
 const work = mkdtempSync(join(tmpdir(), 'pxecast-uefi6-'));
@@ -29,10 +30,6 @@ function qemuPath(): string {
   const missing = uefiLabMissing(setup.qemu);
   assert.equal(missing, null, `UEFI lab needs ${missing}`);
   return setup.qemu;
-}
-
-function field(line: string, key: string): string | undefined {
-  return new RegExp(`(?:^| )${key}=("[^"]*"|\\S+)`).exec(line)?.[1]?.replace(/"/g, '');
 }
 
 afterEach(async () => {

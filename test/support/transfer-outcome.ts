@@ -94,6 +94,11 @@ export function lastLogFields(output: string, pattern: RegExp): Record<string, s
   return logFields(line);
 }
 
+/** One key's value in a daemon log line (quotes removed), or undefined. */
+export function logField(line: string, key: string): string | undefined {
+  return new RegExp(`(?:^| )${key}=("[^"]*"|\\S+)`).exec(line)?.[1]?.replace(/"/g, '');
+}
+
 /** key=value fields of one daemon log line. */
 export function logFields(line: string): Record<string, string> {
   return Object.fromEntries([...line.matchAll(/(\w+)=("[^"]*"|\S+)/g)].map((m) => [m[1]!, m[2]!.replace(/^"|"$/g, '')]));
