@@ -90,7 +90,7 @@ export class MulticastSession {
     }
     if (known) this.members.remove(known); // finished: a new transfer
     const granted = grantMemberOptions(requested, optionOrder, { blksize: this.blksize, fileSize: this.deps.fileSize, timeoutS: this.deps.timeoutS });
-    const member = SessionMembers.create(peer, this.deps.clock.now(), granted, () => this.stream.rtt.rtoMs());
+    const member = SessionMembers.create(peer, this.deps.clock.now(), this.stream.stats().dataSent, granted, () => this.stream.rtt.rtoMs());
     // Added before the same host's older entry ends, so that ending it (it may be the master, or
     // the only member) promotes this one instead of closing the session under it.
     this.members.add(member);

@@ -223,8 +223,9 @@ export class Rfc2090Sessions {
     const summary = summarizeTransfer(member.peer, entry.filename, 'read', 'octet+multicast', granted, result);
     // As for unicast (onEnd): what a flood leaves behind (members that never answered, however
     // they ended) is counted, and logged per episode by the limit gate.
-    if (neverAnswered) this.deps.logger.debug('transfer', { ...summary, unicast_fallback: member.unicast });
-    else this.deps.logger.info('transfer', { ...summary, unicast_fallback: member.unicast });
+    const fields = { ...summary, unicast_fallback: member.unicast, joined_after_packets: member.joinedAfterPackets };
+    if (neverAnswered) this.deps.logger.debug('transfer', fields);
+    else this.deps.logger.info('transfer', fields);
   }
 
   private logSessionSummary(s: SessionSummary, fileSize: number): void {

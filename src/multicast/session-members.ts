@@ -11,10 +11,11 @@ export class SessionMembers {
   private readonly list: Member[] = [];
 
   /** A new member record, listening, not yet heard from. */
-  static create(peer: PeerAddress, joinedAt: number, granted: readonly TftpOption[], oackIntervalMs: () => number): Member {
+  static create(peer: PeerAddress, joinedAt: number, joinedAfterPackets: number, granted: readonly TftpOption[], oackIntervalMs: () => number): Member {
     return {
       peer,
       joinedAt,
+      joinedAfterPackets,
       granted,
       state: 'listening',
       passedOver: 0,
