@@ -29,7 +29,8 @@ export type ReadState = 'awaiting-oack-ack' | 'sending' | 'done';
 export const FINAL_BLOCK_RETRIES = 5;
 /** Window expiries in a row (no new ACK) after which resends are spaced by QUIET_MS. */
 export const QUIET_AFTER_EXPIRIES = 8;
-/** Longer than atftp's default 5 s receive timeout. */
+/** Longer than the receive timeouts clients retry on (atftp and tftp-hpa 5 s): waits this long
+ *  leave the next retry to the client. */
 export const QUIET_MS = 6000;
 
 export interface ReadTransferOptions {
@@ -293,7 +294,7 @@ export class ReadTransfer implements Transfer {
   }
 
   private armTimer(): void {
-    this.timer.arm(this.quietDue() ? Math.max(this.rtoMs(), Math.min(QUIET_MS, this.ctx.timing.idleTimeoutMs / 2)) : this.rtoMs());
+    this.timer.arm(this.leaveRetryToClient() ? Math.max(this.rtoMs(), Math.min(QUIET_MS, this.ctx.timing.idleTimeoutMs / 2)) : this.rtoMs());
   }
 
   /** Our own estimate, or what other transfers to this peer proved if that is longer (never
@@ -303,9 +304,18 @@ export class ReadTransfer implements Transfer {
     return shared > 0 ? Math.max(this.rtt.rtoMs(), Math.min(shared, this.rtt.ceilingMs())) : this.rtt.rtoMs();
   }
 
-  /** Only for windows, and never against a negotiated RFC 2349 timeout, which caps every wait. */
-  private quietDue(): boolean {
-    return this.options.windowsize > 1 && this.options.timeoutS === null && this.expiriesInARow >= QUIET_AFTER_EXPIRIES;
+  /**
+   * When our resend would come before the client's own retry, and does harm:
+   * - an unanswered OACK: the client re-sends its ACK 0 (or its RRQ, if the OACK was lost, which
+   *   onDuplicateRequest answers), while atftp aborts the transfer on a second OACK ("unexpected
+   *   OACK": resent after one RTO, every lost ACK 0 cost it its transfer);
+   * - a window that expired many times in a row: resending it sooner only feeds the loss.
+   * Never against a negotiated RFC 2349 timeout, which caps every wait.
+   */
+  private leaveRetryToClient(): boolean {
+    if (this.options.timeoutS !== null) return false;
+    if (this.state === 'awaiting-oack-ack') return true;
+    return this.options.windowsize > 1 && this.expiriesInARow >= QUIET_AFTER_EXPIRIES;
   }
 
   private cancelTimer(): void {

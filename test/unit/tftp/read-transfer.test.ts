@@ -103,15 +103,26 @@ describe('ReadTransfer state machine', () => {
     assert.equal(s.results[0]?.outcome, 'complete');
   });
 
-  it('sends the OACK first, resends it on timeout, and starts DATA on ACK 0', async () => {
+  it('sends the OACK first, resends it only after the client\'s own retry time, and starts DATA on ACK 0', async () => {
+    // atftp aborts on a second OACK: its re-sent ACK 0 (after 5 s) must come first.
     const s = setup({ oack: true });
     s.t.start();
     assert.deepEqual(blocksOf(s.socket.take()), ['OACK']);
-    s.clock.advance(100);
+    s.clock.advance(QUIET_MS - 1);
+    assert.deepEqual(s.socket.take(), [], 'no second OACK before the client has retried');
+    s.clock.advance(1);
     assert.deepEqual(blocksOf(s.socket.take()), ['OACK']);
     s.ack(0);
     await settle();
     assert.deepEqual(blocksOf(s.socket.take()), [1]);
+  });
+
+  it('resends an unanswered OACK within a negotiated RFC 2349 timeout', () => {
+    const s = setup({ oack: true, timeoutS: 1 });
+    s.t.start();
+    s.socket.take();
+    s.clock.advance(1000);
+    assert.ok(blocksOf(s.socket.take()).includes('OACK'), 'the OACK was sent again within the negotiated 1 s');
   });
 
   it('retransmits on its own timer with exponential back-off', async () => {
