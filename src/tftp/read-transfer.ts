@@ -68,6 +68,9 @@ export class ReadTransfer implements Transfer {
   private finalRetries = 0;
   /** Timer expiries since the last new ACK. */
   private expiriesInARow = 0;
+  /** The first ACK below `acked` since the peer last ACKed where it is: a late copy, or a client
+   *  that went back (see onTimeout). */
+  private wentBack: { readonly block: number; readonly at: number } | null = null;
 
   private bytes = 0;
   private retransmits = 0;
@@ -149,7 +152,11 @@ export class ReadTransfer implements Transfer {
     }
     const index = this.indexOfAck(wire);
     this.checkSpurious(index); // late copies count too
-    if (index < this.acked) return; // stale (10.5 c)
+    if (index < this.acked) {
+      this.wentBack ??= { block: index, at: this.ctx.clock.now() }; // stale (10.5 c), or see onTimeout
+      return;
+    }
+    this.wentBack = null;
     if (index === this.acked) {
       this.onDuplicateAck();
       return;
@@ -334,6 +341,15 @@ export class ReadTransfer implements Transfer {
         this.finish('complete-unconfirmed', 'the client never acknowledged the last block');
         return;
       }
+    }
+    if (this.wentBack !== null && this.ctx.clock.now() - this.wentBack.at >= QUIET_MS) {
+      // A late copy of an old ACK is followed by ACKs of where the client is, at the latest on its
+      // own retry timer. Nothing but the old ACK for that long: the client went back. curl does,
+      // to block 0, when a duplicated OACK reaches it late, then ignores every later block and
+      // would append anything earlier to what it already wrote: no resend can help it.
+      const detail = `the client went back to block ${this.wentBack.block} after acknowledging block ${this.acked}, and acknowledged nothing since`;
+      this.fail('protocol-error', TftpErrorCode.ILLEGAL_OPERATION, detail, 'went back to an earlier block');
+      return;
     }
     this.rtt.expired();
     this.expiriesInARow++;
