@@ -3,7 +3,8 @@
 //   fuzz     COUNT seeded datagrams to TARGET port 547: real client messages (dhclient -6 captures,
 //            EDK2-shaped SOLICITs, RELAY-FORW chains), mutations of them (bit flips, boundary
 //            values, truncation, splices, option-length lies, relay nesting up to 40) and noise,
-//            at up to RATE per second, bounded by COUNT and MAX_SECONDS;
+//            at up to RATE per second (halved whenever the daemon's socket dropped datagrams for a
+//            full buffer, as scripts/fuzz/sender.mjs paces), bounded by COUNT and MAX_SECONDS;
 //   hostile  the named cases of test/support/dhcp6-corpus.ts (truncated options, lengths past the
 //            end, option-length loops, relay nesting of 33/64/1000, zero-length and huge
 //            datagrams), each once, in order.
@@ -13,8 +14,9 @@
 // answers to client messages). Prints one JSON line at the end ({"done":...}).
 //
 // Usage: node dhcp6-sender.mjs '{"mode":"fuzz","target":"fd00:213:6::1","port":547,"seed":6,
-//                               "count":6000,"maxSeconds":30,"rate":2000}'
+//                               "count":6000,"maxSeconds":30,"rate":2000,"daemonPid":123}'
 import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -64,6 +66,13 @@ function send(datagram) {
   }));
 }
 
+/** Datagrams the kernel dropped for the daemon's socket on PORT (procfs is shared; the file is per namespace). */
+function daemonDrops() {
+  const local = `:${plan.port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const fields = readFileSync(`/proc/${plan.daemonPid}/net/udp6`, 'utf8').split('\n').map((l) => l.trim().split(/\s+/)).find((f) => f[1]?.endsWith(local));
+  return fields ? Number(fields[fields.length - 1]) : 0;
+}
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const started = performance.now();
 const elapsedS = () => (performance.now() - started) / 1000;
@@ -76,18 +85,32 @@ if (plan.mode === 'hostile') {
     await sleep(5); // one at a time: a 64 KiB datagram must not meet a full receive buffer
   }
 } else if (plan.mode === 'fuzz') {
-  for (const key of ['count', 'maxSeconds', 'rate']) if (plan[key] === undefined) throw new Error(`dhcp6-sender: missing ${key}`);
+  for (const key of ['count', 'maxSeconds', 'rate', 'daemonPid']) if (plan[key] === undefined) throw new Error(`dhcp6-sender: missing ${key}`);
   const random = seededRandom(plan.seed);
   const seeds = [...dhclientCaptures(), ...dhcp6Seeds()];
-  // Paced in 10 ms slices; the sends of a slice complete before the next one starts.
+  // AIMD: start at half the ceiling, climb by 2.5% of it every 200 ms while the daemon keeps up,
+  // halve when its socket dropped. Sent in 10 ms slices whose sends complete before the next.
+  let rate = plan.rate / 2;
+  let credit = 0;
+  let lastTick = elapsedS();
+  let nextAdjust = 0.2;
+  let drops = daemonDrops();
   while (stats.sent < plan.count && elapsedS() < plan.maxSeconds) {
-    const due = Math.min(plan.count, Math.floor(elapsedS() * plan.rate) + 1);
+    const now = elapsedS();
+    credit = Math.min(credit + rate * (now - lastTick), rate / 10);
+    lastTick = now;
     const batch = [];
-    while (stats.sent < due) {
+    for (; credit >= 1 && stats.sent < plan.count; credit--) {
       const datagram = fuzzDhcp6Datagram(random, seeds);
       batch.push(send(datagram.length > MAX_UDP6_PAYLOAD ? datagram.subarray(0, MAX_UDP6_PAYLOAD) : datagram));
     }
     await Promise.all(batch);
+    if (now >= nextAdjust) {
+      const total = daemonDrops();
+      rate = total > drops ? Math.max(plan.rate / 20, rate / 2) : Math.min(plan.rate, rate + plan.rate / 40);
+      drops = total;
+      nextAdjust = now + 0.2;
+    }
     await sleep(10);
   }
   stats.timeBound = stats.sent < plan.count;
