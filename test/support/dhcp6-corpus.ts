@@ -12,6 +12,7 @@ import {
   type Dhcp6Message,
   type Dhcp6OptionValue,
 } from '../../src/codec/dhcp6-message.js';
+import { capture } from './fixtures.js';
 import { mutate, pick, randomBytes, randomInt, type Random } from './fuzz-mutate.js';
 
 /** DUID-LL (type 3) of Ethernet for `mac`. */
@@ -102,6 +103,12 @@ export function dhcp6Seeds(): Buffer[] {
   ];
 }
 
+/** What ISC dhclient -6 really sent (test/fixtures/captures), as is and through one RELAY-FORW. */
+export function dhclientCaptures(): Buffer[] {
+  const sent = [capture('dhclient6-information-request'), capture('dhclient6-solicit')];
+  return [...sent, ...sent.map((m) => relayed(m, 1, '9e:9c:4d:9a:01:f8'))];
+}
+
 /** One DHCPv6 datagram: a seed, a mutated seed (option lengths, nesting, truncation), or noise. */
 export function fuzzDhcp6Datagram(random: Random, seeds: readonly Buffer[]): Buffer {
   const r = random();
@@ -112,3 +119,68 @@ export function fuzzDhcp6Datagram(random: Random, seeds: readonly Buffer[]): Buf
 }
 
 export type { Dhcp6Message };
+
+/** A datagram the decoder must refuse with `reason`, or (reason null) one it must accept. */
+export interface Dhcp6HostileCase {
+  readonly name: string;
+  readonly bytes: Buffer;
+  readonly reason: 'TRUNCATED' | 'RELAY_TOO_DEEP' | 'BAD_OPTIONS' | null;
+}
+
+/** The largest UDP payload over IPv6 without jumbograms (65535 - the 8-byte UDP header). */
+export const MAX_UDP6_PAYLOAD = 65_527;
+
+/** A relay level with nothing but the Relay Message option around `inner` (38 bytes of overhead). */
+function bareRelay(inner: Buffer): Buffer {
+  const head = Buffer.alloc(34);
+  head[0] = T.RELAY_FORW;
+  return Buffer.concat([head, opt(O.RELAY_MSG, inner)]);
+}
+
+/**
+ * The named hostile inputs of issue 18 (truncated options, option lengths past the end,
+ * option-length "loops", relay nesting past 32, zero-length and huge datagrams), shared by the
+ * codec's unit test (each refused with its reason) and the network fuzz (each counted once by the
+ * daemon). A length "loop" is a length that, read as a signed or wrapping number, would send a
+ * careless walk back to the same or an earlier option: 0xfffc is -4, 0xfff8 is -8.
+ */
+export function dhcp6HostileCases(): Dhcp6HostileCase[] {
+  const solicit = uefiSolicit(40);
+  const info = clientMessage({ type: T.INFORMATION_REQUEST, duid: duidLl('52:54:00:66:00:40'), oro: [59, 60], arch: 7 });
+  const withFirstLength = (msg: Buffer, length: number) => {
+    const out = Buffer.from(msg);
+    out.writeUInt16BE(length, 6); // the first option's length (after type, transaction id, code)
+    return out;
+  };
+  const relayHead = (type: number) => Buffer.concat([Buffer.from([type, 0]), Buffer.alloc(32)]);
+  const hugeTruncated = Buffer.concat([solicit, opt(0x7fff, Buffer.alloc(60_000, 0x41))]);
+  hugeTruncated.writeUInt16BE(60_001, solicit.length + 2); // one byte more than the datagram has
+  let deep1000 = info;
+  for (let i = 0; i < 1000; i++) deep1000 = bareRelay(deep1000);
+  const hugeNoise = Buffer.alloc(MAX_UDP6_PAYLOAD, 0xff); // type 255, options 0xffff of length 0xffff
+  return [
+    { name: 'zero-length datagram', bytes: Buffer.alloc(0), reason: 'TRUNCATED' },
+    { name: 'one byte (message type only)', bytes: Buffer.from([T.SOLICIT]), reason: 'TRUNCATED' },
+    { name: 'header cut in the transaction id', bytes: solicit.subarray(0, 3), reason: 'TRUNCATED' },
+    { name: 'SOLICIT cut inside its last option', bytes: solicit.subarray(0, solicit.length - 3), reason: 'TRUNCATED' },
+    { name: 'SOLICIT cut inside an option header', bytes: solicit.subarray(0, 4 + 3), reason: 'TRUNCATED' },
+    { name: 'INFORMATION-REQUEST cut inside its last option', bytes: info.subarray(0, info.length - 1), reason: 'TRUNCATED' },
+    { name: 'option length one past the end', bytes: withFirstLength(solicit, solicit.length - 8 + 1), reason: 'TRUNCATED' },
+    { name: 'option length 0xffff', bytes: withFirstLength(info, 0xffff), reason: 'TRUNCATED' },
+    { name: 'option-length loop: 0xfffc (-4, the same option again)', bytes: withFirstLength(solicit, 0xfffc), reason: 'TRUNCATED' },
+    { name: 'option-length loop: 0xfff8 (-8, back before the option)', bytes: withFirstLength(info, 0xfff8), reason: 'TRUNCATED' },
+    { name: 'option-length loop inside a relayed message', bytes: relayed(withFirstLength(solicit, 0xfffc), 2), reason: 'TRUNCATED' },
+    { name: 'Relay Message option longer than the relay message', bytes: (() => { const r = relayed(info, 1); r.writeUInt16BE(0xfff0, r.length - info.length - 2); return r; })(), reason: 'TRUNCATED' },
+    { name: 'relay header cut', bytes: relayHead(T.RELAY_FORW).subarray(0, 20), reason: 'TRUNCATED' },
+    { name: 'relay with an empty Relay Message', bytes: Buffer.concat([relayHead(T.RELAY_FORW), opt(O.RELAY_MSG, Buffer.alloc(0))]), reason: 'TRUNCATED' },
+    { name: 'relay without a Relay Message option', bytes: Buffer.concat([relayHead(T.RELAY_FORW), opt(O.INTERFACE_ID, Buffer.from('port0'))]), reason: 'BAD_OPTIONS' },
+    { name: 'relay nesting of 33', bytes: relayed(solicit, 33), reason: 'RELAY_TOO_DEEP' },
+    { name: 'relay nesting of 64 around an INFORMATION-REQUEST', bytes: relayed(info, 64), reason: 'RELAY_TOO_DEEP' },
+    { name: `relay nesting of 1000 (${deep1000.length} bytes)`, bytes: deep1000, reason: 'RELAY_TOO_DEEP' },
+    { name: `huge SOLICIT (${hugeTruncated.length} bytes) whose last option runs one byte past the end`, bytes: hugeTruncated, reason: 'TRUNCATED' },
+    { name: `huge datagram of 0xff (${MAX_UDP6_PAYLOAD} bytes)`, bytes: hugeNoise, reason: 'TRUNCATED' },
+    // Not malformed: these decode (and are answered), so they must not be counted.
+    { name: 'relay nesting of exactly 32', bytes: relayed(solicit, 32), reason: null },
+    { name: 'huge well-formed SOLICIT (a 60,000-byte unknown option)', bytes: Buffer.concat([solicit, opt(0x7fff, Buffer.alloc(60_000, 0x42))]), reason: null },
+  ];
+}

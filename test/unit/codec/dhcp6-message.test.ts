@@ -20,7 +20,7 @@ import {
   type Dhcp6Message,
 } from '../../../src/codec/dhcp6-message.js';
 import { decodesOrThrowsDecodeError } from '../../support/decode-property.js';
-import { dhcp6Seeds, fuzzDhcp6Datagram, relayed, uefiSolicit } from '../../support/dhcp6-corpus.js';
+import { dhclientCaptures, dhcp6HostileCases, dhcp6Seeds, fuzzDhcp6Datagram, MAX_UDP6_PAYLOAD, relayed, uefiSolicit } from '../../support/dhcp6-corpus.js';
 import { assertRoundTrip, seededRandom } from '../../support/round-trip.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+|\/\/.*$/gm, ''), 'hex');
@@ -51,6 +51,19 @@ describe('dhcp6 codec: annotated bytes', () => {
     assert.equal(vc.enterprise, 343);
     assert.equal(vc.data[0]!.toString(), 'PXEClient:Arch:00007:UNDI:003016');
     assert.deepEqual(encodeDhcp6(msg), SOLICIT);
+  });
+
+  it('decodes what dhclient -6 really sent (captures) and re-encodes the same bytes', () => {
+    const [info, solicit] = dhclientCaptures();
+    for (const [bytes, type, codes] of [[info!, T.INFORMATION_REQUEST, [1, 6, 8, 61]], [solicit!, T.SOLICIT, [1, 6, 8, 61, 3]]] as const) {
+      const msg = decodeDhcp6(bytes);
+      if (msg.kind !== 'client') return assert.fail('a client message');
+      assert.equal(msg.type, type);
+      assert.deepEqual(msg.options.map((o) => o.code), codes);
+      assert.equal(macFromDuid(msg.options[0]!.data), '9e:9c:4d:9a:01:f8');
+      assert.deepEqual(decodeClientArchTypes(msg.options[3]!.data), [7]);
+      assert.deepEqual(encodeDhcp6(msg), bytes);
+    }
   });
 
   it('round-trips client and nested relay messages (length, stability, offset)', () => {
@@ -130,6 +143,21 @@ describe('dhcp6 codec: malformed input is refused with its reason', () => {
     assert.throws(() => decodeClientArchTypes(hex('000700')), (e: unknown) => e instanceof DecodeError && e.code === 'BAD_LENGTH');
     assert.throws(() => decodeVendorClass(hex('00000157 0010 41')), (e: unknown) => e instanceof DecodeError && e.code === 'TRUNCATED');
   });
+});
+
+// The same cases the network fuzz (test/netns/fuzz.test.ts) sends to the daemon, which must count
+// exactly the refused ones.
+describe('dhcp6 codec: the hostile cases of the network fuzz', () => {
+  for (const { name, bytes, reason } of dhcp6HostileCases()) {
+    it(`${name}: ${reason ?? 'accepted'}`, () => {
+      assert.ok(bytes.length <= MAX_UDP6_PAYLOAD, 'fits one UDP datagram over IPv6');
+      if (reason === null) {
+        assert.deepEqual(encodeDhcp6(decodeDhcp6(bytes)), bytes);
+        return;
+      }
+      assert.throws(() => decodeDhcp6(bytes), (e: unknown) => e instanceof DecodeError && e.code === reason);
+    });
+  }
 });
 
 describe('dhcp6 codec properties (seeded)', () => {
