@@ -153,8 +153,8 @@ export class Dhcp6Server {
       const sent = typeName(decision.type);
       this.counters.sent[sent] = (this.counters.sent[sent] ?? 0) + 1;
       const url = decision.options.find((o) => o.code === Dhcp6Option.BOOTFILE_URL)?.data.toString('utf8');
-      const host = known === null ? 'none' : `${known.host.name} (by ${known.by})`;
-      const fields = { type: sent, duid, mac: client.mac ?? 'unknown', host, arch: client.archType ?? 'none', addresses: decision.addresses.join(',') || 'none', boot_url: url ?? 'none', relays: relays.length };
+      const host = known?.host.name ?? 'none';
+      const fields = { type: sent, duid, mac: client.mac ?? 'unknown', host, host_by: known?.by ?? 'none', arch: client.archType ?? 'none', addresses: decision.addresses.join(',') || 'none', boot_url: url ?? 'none', relays: relays.length };
       if (decision.persist) this.deps.logger.info('dhcp6 lease', fields);
       else this.deps.logger.debug('dhcp6 reply', fields);
     };

@@ -4,10 +4,9 @@
 //      Ethernet; RFC 8415 11.2, 11.4) is the host's `mac`;
 //   3. `relay-mac`: the MAC the relay next to it reported (Client Link-Layer Address, option 79,
 //      RFC 6939) is the host's `mac`.
-// The DUID is what the client itself says it is, so it wins; a MAC inside a DUID-LLT is that of the
-// interface the DUID was first made on, so it comes before what a relay saw on the wire only
-// because it is the client's own word. A DUID-EN or DUID-UUID (UEFI firmware sends type 4) carries
-// no MAC: such a client is known by `duid`, or by its relay.
+// The DUID is what the client says it is, so it wins (a DUID-LLT keeps the MAC of the interface it
+// was first made on, not necessarily the one it boots from). A DUID-EN or DUID-UUID (EDK2 sends
+// type 4) carries no MAC: such a client is known by `duid`, or by its relay. docs/ipv6.md says the same.
 import { hostByDuid, hostByMac, type Catalog } from '../catalog/catalog.js';
 import type { HostConfig } from '../config/config-types.js';
 import type { Client6Info } from './client6.js';

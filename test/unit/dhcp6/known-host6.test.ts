@@ -62,7 +62,7 @@ async function start() {
   });
   await server.start();
   const socket = sockets.bound[0] as FakeSocket;
-  /** The boot URL of the answer and the host the reply's log line names. */
+  /** The boot URL of the answer, and the host and rule the reply's log line names. */
   const ask = async (data: Buffer, from = CLIENT) => {
     lines.length = 0;
     socket.deliver(data, from);
@@ -72,7 +72,8 @@ async function start() {
     let msg: Dhcp6Message = decodeDhcp6(sent.data);
     while (msg.kind === 'relay') msg = msg.inner;
     const url = findOption((msg as Dhcp6ClientMessage).options, O.BOOTFILE_URL)?.toString('utf8');
-    return { url, host: lines.find((l) => l.message === 'dhcp6 reply')?.fields['host'] };
+    const logged = lines.find((l) => l.message === 'dhcp6 reply')?.fields ?? {};
+    return { url, host: `${String(logged['host'])} (by ${String(logged['host_by'])})` };
   };
   return { ask };
 }
@@ -84,8 +85,8 @@ describe('[host NAME] over DHCPv6', () => {
     { name: 'DUID-LLT carrying a host `mac`', duid: duidLlt('52:54:00:66:00:0b'), url: 'tftp://[fd00::1]/rescue.efi', host: 'both (by duid-mac)' },
     { name: 'DUID-LL carrying a host `mac`', duid: duidLl('52:54:00:66:00:0c'), url: 'tftp://[fd00::1]/memtest.efi', host: 'by-mac (by duid-mac)' },
     { name: "the DUID's MAC is no host's, the relay's option 79 is", duid: duidLlt('52:54:00:66:00:99'), relayMac: '52:54:00:66:00:0d', url: 'tftp://[fd00::1]/rescue.efi', host: 'racked (by relay-mac)' },
-    { name: 'no match: the catalog rules (arch 7 -> uefi)', duid: duidUuid(6), relayMac: '52:54:00:66:00:98', url: 'tftp://[fd00::1]/efi/bootx64.efi', host: 'none' },
-    { name: 'no match by an unknown DUID-LLT: the catalog rules', duid: duidLlt('52:54:00:66:00:97'), url: 'tftp://[fd00::1]/efi/bootx64.efi', host: 'none' },
+    { name: 'no match: the catalog rules (arch 7 -> uefi)', duid: duidUuid(6), relayMac: '52:54:00:66:00:98', url: 'tftp://[fd00::1]/efi/bootx64.efi', host: 'none (by none)' },
+    { name: 'no match by an unknown DUID-LLT: the catalog rules', duid: duidLlt('52:54:00:66:00:97'), url: 'tftp://[fd00::1]/efi/bootx64.efi', host: 'none (by none)' },
   ];
   for (const c of cases) {
     it(c.name, async () => {
