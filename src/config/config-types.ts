@@ -97,8 +97,10 @@ export type UnknownClientPolicy = 'serve' | 'ignore';
 /** A known machine (`[host NAME]`); its address, if any, is also a reservation of its pool. */
 export interface HostConfig {
   readonly name: string;
-  /** Lower-case, colon-separated. */
-  readonly mac: string;
+  /** Lower-case, colon-separated; null for a host known by DUID only. */
+  readonly mac: string | null;
+  /** DHCPv6 DUID, bare lower-case hex (as `Buffer.toString('hex')`); null: matched by MAC only. */
+  readonly duid: string | null;
   /** The `[image NAME]` it boots; null follows the catalog's rules. */
   readonly image: string | null;
   readonly address: string | null;

@@ -520,15 +520,27 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
     name: 'host',
     named: true,
     exampleName: 'rack1-node07',
-    description: 'A known machine, by MAC: its image, fixed address and host name; NAME is shown in `pxecast leases` and `catalog`.',
+    description:
+      'A known machine, by MAC and/or DHCPv6 DUID (at least one): its image, fixed address and host name; NAME is shown in `pxecast leases` and `catalog`.',
     fields: [
       {
         key: 'mac',
         type: { kind: 'text' },
-        required: true,
-        default: null,
-        description: 'Its MAC address (`52:54:00:12:34:57` or with dashes), unique among hosts and pool reservations.',
+        required: false,
+        default: '',
+        description:
+          'Its MAC address (`52:54:00:12:34:57` or with dashes), unique among hosts and pool reservations; over DHCPv6 it matches a client whose DUID (DUID-LLT/DUID-LL of Ethernet) or relay (option 79) tells its MAC.',
         example: '52:54:00:12:34:57',
+      },
+      {
+        key: 'duid',
+        type: { kind: 'duid' },
+        required: false,
+        default: '',
+        description:
+          'Its DHCPv6 client identifier (option 1, as `dhclient -6` or the firmware sends it), unique among hosts; a DHCPv6 client is matched by DUID first, then by `mac`, and empty matches by `mac` only.',
+        example: '00:04:8a:3c:6e:51:70:2b:4d:c1:9e:07:23:55:18:f0:6a:94',
+        exampleCommented: true,
       },
       {
         key: 'image',

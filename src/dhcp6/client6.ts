@@ -24,6 +24,10 @@ export interface Client6Info {
   readonly duid: Buffer | null;
   /** Lower-case colon-separated, or null when neither the DUID nor a relay tells it. */
   readonly mac: string | null;
+  /** The MAC a DUID-LLT/DUID-LL of Ethernet carries. */
+  readonly duidMac: string | null;
+  /** The MAC the relay next to the client reported (option 79). */
+  readonly relayMac: string | null;
   readonly archType: number | null;
   readonly arch: Architecture | null;
   readonly isPxe: boolean;
@@ -50,9 +54,12 @@ export function classifyClient6(msg: Dhcp6ClientMessage, relayMac: string | null
     if (vc.enterprise === UEFI_ENTERPRISE && vc.data[0]) vendorText = vc.data[0].toString('latin1');
   }
   const oro = findOption(msg.options, Dhcp6Option.ORO);
+  const duidMac = duid === null ? null : macFromDuid(duid);
   return {
     duid,
-    mac: (duid && macFromDuid(duid)) ?? relayMac,
+    mac: duidMac ?? relayMac,
+    duidMac,
+    relayMac,
     archType,
     arch: archType === null ? null : (ARCH_BY_TYPE.get(archType) ?? null),
     isPxe: vendorText.startsWith('PXEClient'),

@@ -13,7 +13,8 @@
 //   server not configured for it answers a SOLICIT with ADVERTISE (RFC 8415 18.3.1).
 // stateful: IA_NA addresses from the pool, bound in REQUEST/RENEW/REBIND (the glue stores them
 //   before it replies), released by RELEASE, quarantined by DECLINE; CONFIRM answered by on-link.
-// Boot options: 59 (a `tftp://[addr]/file` or, for UEFI HTTP Boot, `http://[addr]:port/file` URL)
+// Boot options: 59 (a `tftp://[addr]/file` or, for UEFI HTTP Boot, `http://[addr]:port/file` URL,
+// to the image of the client's `[host NAME]` (matched by known-host6.ts), else by the catalog's rules)
 // for clients that ask for it in option 6 or identify as boot firmware (options 16/61), 60 when
 // `boot_params` is set, and vendor class `HTTPClient` (enterprise 343) echoed to HTTP Boot clients.
 import type { Catalog } from '../catalog/catalog.js';
@@ -32,6 +33,7 @@ import {
   type Dhcp6OptionValue,
   type IaNa,
 } from '../codec/dhcp6-message.js';
+import type { HostConfig } from '../config/config-types.js';
 import type { Dhcp6Mode } from '../config/dhcp6-section.js';
 import { bootUrl, chooseImage } from '../dhcp/boot-policy.js';
 import { asClientInfo, type Client6Info } from './client6.js';
@@ -49,8 +51,9 @@ export interface Boot6Decision {
   readonly httpClient: boolean;
 }
 
-export function decideBoot6(client: Client6Info, catalog: Catalog, served: Served6): Boot6Decision | null {
-  const image = chooseImage(asClientInfo(client), catalog);
+/** `host`: the `[host NAME]` this client is (known-host6.ts); its image wins as over DHCPv4. */
+export function decideBoot6(client: Client6Info, host: HostConfig | undefined, catalog: Catalog, served: Served6): Boot6Decision | null {
+  const image = chooseImage(asClientInfo(client), catalog, host);
   if (image === null) return null;
   if (client.isHttpClient) {
     const base = served.httpUrlBase();

@@ -20,6 +20,7 @@ import type { Dhcp6Config } from '../config/dhcp6-section.js';
 import { guarded } from '../datagram-guard.js';
 import type { DatagramHandler, DatagramSocket, Logger, PeerAddress, SocketFactory } from '../io/ports.js';
 import { classifyClient6 } from './client6.js';
+import { knownHost6 } from './known-host6.js';
 import { decideBoot6, decideReply6, type Served6 } from './decide-reply6.js';
 import { Lease6Table, type Lease6, type Lease6Store } from './leases6.js';
 import { serverDuid } from './server-duid.js';
@@ -125,10 +126,11 @@ export class Dhcp6Server {
     const client = classifyClient6(request, linkLayer === null ? null : macFromLinkLayerOption(linkLayer));
     const s = this.deps.settings;
     const catalog = this.deps.catalog.current();
+    const known = knownHost6(client, catalog);
     const decision = decideReply6(request, client, {
       mode: s.mode === 'stateful' ? 'stateful' : 'stateless',
       serverDuid: this.duid,
-      boot: decideBoot6(client, catalog, this.deps.served),
+      boot: decideBoot6(client, known?.host, catalog, this.deps.served),
       bootParams: s.bootParams,
       leases: this.leases,
       leaseTimeMs: s.leaseTimeMs,
@@ -151,7 +153,8 @@ export class Dhcp6Server {
       const sent = typeName(decision.type);
       this.counters.sent[sent] = (this.counters.sent[sent] ?? 0) + 1;
       const url = decision.options.find((o) => o.code === Dhcp6Option.BOOTFILE_URL)?.data.toString('utf8');
-      const fields = { type: sent, duid, mac: client.mac ?? 'unknown', arch: client.archType ?? 'none', addresses: decision.addresses.join(',') || 'none', boot_url: url ?? 'none', relays: relays.length };
+      const host = known?.host.name ?? 'none';
+      const fields = { type: sent, duid, mac: client.mac ?? 'unknown', host, host_by: known?.by ?? 'none', arch: client.archType ?? 'none', addresses: decision.addresses.join(',') || 'none', boot_url: url ?? 'none', relays: relays.length };
       if (decision.persist) this.deps.logger.info('dhcp6 lease', fields);
       else this.deps.logger.debug('dhcp6 reply', fields);
     };

@@ -35,7 +35,8 @@ let clients: LinkEnd[] = [];
 let serverNs: Namespace;
 let daemon: ProcessHandle | null = null;
 
-async function startDaemon(mode: 'stateless' | 'stateful', hostMac: string): Promise<void> {
+/** `hostLines`: the keys of `[host node]`, which boots the `host` image. */
+async function startDaemon(mode: 'stateless' | 'stateful', hostLines: readonly string[]): Promise<void> {
   await daemon?.kill();
   writeFileSync(join(work, 'bootx64.efi'), IMAGE);
   writeFileSync(join(work, 'host.efi'), HOST_IMAGE);
@@ -65,7 +66,7 @@ async function startDaemon(mode: 'stateless' | 'stateful', hostMac: string): Pro
       '[image host]',
       'file = host.efi',
       '[host node]',
-      `mac = ${hostMac}`,
+      ...hostLines,
       'image = host',
       '',
     ].join('\n'),
@@ -118,6 +119,15 @@ async function dhclient6(end: LinkEnd, name: string, args: readonly string[], re
   }
 }
 
+/**
+ * Makes dhclient -6 use `duid` (its Client Identifier) instead of making one from its MAC: it reads
+ * `default-duid` from its lease file, a string with each byte as a 3-digit octal escape.
+ */
+function fixDuid(name: string, duid: Buffer): void {
+  const escaped = [...duid].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('');
+  writeFileSync(join(work, `${name}.leases`), `default-duid "${escaped}";\n`);
+}
+
 /** Downloads `url` with curl inside the client's namespace; the bytes. */
 async function curlGet(end: LinkEnd, url: string): Promise<Buffer> {
   const file = join(work, `curl-${Date.now()}.bin`);
@@ -150,7 +160,7 @@ after(async () => {
 
 describe('DHCPv6 boot options to dhclient -6 (bridged netns LAN)', () => {
   it('stateless (-S, INFORMATION-REQUEST): the boot URL for arch 7 and option 60; the URL downloads over TFTPv6 byte for byte', async () => {
-    await startDaemon('stateless', '02:00:00:00:00:99');
+    await startDaemon('stateless', ['mac = 02:00:00:00:00:99']);
     // Debian's dhclient 4.4 reports an answered Information-request to its script as RENEW6.
     const env = await dhclient6(clients[0]!, 'stateless', ['-S'], /INFORM6|RENEW6/, 7);
     assert.equal(env['new_dhcp6_bootfile_url'], `tftp://[${SERVER6}]/bootx64.efi`, JSON.stringify(env));
@@ -164,7 +174,7 @@ describe('DHCPv6 boot options to dhclient -6 (bridged netns LAN)', () => {
 
   it('stateful: an address from the pool (IA_NA) and the boot URL of the host assigned by MAC (DUID-LL/LLT); the lease is on disk', async () => {
     const mac = await macOf(clients[1]!);
-    await startDaemon('stateful', mac);
+    await startDaemon('stateful', [`mac = ${mac}`]);
     const env = await dhclient6(clients[1]!, 'stateful', ['-N'], /BOUND6/, 7);
     assert.match(env['new_ip6_address'] ?? '', /^fd00:213:6::1[0-9a-f]{2}$/, JSON.stringify(env));
     assert.equal(env['new_dhcp6_bootfile_url'], `tftp://[${SERVER6}]/host.efi`);
@@ -174,5 +184,20 @@ describe('DHCPv6 boot options to dhclient -6 (bridged netns LAN)', () => {
     const add = await runInNamespace(clients[1]!.namespace, 'ip', ['-6', 'addr', 'add', `${env['new_ip6_address']}/128`, 'dev', clients[1]!.ifname, 'nodad'], { timeoutMs: 5000 });
     assert.equal(add.exitCode, 0, add.stderr);
     assert.equal(sha(await curlGet(clients[1]!, env['new_dhcp6_bootfile_url']!)), sha(HOST_IMAGE));
+  });
+
+  it('a host known by DUID only: the client sending that DUID gets its image, the other client the default; both download byte for byte', async () => {
+    // DUID-UUID (type 4, as UEFI firmware sends it): no MAC inside, so only the DUID can match.
+    const duid = Buffer.from('0004' + 'a1b2c3d4e5f60718293a4b5c6d7e8f90', 'hex');
+    await startDaemon('stateless', [`duid = ${[...duid].map((b) => b.toString(16).padStart(2, '0')).join(':')}`]);
+    fixDuid('known-duid', duid);
+    const known = await dhclient6(clients[0]!, 'known-duid', ['-S'], /INFORM6|RENEW6/, 7);
+    const other = await dhclient6(clients[1]!, 'other-duid', ['-S'], /INFORM6|RENEW6/, 7);
+    assert.equal(known['new_dhcp6_bootfile_url'], `tftp://[${SERVER6}]/host.efi`, JSON.stringify(known));
+    assert.equal(other['new_dhcp6_bootfile_url'], `tftp://[${SERVER6}]/bootx64.efi`, JSON.stringify(other));
+    // The daemon saw the fixed DUID from the first client, its own DUID-LLT/LL from the second.
+    assert.match(daemon!.outputTail(), new RegExp(`duid=${duid.toString('hex')} .*host=node host_by=duid`));
+    assert.equal(sha(await curlGet(clients[0]!, known['new_dhcp6_bootfile_url']!)), sha(HOST_IMAGE));
+    assert.equal(sha(await curlGet(clients[1]!, other['new_dhcp6_bootfile_url']!)), sha(IMAGE));
   });
 });
