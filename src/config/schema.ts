@@ -303,7 +303,7 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         required: false,
         default: '2s',
         description:
-          'How long a new session gathers clients before DATA 1; with `min_clients`, a scheduled start (WDS style): whichever comes first. Joined clients are kept waiting (atftp for minutes); iPXE `tftm://` gives up after ~15 s whatever the server does.',
+          'How long a new session gathers clients before DATA 1, or until `min_clients` have joined (a WDS-style scheduled start); joined clients are kept waiting, though iPXE `tftm://` gives up after ~16 s whatever the server does.',
         example: '2s',
       },
       {
