@@ -299,10 +299,11 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
       },
       {
         key: 'start_delay',
-        type: { kind: 'duration', bareUnit: 's', minMs: 0, maxMs: 5 * SECOND },
+        type: { kind: 'duration', bareUnit: 's', minMs: 0, maxMs: 10 * MINUTE },
         required: false,
         default: '2s',
-        description: 'How long a new session gathers clients before DATA 1; capped at 5 s so no client gives up waiting.',
+        description:
+          'How long a new session gathers clients before DATA 1, or until `min_clients` have joined (a WDS-style scheduled start); joined clients are kept waiting, though iPXE `tftm://` gives up after ~16 s whatever the server does.',
         example: '2s',
       },
       {

@@ -21,6 +21,7 @@ export class SessionMembers {
       passedOver: 0,
       heardSinceJoin: false,
       strayAcks: 0,
+      lastOackAt: -Infinity,
       unicast: false,
       heardGroup: false,
       retransmits: 0,

@@ -29,6 +29,8 @@ export interface Member extends StreamMaster {
   /** Its ACK 0 to its first OACK is expected and absorbed. */
   heardSinceJoin: boolean;
   strayAcks: number;
+  /** When our last OACK to it went (-Infinity: none yet): the gathering keepalive reads it. */
+  lastOackAt: number;
   readonly oackLimiter: ResendLimiter;
 }
 
