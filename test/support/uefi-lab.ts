@@ -8,8 +8,9 @@
 // and arm64, AAVMF (EDK2 ArmVirtQemu) in qemu-system-aarch64 `-M virt` (arch 11, or 19).
 // Boot order: the NIC has bootindex=1, which QEMU passes to the firmware as fw_cfg "bootorder", so EDK2
 // tries the NIC's entries first, in the order it creates them: PXEv4, PXEv6, HTTPv4, HTTPv6. The
-// entries before the one under test are switched off through OVMF's fw_cfg knobs (firmwareSwitches). Proof that the firmware ran what it fetched: on x64 the EFI binary is Debian's iPXE
-// (ipxe.efi), whose banner appears on the serial console once EDK2 has started it, or Debian's
+// entries before the one under test are switched off through OVMF's fw_cfg knobs, except PXEv6
+// before HTTPv6 (firmwareSwitches says why). Proof that the firmware ran what it fetched: on x64
+// the EFI binary is Debian's iPXE (ipxe.efi), whose banner appears on the serial console once EDK2 has started it, or Debian's
 // signed GRUB (grubnetx64.efi), whose config (GRUB_CONFIG) must come from pxecast: it prints a
 // marker with a nonce written at test time and the network values GRUB holds, then halts; on arm64
 // it is an application generated here (arm64-efi-app.ts) that prints a per-run nonce and the
@@ -79,8 +80,8 @@ export interface UefiLabPlan {
   readonly bootFileBytes?: number;
   /** `pxe` (default): EDK2's PXE over TFTP. `http`: UEFI HTTP Boot (HttpBootDxe) from the URL
    *  pxecast's DHCP (or DHCPv6) gives an `HTTPClient`; the firmware's PXE entries are switched off through its fw_cfg
-   *  knobs (opt/org.tianocore/IPv4PXESupport, IPv6PXESupport; OVMF and AAVMF alike), so HTTP (v4, or
-   *  v6 in an `ipv6` lab) is the first boot option. */
+   *  knobs (opt/org.tianocore/IPv4PXESupport, IPv6PXESupport; OVMF and AAVMF alike), so HTTPv4 is
+   *  the first boot option; in an `ipv6` lab PXEv6 (given no URL) runs before HTTPv6. */
   readonly boot?: 'pxe' | 'http';
   /** `x64` (default): OVMF, Debian's ipxe.efi. `arm64`: AAVMF and the generated ARM64 application
    *  carrying `bootFileBytes` of random payload. */
