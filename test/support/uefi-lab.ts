@@ -7,9 +7,10 @@
 // Two machines (`machine`): x64, OVMF in qemu-system-x86_64 (DHCP arch 7, or 16 for HTTP Boot),
 // and arm64, AAVMF (EDK2 ArmVirtQemu) in qemu-system-aarch64 `-M virt` (arch 11, or 19).
 // Boot order: the NIC has bootindex=1, which QEMU passes to the firmware as fw_cfg "bootorder", so EDK2
-// tries PXEv4 on it first; the lab has no IPv6 router, and PXEv6 is never reached because PXEv4
-// succeeds. Proof that the firmware ran what it fetched: on x64 the EFI binary is Debian's iPXE
-// (ipxe.efi), whose banner appears on the serial console once EDK2 has started it, or Debian's
+// tries the NIC's entries first, in the order it creates them: PXEv4, PXEv6, HTTPv4, HTTPv6. The
+// entries before the one under test are switched off through OVMF's fw_cfg knobs, except PXEv6
+// before HTTPv6 (firmwareSwitches says why). Proof that the firmware ran what it fetched: on x64
+// the EFI binary is Debian's iPXE (ipxe.efi), whose banner appears on the serial console once EDK2 has started it, or Debian's
 // signed GRUB (grubnetx64.efi), whose config (GRUB_CONFIG) must come from pxecast: it prints a
 // marker with a nonce written at test time and the network values GRUB holds, then halts; on arm64
 // it is an application generated here (arm64-efi-app.ts) that prints a per-run nonce and the
@@ -77,9 +78,10 @@ export interface UefiLabPlan {
   /** Random bytes appended to ipxe.efi up to this length (a PE loader ignores data after the
    *  sections): a boot file the size of a real bootloader+kernel bundle. */
   readonly bootFileBytes?: number;
-  /** `pxe` (default): EDK2's PXEv4 over TFTP. `http`: UEFI HTTP Boot (HttpBootDxe) from the URL
-   *  pxecast's DHCP gives an `HTTPClient`; the firmware's PXE entries are switched off through its fw_cfg
-   *  knobs (opt/org.tianocore/IPv4PXESupport, IPv6PXESupport; OVMF and AAVMF alike), so HTTPv4 is the first boot option. */
+  /** `pxe` (default): EDK2's PXE over TFTP. `http`: UEFI HTTP Boot (HttpBootDxe) from the URL
+   *  pxecast's DHCP (or DHCPv6) gives an `HTTPClient`; the firmware's PXE entries are switched off through its fw_cfg
+   *  knobs (opt/org.tianocore/IPv4PXESupport, IPv6PXESupport; OVMF and AAVMF alike), so HTTPv4 is
+   *  the first boot option; in an `ipv6` lab PXEv6 (given no URL) runs before HTTPv6. */
   readonly boot?: 'pxe' | 'http';
   /** `x64` (default): OVMF, Debian's ipxe.efi. `arm64`: AAVMF and the generated ARM64 application
    *  carrying `bootFileBytes` of random payload. */
@@ -95,7 +97,8 @@ export interface UefiLabPlan {
    *  GRUB with GRUB_CONFIG beside it. */
   readonly loader?: 'ipxe' | 'grub';
   /** `ipv6`: an IPv6-only lab link (the server's IPv4 address removed), pxecast's stateful
-   *  `[dhcp6]`, TFTP/HTTP on `::`; OVMF's IPv4 entries are switched off through its fw_cfg knobs. */
+   *  `[dhcp6]`, TFTP/HTTP on `::`; OVMF's IPv4 stack is switched off through its fw_cfg knob
+   *  (opt/org.tianocore/IPv4Support), so it has no IPv4 boot entries at all. */
   readonly family?: 'ipv4' | 'ipv6';
   /** What the lab serves (default: ipxe.efi padded to bootFileBytes, done at iPXE's banner). */
   readonly payload?: (server: UefiLabServer) => UefiPayload;
@@ -281,8 +284,8 @@ export class UefiLab {
       '[mtftp]', 'enabled = false',
       '[dhcp6]', 'mode = stateful', `address = ${UEFI_LAB_SERVER6}`, `link = ${this.server.ifname}`,
       'pool_first = fd00:213:6::100', 'pool_last = fd00:213:6::1ff', `state_file = ${join(this.plan.workDir, 'leases6.json')}`,
-      ...(this.plan.boot === 'http' ? ['[http]', 'enabled = true', 'listen = ::', `port = ${UEFI_LAB_HTTP_PORT}`] : []),
-      '[image uefi]', `file = ${BOOT_FILE}`, `http_file = ${BOOT_FILE}`, 'arch = efi-x64', 'default = true', '',
+      '[http]', 'enabled = true', 'listen = ::', `port = ${this.httpPort}`,
+      ...this.images(),
     ].join('\n') : [
       '[log]', 'level = info',
       '[tftp]', `listen = ${this.server.address}`, `root = ${root}`,
@@ -321,6 +324,11 @@ export class UefiLab {
    *  gets this file; 16 or 19, HTTP Boot, its URL). On x64 it is also the default image; on arm64
    *  the default is the decoy, so only the architecture rule gives the ARM64 image. */
   private images(): string[] {
+    if (this.plan.family === 'ipv6' && this.plan.boot === 'http') {
+      // HTTP Boot clients only (arch 16): the firmware's PXEv6 entry, which runs before HTTPv6,
+      // gets an address but no boot URL and gives up (see firmwareSwitches for why it must run).
+      return ['[image uefi-http]', `file = ${this.bootFile}`, `http_file = ${this.bootFile}`, 'arch = efi-x64-http', ''];
+    }
     const image = ['[image uefi]', `file = ${this.bootFile}`, `http_file = ${this.bootFile}`, `arch = ${this.profile.arch}`];
     if (this.plan.machine !== 'arm64') return [...image, 'default = true', ''];
     return ['[image other]', `file = ${ARM64_DECOY_FILE}`, 'arch = efi-x64', 'default = true', ...image, ''];
@@ -337,10 +345,7 @@ export class UefiLab {
       ...(this.plan.secureBoot ? ['-machine', 'q35,smm=on', '-global', 'driver=cfi.pflash01,property=secure,value=on'] : []),
       '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${this.plan.secureBoot ? OVMF_CODE_SECBOOT : this.profile.code}`,
       '-drive', `if=pflash,format=raw,unit=1,file=${join(this.plan.workDir, 'vars.fd')}`,
-      ...(this.plan.boot === 'http' || this.plan.family === 'ipv6'
-        ? ['-fw_cfg', 'name=opt/org.tianocore/IPv4PXESupport,string=no']
-        : []),
-      ...(this.plan.boot === 'http' ? ['-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=no'] : []),
+      ...firmwareSwitches(this.plan.boot ?? 'pxe', this.plan.family ?? 'ipv4').flatMap((knob) => ['-fw_cfg', `name=opt/org.tianocore/${knob},string=no`]),
       '-netdev', 'tap,id=lan,ifname=tap0,script=no,downscript=no',
       // romfile= (empty): no iPXE option ROM, EDK2's own virtio-net driver and PXE stack.
       '-device', 'virtio-net-pci,netdev=lan,mac=52:54:00:e2:ef:01,romfile=,bootindex=1',
@@ -349,7 +354,7 @@ export class UefiLab {
     const deadline = started + timeoutMs;
     const proven = (text: string) => (this.payload ? this.payload.finished(text) : this.arm64App ? parseArm64Proof(text) !== null : this.plan.loader === 'grub' ? this.grubMarker(text) !== null : ipxeStarted(text));
     let text = this.console();
-    while (!proven(text) && !firmwareGaveUp(text, this.plan.boot ?? 'pxe') && !grubGaveUp(text) && this.vm.isRunning() && performance.now() < deadline) {
+    while (!proven(text) && !firmwareGaveUp(text, bootOptionName(this.plan.boot ?? 'pxe', this.plan.family ?? 'ipv4')) && !grubGaveUp(text) && this.vm.isRunning() && performance.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
       text = this.console();
     }
@@ -376,12 +381,32 @@ export class UefiLab {
   }
 }
 
+/** The fw_cfg knobs (opt/org.tianocore/NAME = no) that leave the option under test first among
+ *  the NIC's boot options, which EDK2 creates in the order PXEv4, PXEv6, HTTPv4, HTTPv6.
+ *  IPv4Support keeps Ip4Dxe from starting (OvmfPkg/NetworkComponents.dsc.inc): an IPv6 lab's
+ *  firmware has no IPv4 stack, hence no IPv4 entry at all (an HTTPv4 entry would spend 60 s on
+ *  DHCPv4 retries, 4+8+16+32 s in HttpBootDhcp4.c, before HTTPv6 ran). */
+function firmwareSwitches(boot: 'pxe' | 'http', family: 'ipv4' | 'ipv6'): string[] {
+  if (family === 'ipv6') {
+    // PXEv6 stays on before HTTPv6: OVMF 2022.11's HttpBootDxe starts DHCPv6 without waiting for
+    // the link-local address's duplicate address detection, and a fresh NIC's first IPv6 boot
+    // option then fails at once (Dhcp6->Start: EFI_NO_MAPPING, no SOLICIT sent; EDK2 fixed it in
+    // 2025, commit 11f1d28bcb). PxeBcDxe waits for DAD, so after a PXEv6 attempt HTTPv6 works.
+    return ['IPv4Support'];
+  }
+  return boot === 'http' ? ['IPv4PXESupport', 'IPv6PXESupport'] : [];
+}
+
+/** How EDK2 names the boot option under test: `UEFI PXEv4 (MAC:...)`, `UEFI HTTPv6 (MAC:...)`. */
+function bootOptionName(boot: 'pxe' | 'http', family: 'ipv4' | 'ipv6'): string {
+  return `${boot === 'http' ? 'HTTP' : 'PXE'}${family === 'ipv6' ? 'v6' : 'v4'}`;
+}
+
 /** EDK2 reported that the boot option under test (its first: the NIC has bootindex=1) failed,
  *  or its boot manager fell through to its menu (UiApp): nothing the lab serves will run now.
  *  Without this a failed boot would wait for the firmware's other options (PXEv6, HTTP) to time
  *  out, then for the deadline. */
-function firmwareGaveUp(console: string, boot: 'pxe' | 'http'): boolean {
-  const option = boot === 'http' ? 'HTTPv4' : 'PXEv4';
+function firmwareGaveUp(console: string, option: string): boolean {
   return new RegExp(`BdsDxe: failed to (?:load|start) Boot[0-9A-F]{4} "UEFI ${option} `).test(console) || /BdsDxe: starting Boot[0-9A-F]{4} "UiApp"/.test(console);
 }
 

@@ -238,6 +238,28 @@ describe('dhcp6 stateful', () => {
     assert.deepEqual(store.saved.at(-1)!.map((l) => [l.address, l.state, l.iaid]), [['fd00::1000', 'bound', 5]]);
   });
 
+  it('UEFI HTTP Boot ADVERTISE as EDK2 HttpBootDxe parses it: an IA_NA address, HTTPClient at vendor-class data+6, option 59 ended by the next option', async () => {
+    const { exchange } = await start('stateful');
+    // HttpBootDxe's SOLICIT (HttpBootBuildDhcp6Options): ORO 59/60/23/16, arch 16, its vendor class.
+    const [adv] = await exchange(clientMessage({ type: T.SOLICIT, duid: duidUuid(9), arch: 16, vendorClass: 'HTTPClient:Arch:00016:UNDI:003001', iaNa: [{ iaid: 1 }], oro: [59, 60, 23, 16] }));
+    const m = client(adv!.msg);
+    assert.equal(m.type, T.ADVERTISE, 'HttpBootDxe selects from ADVERTISEs: the boot data must be there already');
+    // Not a proxy offer (HttpBootParseDhcp6Packet): the IA_NA has an address and no failure status.
+    assert.equal(iaAddress(m), 'fd00::1000');
+    assert.equal(findOption(ia(m).options, O.STATUS_CODE), null);
+    // An HTTP offer: option 16 of at least 16 bytes with `HTTPClient` at data+6 (enterprise, class length).
+    const vc = findOption(m.options, O.VENDOR_CLASS)!;
+    assert.ok(vc.length >= 16, `vendor class of ${vc.length} bytes`);
+    assert.equal(vc.readUInt32BE(0), 343);
+    assert.equal(vc.subarray(6, 16).toString('latin1'), 'HTTPClient');
+    assert.equal(url(m), 'http://[fd00::1]:8080/efi/bootx64.efi');
+    // HttpBootDxe reads option 59 with AsciiStrLen, and the option holds no NUL: the URL must end at
+    // the next option's code, whose first byte is 0 (codes < 256), not run past the message's end.
+    const codes = m.options.map((o) => o.code);
+    const at = codes.indexOf(O.BOOTFILE_URL);
+    assert.ok(at >= 0 && at < codes.length - 1 && codes[at + 1]! < 256, `option 59 is followed by another option: ${codes.join(',')}`);
+  });
+
   it('a binding the store cannot take gets no REPLY (the client retries)', async () => {
     const store = { saved: [] as Lease6[][], fail: true };
     const { exchange, server } = await start('stateful', [], store);
