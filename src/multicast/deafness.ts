@@ -4,7 +4,9 @@
 // - its opening ACK repeated after the turn's first block went only to the group: a master that
 //   hears the group acknowledges that block within one round trip, while iPXE re-sends ACK 0 on
 //   its own 0.25 s, 0.5 s, 1 s ... back-off. The first such copy that our own sends do not
-//   explain, and that came late enough not to have crossed the block in flight, decides;
+//   explain, and that came no sooner than our own retransmission timeout after the block (a copy
+//   sent before the block arrived can come within a millisecond of it: a hearing atftp master was
+//   judged deaf on a copy logged "0 ms" after DATA 1, against a sub-millisecond RTT), decides;
 // - `deaf_after` group sends of one block without an acknowledgement (the slow path, for
 //   clients that re-ask on a timer longer than ours).
 // A master that has acknowledged a block that reached it only through the group is never deaf.
@@ -22,9 +24,10 @@ export interface ReAskEvidence {
   readonly groupSends: number;
   /** A copy of the master's ACK that our own sends do not explain (false: our own timer fired). */
   readonly unexplainedReAsk: boolean;
-  /** Since the block first went to the group, and one round trip: a re-ask sooner may have crossed it. */
+  /** Since the block first went to the group, and our retransmission timeout then (a round trip
+   *  and its variance): a re-ask sooner may have crossed the block in flight. */
   readonly sinceFirstSendMs: number;
-  readonly roundTripMs: number;
+  readonly rtoMs: number;
   /** `[multicast] deaf_after`. */
   readonly deafAfter: number;
 }
@@ -35,7 +38,7 @@ const HEARS: DeafVerdict = { deaf: false };
 
 export function judgeReAsk(e: ReAskEvidence): DeafVerdict {
   if (e.unicast || e.heardGroup || e.alsoUnicast || e.groupSends === 0) return HEARS;
-  if (e.openingBlock && e.unexplainedReAsk && e.sinceFirstSendMs >= e.roundTripMs) {
+  if (e.openingBlock && e.unexplainedReAsk && e.sinceFirstSendMs >= e.rtoMs) {
     return { deaf: true, why: `opening ACK repeated ${Math.round(e.sinceFirstSendMs)} ms after the first block went to the group` };
   }
   if (e.groupSends >= e.deafAfter) return { deaf: true, why: `no acknowledgement after ${e.groupSends} group sends of one block` };

@@ -251,7 +251,7 @@ export class MasterStream {
       groupSends: this.groupSends.get(block) ?? 0,
       unexplainedReAsk,
       sinceFirstSendMs: firstSentAt === undefined ? 0 : this.deps.clock.now() - firstSentAt,
-      roundTripMs: this.rtt.minRttMs() ?? this.deps.rto.minMs,
+      rtoMs: this.rtt.rtoMs(),
       deafAfter: this.deps.deafAfter,
     });
     if (!verdict.deaf) return false;
