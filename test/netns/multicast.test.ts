@@ -49,7 +49,9 @@ before(async () => {
   clients = clientNs.map((ns, i) => ({ ns, end: lan.members[i + 1]! }));
   const config = writeTempConfig(
     `[log]\nlevel = info\n[tftp]\nlisten = ${server.address}\nport = 69\nroot = ${root}\n` +
-      `[multicast]\nstart_delay = 1s\nmaster_timeout = 1s\n`,
+      // A pace the tests can act within (~6 s for the 12 MiB stream): unpaced, a stream on an idle
+      // machine could end before a CLI poll on a busy one saw it reach 2 MiB.
+      `[multicast]\nstart_delay = 1s\nmaster_timeout = 1s\nmax_rate = 16\n`,
   );
   daemon = await startDaemonIn(serverNs, config, /tftp listening/);
 });
