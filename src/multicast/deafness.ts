@@ -4,8 +4,8 @@
 // - its opening ACK repeated after the turn's first block went only to the group: a master that
 //   hears the group acknowledges that block within one round trip, while iPXE re-sends ACK 0 on
 //   its own 0.25 s, 0.5 s, 1 s ... back-off. The first such copy that our own sends do not
-//   explain, and that came no sooner than our own retransmission timeout after the block (a copy
-//   sent before the block arrived can come within a millisecond of it: a hearing atftp master was
+//   explain, and that came late enough not to have crossed the block in flight (twice the
+//   smallest round trip measured, and never sooner than `rto_min`: a hearing atftp master was
 //   judged deaf on a copy logged "0 ms" after DATA 1, against a sub-millisecond RTT), decides;
 // - `deaf_after` group sends of one block without an acknowledgement (the slow path, for
 //   clients that re-ask on a timer longer than ours).
@@ -24,10 +24,9 @@ export interface ReAskEvidence {
   readonly groupSends: number;
   /** A copy of the master's ACK that our own sends do not explain (false: our own timer fired). */
   readonly unexplainedReAsk: boolean;
-  /** Since the block first went to the group, and our retransmission timeout then (a round trip
-   *  and its variance): a re-ask sooner may have crossed the block in flight. */
+  /** Since the block first went to the group, and how long a copy that crossed it can take. */
   readonly sinceFirstSendMs: number;
-  readonly rtoMs: number;
+  readonly crossingMs: number;
   /** `[multicast] deaf_after`. */
   readonly deafAfter: number;
 }
@@ -38,7 +37,7 @@ const HEARS: DeafVerdict = { deaf: false };
 
 export function judgeReAsk(e: ReAskEvidence): DeafVerdict {
   if (e.unicast || e.heardGroup || e.alsoUnicast || e.groupSends === 0) return HEARS;
-  if (e.openingBlock && e.unexplainedReAsk && e.sinceFirstSendMs >= e.rtoMs) {
+  if (e.openingBlock && e.unexplainedReAsk && e.sinceFirstSendMs >= e.crossingMs) {
     return { deaf: true, why: `opening ACK repeated ${Math.round(e.sinceFirstSendMs)} ms after the first block went to the group` };
   }
   if (e.groupSends >= e.deafAfter) return { deaf: true, why: `no acknowledgement after ${e.groupSends} group sends of one block` };

@@ -251,7 +251,8 @@ export class MasterStream {
       groupSends: this.groupSends.get(block) ?? 0,
       unexplainedReAsk,
       sinceFirstSendMs: firstSentAt === undefined ? 0 : this.deps.clock.now() - firstSentAt,
-      rtoMs: this.rtt.rtoMs(),
+      // No RTT sample of a deaf master exists (it never ACKs group data): rto_min bounds it below.
+      crossingMs: Math.max(2 * (this.rtt.minRttMs() ?? 0), this.deps.rto.minMs),
       deafAfter: this.deps.deafAfter,
     });
     if (!verdict.deaf) return false;

@@ -443,6 +443,28 @@ describe('MulticastSession (RFC 2090 + flow control)', () => {
     assert.ok(!s.deafHosts.has('10.0.0.1'));
   });
 
+  it('a crossing copy is no deafness either when the measured round trip is sub-millisecond (a hearing atftp late joiner)', async () => {
+    const s = setup({ settings: { startDelayMs: 0 } });
+    s.join(1);
+    s.ack(1, 0);
+    await settle();
+    s.join(2); // listens from block 2 on
+    for (let block = 1; block <= 6; block++) {
+      s.clock.advance(0.2); // a LAN: 0.2 ms round trips measured
+      s.ack(1, block);
+      await settle();
+    }
+    drain(s.socket);
+    s.ack(2, 0); // the new master asks for the block it missed
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)), ['group: DATA 1']);
+    s.clock.advance(0.3); // a copy that crossed DATA 1: later than two measured round trips, sooner than rto_min
+    s.ack(2, 0);
+    await settle();
+    assert.ok(!lines(drain(s.socket)).includes('c2: DATA 1'), 'not served by unicast');
+    assert.ok(!s.deafHosts.has('10.0.0.2'));
+  });
+
   it('after a crossing ACK 0 drew the one loss resend, the next late ACK 0 still switches to unicast', async () => {
     const s = setup({ settings: { startDelayMs: 0, deafAfter: 20 } }); // only the opening-ACK rule can decide
     s.join(1);
