@@ -362,6 +362,14 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         description: 'Times a master may ask again for a block already multicast before it is served by unicast (it cannot hear the group).',
         example: '3',
       },
+      {
+        key: 'deaf_memory',
+        type: { kind: 'duration', bareUnit: 's', minMs: 0, maxMs: 24 * HOUR },
+        required: false,
+        default: '10m',
+        description: 'How long a host found unable to hear the group (iPXE `tftm://`) is remembered: its next multicast request is served by unicast at once, without gathering; 0 forgets at once.',
+        example: '10m',
+      },
     ],
   },
   {

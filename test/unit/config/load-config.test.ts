@@ -65,6 +65,7 @@ test('a minimal config gets every default', () => {
       masterTimeoutMs: 2000,
       masterTries: 3,
       deafAfter: 3,
+      deafMemoryMs: 600_000,
     },
     mtftp: { enabled: true, openHoldMs: 500 },
     http: { enabled: false, listen: '0.0.0.0', port: 80, maxConnections: 1024, maxConnectionsPerClient: 16 },
