@@ -40,7 +40,7 @@ test('a minimal config gets every default', () => {
       clientRequestRate: 20,
       clientRequestBurst: 60,
       maxUnconfirmed: 256,
-      unconfirmedTimeoutMs: 10_000,
+      unconfirmedTimeoutMs: 20_000,
       maxTransferTimeMs: 30 * 60_000,
       idleTimeoutMs: 30_000,
       rtoMinMs: 10,
