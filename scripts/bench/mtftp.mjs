@@ -338,7 +338,8 @@ function pxecastServer(ns, address, name, openHold) {
         passBytes: fields.reduce((n, f) => n + Number(f.bytes_sent ?? 0), 0),
         notes: fields.map((f) => `pxecast mtftp pass: master=${f.master} outcome=${f.outcome} blocks=${f.blocks} ` +
           `data_packets=${f.data_packets} bytes_sent=${f.bytes_sent} retransmits=${f.retransmits} ` +
-          `unicast_blocks=${f.unicast_blocks} late_openers=${f.late_openers} duration_ms=${f.duration_ms}`),
+          `unicast_blocks=${f.unicast_blocks} late_openers=${f.late_openers} duration_ms=${f.duration_ms} ` +
+          `ceiling_mbps=${f.ceiling_mbps} achieved_mbps=${f.achieved_mbps}`),
       };
     },
   };
