@@ -36,6 +36,10 @@
 // PXECAST_BASELINE=DIR runs every pxecast scenario a second time right after it with DIR's build
 // (the same config), and adds a table of the ratios this build / baseline.
 //
+// --stagger S starts the clients of every multicast row S seconds apart (default 0: together) and
+// lists each pxecast member's join point (joined_after_packets) and where it ended; --only ID,ID
+// runs just those rows (single, pxc-mc, pxc-uc, pxc-mc-min, atftpd-single, atftpd-mc, pxc-mc-loss).
+//
 // Usage: node scripts/bench/multicast.mjs [--quick] [--runs N] [--clients N] [--timeout S]
 //                                         [--size MiB] [--no-loss] [--no-wait]
 //        node scripts/bench/multicast.mjs --pacing 100,400 [--runs N] [--timeout S] [--no-wait]
@@ -74,6 +78,8 @@ const { values: flags } = parseArgs({
     timeout: { type: 'string' },
     size: { type: 'string' },
     'no-loss': { type: 'boolean', default: false },
+    stagger: { type: 'string', default: '0' },
+    only: { type: 'string' },
     'no-wait': { type: 'boolean', default: false },
     pacing: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -97,6 +103,11 @@ const config = {
 };
 
 const N = config.clients;
+const STAGGER_S = Number(flags.stagger);
+if (!(STAGGER_S >= 0 && STAGGER_S <= 60)) {
+  console.error('--stagger: seconds between client starts, 0 to 60');
+  process.exit(2);
+}
 const SCENARIOS = [
   { id: 'single', title: 'single unicast download (pxecast)', server: 'pxecast', clients: 1, multicast: false },
   { id: 'pxc-mc', title: 'pxecast multicast', server: 'pxecast', clients: N, multicast: true },
@@ -111,7 +122,7 @@ const SCENARIOS = [
     id: 'pxc-mc-loss', title: `pxecast multicast, ${LOSS_PROBABILITY * 100}% loss at 1 client`, server: 'pxecast',
     clients: N, multicast: true, lossyClient: true, full: true, skip: flags['no-loss'],
   },
-].filter((s) => !(s.full && flags.quick) && !s.skip)
+].filter((s) => !(s.full && flags.quick) && !s.skip && (flags.only === undefined || flags.only.split(',').includes(s.id)))
   // PXECAST_BASELINE: each pxecast scenario again, at once, with the other build.
   .flatMap((s) => (BASELINE_CLI && s.server === 'pxecast'
     ? [s, { ...s, id: `${s.id}-base`, title: `${s.title} [baseline]`, server: 'pxecastBase', baselineOf: s.id }] : [s]));
@@ -271,7 +282,8 @@ async function main() {
       await quiesce(netns, serverEnd);
       const txBefore = netns.txBytes(serverEnd);
       const started = performance.now();
-      const results = await Promise.all(members.map(async (c) => {
+      const results = await Promise.all(members.map(async (c, i) => {
+        if (scenario.multicast) await sleep(i * STAGGER_S * 1000);
         const args = [
           ...(scenario.multicast ? ['--option', 'multicast'] : []),
           '--option', `blksize ${BLKSIZE}`,
@@ -340,10 +352,15 @@ function pxecastServer(ns, address, name, extraMulticast, cli = PXECAST_CLI) {
     notesSince() {
       const fresh = sessionLines(server.handle).filter((line) => !server.seen.has(line));
       fresh.forEach((line) => server.seen.add(line));
-      return fresh.map(parseFields).map((f) => `pxecast session ${f.group}: members=${f.members} ` +
+      // Per member: where it joined the stream and how it ended (transfer lines of multicast members).
+      const members = server.handle.outputTail().split('\n').filter((l) => / transfer /.test(l) && /joined_after_packets=/.test(l) && !server.seen.has(l));
+      members.forEach((line) => server.seen.add(line));
+      const memberNotes = members.map(parseFields).map((f) => `member ${f.client}: joined_after_packets=${f.joined_after_packets} outcome=${f.outcome} retransmits=${f.retransmits} ` +
+        `duration_ms=${f.duration_ms} unicast_fallback=${f.unicast_fallback}`);
+      return [...memberNotes, ...fresh.map(parseFields).map((f) => `pxecast session ${f.group}: members=${f.members} ` +
         `bytes_per_file=${f.bytes_per_file} retransmits=${f.retransmits} unicast_blocks=${f.unicast_blocks} ` +
         `master_switches=${f.master_switches} congestion_events=${f.congestion_events} ` +
-        `final_rate_mbps=${f.final_rate_mbps} duration_ms=${f.duration_ms}`);
+        `final_rate_mbps=${f.final_rate_mbps} duration_ms=${f.duration_ms}`)];
     },
   };
   return server;
@@ -499,7 +516,7 @@ function header(atftp) {
     `- ${machineLine()}`,
     `- one bridged LAN of network namespaces (veth + bridge, multicast snooping off): 1 server, ${N} clients`,
     `- ${config.fileBytes / MiB} MiB pseudo-random file, atftp clients with \`--option "blksize ${BLKSIZE}"\`` +
-      ' (plus `--option multicast` in the multicast rows), all started together; median of ' +
+      ` (plus \`--option multicast\` in the multicast rows), ${STAGGER_S > 0 ? `multicast clients started ${STAGGER_S} s apart` : 'all started together'}; median of ` +
       `${config.runs} run(s); every copy checked by sha256 (a mismatch is FAIL); cap ${config.timeoutS} s`,
     '- wall time: first client started to last client exited; server tx bytes: the server namespace\'s LAN ' +
       `interface counter, before and ${TX_SETTLE_MS / 1000} s after, including headers, OACKs and repairs`,
