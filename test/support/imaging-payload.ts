@@ -28,6 +28,8 @@ export interface ImagingPayloadPlan {
   readonly bytes: number;
   /** RFC 2348 block size atftp asks for. */
   readonly blksize: number;
+  /** The NIC's MTU (the LAN's: 9000 for jumbo frames). */
+  readonly mtu: number;
 }
 
 /**
@@ -54,6 +56,7 @@ export function imagingInit(plan: ImagingPayloadPlan): string {
   // Room for the image and some slack; the rest of RAM stays the kernel's.
   const tmpfsMiB = Math.ceil(plan.bytes / 2 ** 20) + 16;
   return `${netUpScript()}
+ip link set eth0 mtu ${plan.mtu} || say FAILED mtu ${plan.mtu}
 # atftp joins the group without naming an interface: the kernel picks the one the route for
 # 224/4 names (no route, no join: ENODEV). The lease's router would do too; be explicit.
 ip route add 224.0.0.0/4 dev eth0 || say FAILED multicast route
