@@ -18,6 +18,8 @@ import { buildInitramfs } from './initramfs.js';
 import { netUpScript, udhcpcScriptFile, VIRTIO_NET_MODULES } from './linux-payload.js';
 
 export const ATFTP = '/usr/bin/atftp';
+/** The guest's default socket receive buffer: some 2,000 jumbo frames. */
+const RECEIVE_BUFFER_BYTES = 32 * 2 ** 20;
 
 export interface ImagingPayloadPlan {
   /** pxecast's address (TFTP on port 69). */
@@ -57,6 +59,10 @@ export function imagingInit(plan: ImagingPayloadPlan): string {
   const tmpfsMiB = Math.ceil(plan.bytes / 2 ** 20) + 16;
   return `${netUpScript()}
 ip link set eth0 mtu ${plan.mtu} || say FAILED mtu ${plan.mtu}
+# A listener takes every block at the master's pace; an emulated VM that the host deschedules for
+# a moment must find the blocks queued, not dropped (and then fetched again for it later).
+echo ${RECEIVE_BUFFER_BYTES} > /proc/sys/net/core/rmem_default
+echo ${RECEIVE_BUFFER_BYTES} > /proc/sys/net/core/rmem_max
 # atftp joins the group without naming an interface: the kernel picks the one the route for
 # 224/4 names (no route, no join: ENODEV). The lease's router would do too; be explicit.
 ip route add 224.0.0.0/4 dev eth0 || say FAILED multicast route
