@@ -9,6 +9,14 @@
 //      2 s `start_delay`, to tell the gathering wait apart from the transfer
 //   5. atftpd: a single unicast download (for scale), then multicast as in 2
 //   6. pxecast multicast with 5% random loss of UDP arriving at one client (--no-loss skips it)
+//   7. --slow PPS only (instead of 3, 4, 6 and the single downloads): a slow member. Client 1's
+//      inbound UDP is limited to PPS datagrams/s (iptables `limit` in its namespace); it asks
+//      first (so it is the master from the start; the others start once the server has logged its
+//      request), the other N-1 join. Rows: pxecast with `slow_rate = --slow-rate` (default 4
+//      Mbit/s), pxecast with the rule off (`slow_rate = 0`, `slow_share = 0`), atftpd; next to
+//      the plain multicast rows of the same run (N normal clients). The slow-member table gives
+//      the normal members' time (until the last of them exits) and the slow one's, and the normal
+//      members' time ÷ the plain row of the same server.
 // For each: wall time from starting the clients until the last one exits, and the bytes the
 // server's LAN interface transmitted (its kernel counter, read before and 1 s after) / file size.
 // Every copy is checked by sha256 (a mismatch is FAIL); a client still running after --timeout
@@ -42,6 +50,7 @@
 //
 // Usage: node scripts/bench/multicast.mjs [--quick] [--runs N] [--clients N] [--timeout S]
 //                                         [--size MiB] [--no-loss] [--no-wait]
+//        node scripts/bench/multicast.mjs --slow PPS [--slow-rate MBPS] [--quick] [--runs N] ...
 //        node scripts/bench/multicast.mjs --pacing 100,400 [--runs N] [--timeout S] [--no-wait]
 import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -82,6 +91,8 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     'no-wait': { type: 'boolean', default: false },
     pacing: { type: 'string' },
+    slow: { type: 'string' },
+    'slow-rate': { type: 'string', default: '4' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -108,7 +119,14 @@ if (!(STAGGER_S >= 0 && STAGGER_S <= 60)) {
   console.error('--stagger: seconds between client starts, 0 to 60');
   process.exit(2);
 }
-const SCENARIOS = [
+const slowPps = flags.slow === undefined ? null : positiveInt(flags.slow, '--slow');
+const slowRate = positiveInt(flags['slow-rate'], '--slow-rate');
+const SLOW_ROWS = [
+  { id: 'pxc-mc-slow', title: `pxecast multicast, 1 slow client (slow_rate = ${slowRate})`, server: 'pxecastSlow', clients: N, multicast: true, slowClient: true, plain: 'pxc-mc' },
+  { id: 'pxc-mc-slow-off', title: 'pxecast multicast, 1 slow client (rule off)', server: 'pxecastSlowOff', clients: N, multicast: true, slowClient: true, plain: 'pxc-mc' },
+  { id: 'atftpd-mc-slow', title: 'atftpd multicast, 1 slow client', server: 'atftpd', clients: N, multicast: true, slowClient: true, plain: 'atftpd-mc' },
+];
+const ALL_SCENARIOS = [
   { id: 'single', title: 'single unicast download (pxecast)', server: 'pxecast', clients: 1, multicast: false },
   { id: 'pxc-mc', title: 'pxecast multicast', server: 'pxecast', clients: N, multicast: true },
   { id: 'pxc-uc', title: `pxecast unicast ×${N}`, server: 'pxecast', clients: N, multicast: false, full: true },
@@ -122,7 +140,10 @@ const SCENARIOS = [
     id: 'pxc-mc-loss', title: `pxecast multicast, ${LOSS_PROBABILITY * 100}% loss at 1 client`, server: 'pxecast',
     clients: N, multicast: true, lossyClient: true, full: true, skip: flags['no-loss'],
   },
-].filter((s) => !(s.full && flags.quick) && !s.skip && (flags.only === undefined || flags.only.split(',').includes(s.id)))
+  ...(slowPps === null ? [] : SLOW_ROWS),
+].filter((s) => !(s.full && flags.quick) && !s.skip && (flags.only === undefined || flags.only.split(',').includes(s.id)));
+// --slow: the single download, the plain multicast rows (the reference) and the slow-member rows.
+const SCENARIOS = (slowPps === null ? ALL_SCENARIOS : ALL_SCENARIOS.filter((s) => s.slowClient || ['single', 'pxc-mc', 'atftpd-mc'].includes(s.id)))
   // PXECAST_BASELINE: each pxecast scenario again, at once, with the other build.
   .flatMap((s) => (BASELINE_CLI && s.server === 'pxecast'
     ? [s, { ...s, id: `${s.id}-base`, title: `${s.title} [baseline]`, server: 'pxecastBase', baselineOf: s.id }] : [s]));
@@ -224,6 +245,8 @@ async function main() {
   const servers = {
     pxecast: pxecastServer(serverNs, serverEnd.address, 'pxecast', []),
     pxecastMin: pxecastServer(serverNs, serverEnd.address, `pxecast (min_clients = ${N})`, [`min_clients = ${N}`]),
+    pxecastSlow: pxecastServer(serverNs, serverEnd.address, 'pxecast (slow_rate)', [`slow_rate = ${slowRate}`, 'slow_after = 2s']),
+    pxecastSlowOff: pxecastServer(serverNs, serverEnd.address, 'pxecast (slow rule off)', ['slow_rate = 0', 'slow_share = 0']),
     atftpd: atftpdServer(serverNs, serverEnd.address, clients[0].ns),
     ...(BASELINE_CLI ? { pxecastBase: pxecastServer(serverNs, serverEnd.address, 'pxecast-baseline', [], BASELINE_CLI) } : {}),
   };
@@ -266,7 +289,7 @@ async function main() {
     await running?.stop();
   }
 
-  const report = [header(atftp), table(outcomes), ...(BASELINE_CLI ? [baselineTable(outcomes)] : []),
+  const report = [header(atftp), table(outcomes), ...(slowPps === null ? [] : [slowTable(outcomes)]), ...(BASELINE_CLI ? [baselineTable(outcomes)] : []),
     details(outcomes, servers)].join('\n\n') + '\n';
   console.log('\n' + report);
   console.error(`written to ${writeReport('multicast', report)}`);
@@ -278,11 +301,21 @@ async function main() {
     const dropArgs = ['-p', 'udp', '-m', 'statistic', '--mode', 'random', '--probability', String(LOSS_PROBABILITY), '-j', 'DROP'];
     if (lossy) netns.addRandomDrop(lossy.ns, { probability: LOSS_PROBABILITY, chain: 'INPUT', protocol: 'udp' });
     const logMark = server.logMark();
+    const unthrottle = scenario.slowClient ? netns.throttleInboundUdp(members[0].ns, slowPps, 10) : null;
     try {
       await quiesce(netns, serverEnd);
       const txBefore = netns.txBytes(serverEnd);
       const started = performance.now();
-      const results = await Promise.all(members.map(async (c, i) => {
+      // The slow client asks first and is seen by the server before the others start.
+      const requestsBefore = server.requestsSeen();
+      const first = scenario.slowClient ? fetchOne(members[0], 0) : null;
+      if (first) {
+        for (const until = Date.now() + 10_000; server.requestsSeen() <= requestsBefore && Date.now() < until;) await sleep(10);
+      }
+      const offset = first ? 1 : 0;
+      const rest = await Promise.all(members.slice(offset).map((c, i) => fetchOne(c, i + offset)));
+      const results = first ? [await first, ...rest] : rest;
+      async function fetchOne(c, i) {
         if (scenario.multicast) await sleep(i * STAGGER_S * 1000);
         const args = [
           ...(scenario.multicast ? ['--option', 'multicast'] : []),
@@ -292,7 +325,7 @@ async function main() {
         ];
         const result = await netns.runInNamespace(c.ns, atftp.path, args, { timeoutMs: config.timeoutS * 1000 });
         return { ...result, doneS: (performance.now() - started) / 1000 };
-      }));
+      }
       const wallS = (performance.now() - started) / 1000;
       await sleep(TX_SETTLE_MS);
       const txRatio = (netns.txBytes(serverEnd) - txBefore) / config.fileBytes;
@@ -318,6 +351,7 @@ async function main() {
         serverNote: serverAlive ? '' : `server exited: ${exitCause(server.handle)}`,
       };
     } finally {
+      unthrottle?.();
       if (lossy) {
         await netns.runInNamespace(lossy.ns, 'iptables', ['-w', '-D', 'INPUT', ...dropArgs], { timeoutMs: 10_000 });
       }
@@ -349,6 +383,9 @@ function pxecastServer(ns, address, name, extraMulticast, cli = PXECAST_CLI) {
       for (const line of sessionLines(server.handle)) server.seen.add(line);
       return null;
     },
+    requestsSeen() {
+      return (server.handle?.outputTail().match(/multicast session opened/g) ?? []).length;
+    },
     notesSince() {
       const fresh = sessionLines(server.handle).filter((line) => !server.seen.has(line));
       fresh.forEach((line) => server.seen.add(line));
@@ -359,7 +396,7 @@ function pxecastServer(ns, address, name, extraMulticast, cli = PXECAST_CLI) {
         `duration_ms=${f.duration_ms} unicast_fallback=${f.unicast_fallback}`);
       return [...memberNotes, ...fresh.map(parseFields).map((f) => `pxecast session ${f.group}: members=${f.members} ` +
         `bytes_per_file=${f.bytes_per_file} retransmits=${f.retransmits} unicast_blocks=${f.unicast_blocks} ` +
-        `master_switches=${f.master_switches} congestion_events=${f.congestion_events} ` +
+        `master_switches=${f.master_switches} moved_out=${f.moved_out ?? 0} congestion_events=${f.congestion_events} ` +
         `final_rate_mbps=${f.final_rate_mbps} duration_ms=${f.duration_ms}`)];
     },
   };
@@ -385,6 +422,9 @@ function atftpdServer(ns, address, probeNs) {
     // joins a running one; nothing per packet.
     logMark() {
       return atftpdCounts(server.handle);
+    },
+    requestsSeen() {
+      return atftpdCounts(server.handle).requests;
     },
     notesSince(mark) {
       const now = atftpdCounts(server.handle);
@@ -457,6 +497,26 @@ function table(outcomes) {
   }
   const beside = [...new Set(SCENARIOS.flatMap((sc) => outcomes.get(sc).flatMap((r) => r.beside ?? [])))];
   if (beside.length) lines.push('', `† measured while another benchmark or test ran (${beside.slice(0, 3).join('; ')}): not comparable`);
+  return lines.join('\n');
+}
+
+/** --slow: the normal members' time with the slow one among them, beside the plain row (N normal
+ *  clients) of the same server, and the slow member's own time. */
+function slowTable(outcomes) {
+  const lines = [`## One slow client (inbound limited to ${slowPps} datagrams/s, asks first)`, '',
+    '| scenario | normal members done (s) | plain multicast row (s) | normal ÷ plain | slow member done (s) | all sha256 ok |', '|---|---:|---:|---:|---:|---|'];
+  const fmt = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+  for (const scenario of SCENARIOS.filter((s) => s.slowClient)) {
+    const runs = outcomes.get(scenario).filter((r) => r.kind !== 'n/a');
+    if (runs.length === 0) continue;
+    const normal = median(runs.map((r) => (r.clients.slice(1).every((c) => c.kind === 'ok') ? Math.max(...r.clients.slice(1).map((c) => c.doneS)) : Infinity)));
+    const slowDone = median(runs.map((r) => (r.clients[0].kind === 'ok' ? r.clients[0].doneS : Infinity)));
+    const plainRow = SCENARIOS.find((s) => s.id === scenario.plain);
+    const plain = plainRow ? summarize(outcomes.get(plainRow)) : { na: 'not run' };
+    const plainWall = plain.na ? Infinity : plain.wall;
+    const ok = runs.every((r) => r.kind === 'ok') ? 'yes' : 'no';
+    lines.push(`| ${scenario.title} | ${fmt(normal)} | ${fmt(plainWall)} | ${Number.isFinite(normal / plainWall) ? `${(normal / plainWall).toFixed(2)}×` : 'n/a'} | ${fmt(slowDone)} | ${ok} |`);
+  }
   return lines.join('\n');
 }
 

@@ -85,6 +85,11 @@ export interface MulticastConfig {
   readonly deafAfter: number;
   /** How long a host found deaf to the group is served by unicast at once (0: not remembered). */
   readonly deafMemoryMs: number;
+  /** Slow members leave the group (flowcontrol/slow-member.ts): absolute pace floor (0: off), share
+   *  of the session median in percent (0: off), and the window a pace is measured over. */
+  readonly slowRateMbps: number;
+  readonly slowSharePercent: number;
+  readonly slowAfterMs: number;
 }
 
 export interface MtftpConfig {

@@ -205,6 +205,9 @@ function buildMulticast(m: SectionValues): MulticastConfig {
     masterTries: m.int('master_tries'),
     deafAfter: m.int('deaf_after'),
     deafMemoryMs: m.int('deaf_memory'),
+    slowRateMbps: m.int('slow_rate'),
+    slowSharePercent: m.int('slow_share'),
+    slowAfterMs: m.int('slow_after'),
   };
 }
 

@@ -372,6 +372,32 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         description: 'How long a host found unable to hear the group (iPXE `tftm://`) is remembered: its next multicast request is served by unicast at once, without gathering; 0 forgets at once.',
         example: '10m',
       },
+      {
+        key: 'slow_rate',
+        type: { kind: 'int', min: 0, max: 100000, unit: 'Mbit/s' },
+        required: false,
+        default: '0',
+        description:
+          'A master whose pace (the new data its acknowledgements move the group forward by) stays under this rate for `slow_after` while other members wait is moved out of the group and finishes by unicast from the session port; the next member drives the group. 0: no absolute threshold.',
+        example: '4',
+      },
+      {
+        key: 'slow_share',
+        type: { kind: 'int', min: 0, max: 100, unit: '%' },
+        required: false,
+        default: '10',
+        description:
+          'Likewise for a master whose pace stays under this share of the median pace the session\'s other members showed as master (needs one member measured first); 0: off.',
+        example: '10',
+      },
+      {
+        key: 'slow_after',
+        type: { kind: 'duration', bareUnit: 's', minMs: 1 * SECOND, maxMs: 10 * MINUTE },
+        required: false,
+        default: '5s',
+        description: 'How long a master\'s pace is measured (one window of its turn) before `slow_rate` and `slow_share` judge it.',
+        example: '5s',
+      },
     ],
   },
   {

@@ -229,7 +229,7 @@ export class Rfc2090Sessions {
     const summary = summarizeTransfer(member.peer, entry.filename, 'read', 'octet+multicast', granted, result);
     // As for unicast (onEnd): what a flood leaves behind (members that never answered, however
     // they ended) is counted, and logged per episode by the limit gate.
-    const fields = { ...summary, unicast_fallback: member.unicast, joined_after_packets: member.joinedAfterPackets };
+    const fields = { ...summary, unicast_fallback: member.unicast, moved_out: member.movedOut, joined_after_packets: member.joinedAfterPackets };
     if (neverAnswered) this.deps.logger.debug('transfer', fields);
     else this.deps.logger.info('transfer', fields);
   }
@@ -251,6 +251,7 @@ export class Rfc2090Sessions {
       retransmits: s.retransmits,
       unicast_blocks: s.unicastBlocks,
       master_switches: s.masterSwitches,
+      moved_out: s.movedOut,
       congestion_events: s.congestionEvents,
       final_rate_mbps: s.finalRateMbps,
       duration_ms: Math.round(s.durationMs),

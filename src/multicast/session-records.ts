@@ -32,6 +32,11 @@ export interface Member extends StreamMaster {
   strayAcks: number;
   /** When our last OACK to it went (-Infinity: none yet): the gathering keepalive reads it. */
   lastOackAt: number;
+  /** Moved out of the group as too slow (flowcontrol/slow-member.ts): it finishes by unicast on
+   *  its own stream, still `mc=1`, while the next member drives the group. */
+  movedOut: boolean;
+  /** When its last packet reached the session port (a moved-out member's silence bound). */
+  lastHeardAt: number;
   readonly oackLimiter: ResendLimiter;
 }
 
@@ -46,6 +51,8 @@ export interface SessionSummary {
   readonly retransmits: number;
   readonly unicastBlocks: number;
   readonly masterSwitches: number;
+  /** Members moved out of the group as too slow. */
+  readonly movedOut: number;
   readonly congestionEvents: number;
   readonly finalRateMbps: number;
   readonly durationMs: number;
@@ -106,7 +113,7 @@ export function sessionStreamSettings(deps: MulticastSessionDeps): Omit<MasterSt
 export function sessionSummary(
   deps: MulticastSessionDeps,
   stats: StreamStats,
-  session: { readonly members: number; readonly masterSwitches: number; readonly durationMs: number },
+  session: { readonly members: number; readonly masterSwitches: number; readonly movedOut: number; readonly durationMs: number },
 ): SessionSummary {
   return {
     group: deps.group.group,
@@ -119,9 +126,25 @@ export function sessionSummary(
     retransmits: stats.retransmits,
     unicastBlocks: stats.unicastBlocks,
     masterSwitches: session.masterSwitches,
+    movedOut: session.movedOut,
     congestionEvents: stats.congestionEvents,
     finalRateMbps: Math.round(stats.rateMbps),
     durationMs: session.durationMs,
+  };
+}
+
+/** The stats of the group's stream and of the moved-out members' own streams together (the
+ *  rate is the group's). */
+export function combinedStats(group: StreamStats, own: readonly StreamStats[]): StreamStats {
+  const sum = (f: (s: StreamStats) => number) => own.reduce((n, s) => n + f(s), f(group));
+  return {
+    dataSent: sum((s) => s.dataSent),
+    bytesSent: sum((s) => s.bytesSent),
+    retransmits: sum((s) => s.retransmits),
+    unicastBlocks: sum((s) => s.unicastBlocks),
+    keepalives: sum((s) => s.keepalives),
+    congestionEvents: sum((s) => s.congestionEvents),
+    rateMbps: group.rateMbps,
   };
 }
 
