@@ -16,9 +16,10 @@ function atftp(): string {
   return program.path;
 }
 
-/** `atftp --option multicast --option "blksize 1428" -g -r FILE -l LOCAL SERVER 69` */
-export function startAtftpMulticast(ns: Namespace, server: string, file: string, local: string): ProcessHandle {
-  return spawnInNamespace(ns, atftp(), ['--option', 'multicast', '--option', 'blksize 1428', '-g', '-r', file, '-l', local, server, '69']);
+/** `atftp --option multicast --option "blksize 1428" -g -r FILE -l LOCAL SERVER 69` (or another
+ *  block size: 8 makes a 512 KiB file wrap the 16-bit block number). */
+export function startAtftpMulticast(ns: Namespace, server: string, file: string, local: string, blksize = 1428): ProcessHandle {
+  return spawnInNamespace(ns, atftp(), ['--option', 'multicast', '--option', `blksize ${blksize}`, '-g', '-r', file, '-l', local, server, '69']);
 }
 
 /** `atftp --mget` with the channel the catalog advertises and 1 s listen/timeout delays. */
