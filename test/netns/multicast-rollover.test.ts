@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startAtftpMulticast } from '../support/atftp-multicast.js';
-import { writeTempConfig } from '../support/daemon-process.js';
+import { cliPath, writeTempConfig } from '../support/daemon-process.js';
 import { startDaemonIn } from '../support/netns-daemon.js';
-import { canUseNetns, createBridge, createNamespace, teardown, type LinkEnd, type Namespace, type ProcessHandle } from '../support/netns.js';
+import { canUseNetns, createBridge, createNamespace, runInNamespace, teardown, type LinkEnd, type Namespace, type ProcessHandle } from '../support/netns.js';
 import { findPeer } from '../support/peers.js';
 import { logField, logLinesSince } from '../support/transfer-outcome.js';
 
@@ -25,8 +25,13 @@ const work = mkdtempSync(join(tmpdir(), 'pxecast-mc-wrap-'));
 const root = join(work, 'root');
 const image = randomBytes((BLOCKS - 1) * BLKSIZE + 3);
 let server: LinkEnd;
+let serverNs: Namespace;
 let clients: Namespace[] = [];
 let daemon: ProcessHandle & { readonly socket: string };
+let configFile: string;
+const configText = (rollover: boolean) =>
+  `[log]\nlevel = info\n[tftp]\nlisten = ${server.address}\nport = 69\nroot = ${root}\n` +
+  `[multicast]\nrollover = ${rollover}\nstart_delay = 1s\nmaster_timeout = 1s\n`;
 
 before(async () => {
   const support = canUseNetns();
@@ -34,14 +39,11 @@ before(async () => {
   assert.ok(findPeer('atftp'), 'atftp must be installed');
   mkdirSync(root);
   writeFileSync(join(root, 'wrap.img'), image);
-  const serverNs = createNamespace('srv');
+  serverNs = createNamespace('srv');
   clients = Array.from({ length: 3 }, (_, i) => createNamespace(`c${i + 1}`));
   server = createBridge([serverNs, ...clients]).members[0]!;
-  const config = writeTempConfig(
-    `[log]\nlevel = info\n[tftp]\nlisten = ${server.address}\nport = 69\nroot = ${root}\n` +
-      `[multicast]\nrollover = true\nstart_delay = 1s\nmaster_timeout = 1s\n`,
-  );
-  daemon = await startDaemonIn(serverNs, config, /tftp listening/);
+  configFile = writeTempConfig(configText(true));
+  daemon = await startDaemonIn(serverNs, configFile, /tftp listening/);
 });
 
 after(async () => {
@@ -92,5 +94,21 @@ describe('RFC 2090 past 65535 blocks with atftp clients (bridged netns LAN)', ()
     const retryLines = logLinesSince(daemon.outputTail(), retrySince);
     const fallbacks = retryLines.filter((l) => /multicast request served unicast/.test(l) && /host cannot follow a block-number wrap/.test(l));
     assert.equal(fallbacks.length, 3, `every retry went unicast:\n${retryLines.join('\n').slice(-3000)}`);
+  });
+
+  it('rollover off (the default): such a file is served by unicast from the start, and atftp follows the wrap there, byte for byte', async () => {
+    writeFileSync(configFile, configText(false));
+    const reload = await runInNamespace(serverNs, process.execPath, [cliPath, 'reload', '--socket', daemon.socket], { timeoutMs: 10_000 });
+    assert.equal(reload.exitCode, 0, reload.stdout + reload.stderr);
+    const since = new Date();
+    const results = await fetchAll(30_000);
+    for (const [i, r] of results.entries()) {
+      assert.equal(r.code, 0, `client ${i + 1}:\n${r.output}`);
+      assert.ok(r.copy.equals(image), `client ${i + 1}: byte-identical`);
+    }
+    const lines = logLinesSince(daemon.outputTail(), since);
+    // Checked before what the hosts' earlier verdicts would say: the file does not fit 16 bits.
+    assert.equal(lines.filter((l) => /multicast request served unicast/.test(l) && /more than 65535 blocks/.test(l)).length, 3, lines.join('\n').slice(-3000));
+    assert.equal(lines.filter((l) => /multicast session opened/.test(l)).length, 0, 'no multicast session');
   });
 });
