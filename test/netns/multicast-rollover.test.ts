@@ -6,6 +6,7 @@
 // find that out from each master alone, before any block past 65535 reaches the group, end it
 // with an ERROR that says why, leave every copy an intact prefix, and serve the next request of
 // that host by unicast, which atftp follows through the wrap. Every copy is checked byte for byte.
+// (atftp prints at most blksize - 1 bytes of an ERROR message.)
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,10 @@ import { canUseNetns, createBridge, createNamespace, runInNamespace, teardown, t
 import { findPeer } from '../support/peers.js';
 import { logField, logLinesSince } from '../support/transfer-outcome.js';
 
-const BLKSIZE = 8; // RFC 2348's smallest: 65,601 blocks in 512 KiB
+// 65,601 blocks in 4 MiB. Not 8 (RFC 2348's smallest): atftp receives every packet into a buffer
+// of blksize + 4 bytes, so at blksize 8 a later OACK (mc=1, ~42 bytes) is cut short and a listener
+// can never become master.
+const BLKSIZE = 64;
 const BLOCKS = 65_601;
 const work = mkdtempSync(join(tmpdir(), 'pxecast-mc-wrap-'));
 const root = join(work, 'root');
@@ -74,7 +78,7 @@ describe('RFC 2090 past 65535 blocks with atftp clients (bridged netns LAN)', ()
     for (const [i, r] of first.entries()) {
       assert.notEqual(r.code, 0, `client ${i + 1} cannot have the whole file by multicast`);
       // Our ERROR, not its own "error writing to file": no block past 65535 ever reached it.
-      assert.match(r.output, /error received from server <block numbers wrap past 65535 here; ask again without multicast>/, `client ${i + 1}:\n${r.output}${serverLog()}`);
+      assert.match(r.output, /error received from server <block numbers wrap past 65535 here; ask again without multicas/, `client ${i + 1}:\n${r.output}${serverLog()}`);
       assert.ok(r.copy.equals(prefix), `client ${i + 1}: its copy is the file's first 65535 blocks exactly (${r.copy.length} bytes)`);
     }
     const lines = logLinesSince(daemon.outputTail(), since);
