@@ -61,7 +61,8 @@ let run = 0;
 async function fetchAll(boundMs: number): Promise<Array<{ code: number | null; output: string; copy: Buffer }>> {
   const jobs = clients.map((ns) => {
     const local = join(work, `out-${run++}`);
-    return { local, proc: startAtftpMulticast(ns, server.address, 'wrap.img', local, BLKSIZE) };
+    // windowsize: not granted on multicast, but it keeps the unicast answers short (8 blocks per ACK).
+    return { local, proc: startAtftpMulticast(ns, server.address, 'wrap.img', local, BLKSIZE, ['windowsize 8']) };
   });
   const timer = setTimeout(() => jobs.forEach((j) => void j.proc.kill()), boundMs);
   const statuses = await Promise.all(jobs.map((j) => j.proc.exited));

@@ -17,9 +17,10 @@ function atftp(): string {
 }
 
 /** `atftp --option multicast --option "blksize 1428" -g -r FILE -l LOCAL SERVER 69` (or another
- *  block size: 8 makes a 512 KiB file wrap the 16-bit block number). */
-export function startAtftpMulticast(ns: Namespace, server: string, file: string, local: string, blksize = 1428): ProcessHandle {
-  return spawnInNamespace(ns, atftp(), ['--option', 'multicast', '--option', `blksize ${blksize}`, '-g', '-r', file, '-l', local, server, '69']);
+ *  block size, and more options such as "windowsize 8" for when the server answers unicast). */
+export function startAtftpMulticast(ns: Namespace, server: string, file: string, local: string, blksize = 1428, moreOptions: readonly string[] = []): ProcessHandle {
+  const options = moreOptions.flatMap((o) => ['--option', o]);
+  return spawnInNamespace(ns, atftp(), ['--option', 'multicast', '--option', `blksize ${blksize}`, ...options, '-g', '-r', file, '-l', local, server, '69']);
 }
 
 /** `atftp --mget` with the channel the catalog advertises and 1 s listen/timeout delays. */
