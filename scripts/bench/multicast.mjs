@@ -29,6 +29,16 @@
 // minutes); a scenario during which any other benchmark or test ran is measured again (at most
 // twice) and marked † if it still overlapped. --no-wait measures at once (and marks).
 //
+// --large measures the issue's rows for files beyond 65535 blocks instead (1 GiB by default, --size,
+// at blksize 1428: 751,922 blocks): a single pxecast unicast download (the baseline), then pxecast
+// and atftpd with RFC 2090 clients: --clients at once, and 5 clients started 1 s apart, and pxecast
+// with `[multicast] rollover = true` and --clients at once. atftp 0.8 cannot follow a block-number
+// wrap in multicast (docs/multicast.md), so pxecast serves such requests by unicast unless rollover
+// is on, and then every atftp member ends with the server's ERROR at the wrap (not a byte-identical
+// copy: FAIL in the table, and its cost in bytes); atftpd refuses such files with an ERROR. A ratio
+// table pxecast / atftpd follows (n/a where either side has no complete copies). --timeout
+// defaults to 900 s here; the client copies go to /tmp (10 GiB for 10 clients).
+//
 // --pacing RATES (Mbit/s, comma-separated, e.g. 100,400) measures only pacing, instead of all the
 // above: per rate, pxecast with `max_rate = RATE`, `start_delay = 0` and one atftp multicast client
 // (blksize 1468) for one session, then two clients of two different files at once (two sessions
@@ -51,6 +61,7 @@
 // Usage: node scripts/bench/multicast.mjs [--quick] [--runs N] [--clients N] [--timeout S]
 //                                         [--size MiB] [--no-loss] [--no-wait]
 //        node scripts/bench/multicast.mjs --slow PPS [--slow-rate MBPS] [--quick] [--runs N] ...
+//        node scripts/bench/multicast.mjs --large [--size MiB] [--clients N] [--timeout S] [--no-wait]
 //        node scripts/bench/multicast.mjs --pacing 100,400 [--runs N] [--timeout S] [--no-wait]
 import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -93,6 +104,7 @@ const { values: flags } = parseArgs({
     pacing: { type: 'string' },
     slow: { type: 'string' },
     'slow-rate': { type: 'string', default: '4' },
+    large: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -107,10 +119,10 @@ if (clientCount > 100) {
   process.exit(2);
 }
 const config = {
-  fileBytes: positiveInt(flags.size ?? (flags.quick ? '16' : '64'), '--size') * MiB,
+  fileBytes: positiveInt(flags.size ?? (flags.large ? '1024' : flags.quick ? '16' : '64'), '--size') * MiB,
   runs: positiveInt(flags.runs, '--runs'),
   clients: clientCount,
-  timeoutS: positiveInt(flags.timeout ?? (flags.quick ? '120' : '240'), '--timeout'),
+  timeoutS: positiveInt(flags.timeout ?? (flags.large ? '900' : flags.quick ? '120' : '240'), '--timeout'),
 };
 
 const N = config.clients;
@@ -126,7 +138,17 @@ const SLOW_ROWS = [
   { id: 'pxc-mc-slow-off', title: 'pxecast multicast, 1 slow client (rule off)', server: 'pxecastSlowOff', clients: N, multicast: true, slowClient: true, plain: 'pxc-mc' },
   { id: 'atftpd-mc-slow', title: 'atftpd multicast, 1 slow client', server: 'atftpd', clients: N, multicast: true, slowClient: true, plain: 'atftpd-mc' },
 ];
-const ALL_SCENARIOS = [
+// The issue's staggered row: 5 clients, 1 s apart.
+const STAGGER = { clients: 5, ms: 1000 };
+const LARGE_SCENARIOS = [
+  { id: 'single', title: 'single unicast download (pxecast)', server: 'pxecast', clients: 1, multicast: false },
+  { id: 'big-pxc-mc', title: 'pxecast, RFC 2090 request (rollover off: served unicast)', server: 'pxecast', clients: N, multicast: true, versus: 'big-atftpd-mc' },
+  { id: 'big-pxc-mc-stagger', title: `pxecast, RFC 2090 request, ${STAGGER.ms / 1000} s apart (rollover off)`, server: 'pxecast', clients: STAGGER.clients, staggerMs: STAGGER.ms, multicast: true, versus: 'big-atftpd-mc-stagger' },
+  { id: 'big-pxc-roll', title: 'pxecast multicast, rollover = true', server: 'pxecastRollover', clients: N, multicast: true },
+  { id: 'big-atftpd-mc', title: 'atftpd multicast', server: 'atftpd', clients: N, multicast: true },
+  { id: 'big-atftpd-mc-stagger', title: `atftpd multicast, ${STAGGER.ms / 1000} s apart`, server: 'atftpd', clients: STAGGER.clients, staggerMs: STAGGER.ms, multicast: true },
+];
+const ALL_SCENARIOS = flags.large ? LARGE_SCENARIOS : [
   { id: 'single', title: 'single unicast download (pxecast)', server: 'pxecast', clients: 1, multicast: false },
   { id: 'pxc-mc', title: 'pxecast multicast', server: 'pxecast', clients: N, multicast: true },
   { id: 'pxc-uc', title: `pxecast unicast ×${N}`, server: 'pxecast', clients: N, multicast: false, full: true },
@@ -247,6 +269,7 @@ async function main() {
     pxecastMin: pxecastServer(serverNs, serverEnd.address, `pxecast (min_clients = ${N})`, [`min_clients = ${N}`]),
     pxecastSlow: pxecastServer(serverNs, serverEnd.address, 'pxecast (slow_rate)', [`slow_rate = ${slowRate}`, 'slow_after = 2s']),
     pxecastSlowOff: pxecastServer(serverNs, serverEnd.address, 'pxecast (slow rule off)', ['slow_rate = 0', 'slow_share = 0']),
+    pxecastRollover: pxecastServer(serverNs, serverEnd.address, 'pxecast (rollover = true)', ['rollover = true']),
     atftpd: atftpdServer(serverNs, serverEnd.address, clients[0].ns),
     ...(BASELINE_CLI ? { pxecastBase: pxecastServer(serverNs, serverEnd.address, 'pxecast-baseline', [], BASELINE_CLI) } : {}),
   };
@@ -289,7 +312,7 @@ async function main() {
     await running?.stop();
   }
 
-  const report = [header(atftp), table(outcomes), ...(slowPps === null ? [] : [slowTable(outcomes)]), ...(BASELINE_CLI ? [baselineTable(outcomes)] : []),
+  const report = [header(atftp), table(outcomes), ...(slowPps === null ? [] : [slowTable(outcomes)]), ...(flags.large ? [versusTable(outcomes)] : []), ...(BASELINE_CLI ? [baselineTable(outcomes)] : []),
     details(outcomes, servers)].join('\n\n') + '\n';
   console.log('\n' + report);
   console.error(`written to ${writeReport('multicast', report)}`);
@@ -316,7 +339,7 @@ async function main() {
       const rest = await Promise.all(members.slice(offset).map((c, i) => fetchOne(c, i + offset)));
       const results = first ? [await first, ...rest] : rest;
       async function fetchOne(c, i) {
-        if (scenario.multicast) await sleep(i * STAGGER_S * 1000);
+        if (scenario.multicast) await sleep(i * (scenario.staggerMs ?? STAGGER_S * 1000));
         const args = [
           ...(scenario.multicast ? ['--option', 'multicast'] : []),
           '--option', `blksize ${BLKSIZE}`,
@@ -520,6 +543,27 @@ function slowTable(outcomes) {
   return lines.join('\n');
 }
 
+/** --large: each pxecast row against atftpd's row of the same clients, in this run. */
+function versusTable(outcomes) {
+  const lines = ['## pxecast / atftpd (same run)', '',
+    '| scenario | wall time (s) pxecast / atftpd | ratio | tx bytes / file pxecast / atftpd | ratio |', '|---|---:|---:|---:|---:|'];
+  for (const ours of SCENARIOS.filter((s) => s.versus)) {
+    const theirs = SCENARIOS.find((s) => s.id === ours.versus);
+    const a = summarize(outcomes.get(ours));
+    const b = summarize(outcomes.get(theirs));
+    const complete = (x) => !x.na && x.failures.length === 0 && x.timeouts.length === 0;
+    const why = (x, name) => (x.na ? `${name}: ${x.na}` : `${name}: ${x.failures.length + x.timeouts.length}/${x.total} without a verified copy` +
+      (x.failures.length ? ` (${[...new Set(x.failures.map((f) => f.reason))].join('; ')})` : ''));
+    const wall = (x) => (complete(x) ? x.wall.toFixed(2) : 'FAIL');
+    const ratio = (x) => (x.na ? 'n/a' : x.ratio.toFixed(3));
+    const both = complete(a) && complete(b);
+    lines.push(`| ${ours.title} | ${wall(a)} / ${wall(b)} | ${both ? `${(a.wall / b.wall).toFixed(2)}×` : 'n/a'} | ` +
+      `${ratio(a)} / ${ratio(b)} | ${both ? `${(a.ratio / b.ratio).toFixed(2)}×` : 'n/a'} |`);
+    for (const [x, name] of [[a, 'pxecast'], [b, 'atftpd']]) if (!complete(x)) lines.push(`|   ${why(x, name)} | | | | |`);
+  }
+  return lines.join('\n');
+}
+
 /** PXECAST_BASELINE: wall time and server tx of each pxecast scenario, this build / baseline. */
 function baselineTable(outcomes) {
   const lines = ['## This build / PXECAST_BASELINE', '',
@@ -542,7 +586,7 @@ function details(outcomes, servers) {
   const lines = ['## Details', ''];
   const baseline = summarize(outcomes.get(SCENARIOS[0]));
   const mc = SCENARIOS.find((s) => s.id === 'pxc-mc');
-  const m = summarize(outcomes.get(mc));
+  const m = mc ? summarize(outcomes.get(mc)) : { na: 'not measured' };
   if (!m.na && !baseline.na) {
     const ratioOk = m.ratio <= GOAL_BYTES_RATIO;
     const timeOk = m.wall <= GOAL_TIME_FACTOR * baseline.wall;
@@ -576,12 +620,12 @@ function header(atftp) {
     `- ${machineLine()}`,
     `- one bridged LAN of network namespaces (veth + bridge, multicast snooping off): 1 server, ${N} clients`,
     `- ${config.fileBytes / MiB} MiB pseudo-random file, atftp clients with \`--option "blksize ${BLKSIZE}"\`` +
-      ` (plus \`--option multicast\` in the multicast rows), ${STAGGER_S > 0 ? `multicast clients started ${STAGGER_S} s apart` : 'all started together'}; median of ` +
+      ` (plus \`--option multicast\` in the multicast rows), ${STAGGER_S > 0 ? `multicast clients started ${STAGGER_S} s apart` : 'all started together'}${flags.large ? ' (rows marked "apart": 1 s apart)' : ''}; median of ` +
       `${config.runs} run(s); every copy checked by sha256 (a mismatch is FAIL); cap ${config.timeoutS} s`,
     '- wall time: first client started to last client exited; server tx bytes: the server namespace\'s LAN ' +
       `interface counter, before and ${TX_SETTLE_MS / 1000} s after, including headers, OACKs and repairs`,
     '- pxecast: `[tftp] max_blksize = 1468`, `[multicast] start_delay = 2s` (DATA 1 waits 2 s for members), ' +
-      `the rest default (the min_clients row adds \`min_clients = ${N}\`: DATA 1 as soon as all ${N} have joined); atftpd: \`--mcast-addr ${ATFTPD_MCAST.addr} --mcast-port ${ATFTPD_MCAST.port} --mcast-ttl ${ATFTPD_MCAST.ttl}\``,
+      `the rest default (the min_clients row adds \`min_clients = ${N}\`: DATA 1 as soon as all ${N} have joined; the rollover row \`rollover = true\`); atftpd: \`--mcast-addr ${ATFTPD_MCAST.addr} --mcast-port ${ATFTPD_MCAST.port} --mcast-ttl ${ATFTPD_MCAST.ttl}\``,
   ].join('\n');
 }
 

@@ -77,6 +77,8 @@ export interface MulticastConfig {
   readonly startDelayMs: number;
   readonly minClients: number;
   readonly maxClients: number;
+  /** Files of more than 65535 blocks are multicast with wrapping block numbers (wrap-position.ts). */
+  readonly rollover: boolean;
   /** Global cap over all multicast sessions, and the per-session floor of the AIMD pacer. */
   readonly maxRateMbps: number;
   readonly minRateMbps: number;

@@ -199,6 +199,7 @@ function buildMulticast(m: SectionValues): MulticastConfig {
     startDelayMs: m.int('start_delay'),
     minClients: m.int('min_clients'),
     maxClients: m.int('max_clients'),
+    rollover: m.bool('rollover'),
     maxRateMbps: m.int('max_rate'),
     minRateMbps: m.int('min_rate'),
     masterTimeoutMs: m.int('master_timeout'),

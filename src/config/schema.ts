@@ -325,6 +325,15 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         example: '64',
       },
       {
+        key: 'rollover',
+        type: { kind: 'bool' },
+        required: false,
+        default: 'false',
+        description:
+          'Multicast files of more than 65535 blocks at the requested block size, block numbers wrapping from 65535 to 0 as in unicast; only for RFC 2090 clients that follow a wrap. atftp 0.8 cannot: a master that rejects the block after the wrap is ended with an ERROR and its host is served by unicast for `deaf_memory`. false serves such files by unicast from the start.',
+        example: 'false',
+      },
+      {
         key: 'max_rate',
         type: { kind: 'int', min: 1, max: 100000, unit: 'Mbit/s' },
         required: false,

@@ -12,6 +12,9 @@
 // - a master too slow for the group (flowcontrol/slow-member.ts) is moved out: it finishes on its
 //   own unicast stream from the session port, from where it was, and the next member drives the
 //   group.
+// - block numbers past 65535 (wrap-position.ts): absolute indices inside, index mod 65536 on the
+//   wire, every ACK placed by its member's known position; a wrapped block goes to the group only
+//   once every member hearing it has followed a wrap, and a master that cannot is ended.
 import { encodeTftp, TftpErrorCode, type TftpPacket } from '../codec/tftp-packet.js';
 import type { RequestedOptions } from '../codec/tftp-options.js';
 import type { PeerAddress } from '../io/ports.js';
@@ -26,6 +29,7 @@ import type { TransferOutcome, TransferProgress } from '../tftp/transfer-types.j
 import { MasterStream } from './master-stream.js';
 import { SessionMembers } from './session-members.js';
 import { combinedStats, memberProgress, sessionStreamSettings, sessionSummary, type Member, type MulticastSessionDeps, type SessionState } from './session-records.js';
+import { noteAcknowledged, noteReached, placeReport, WIRE_SPAN, wireBlock, wraps } from './wrap-position.js';
 
 export class MulticastSession {
   private state: SessionState = 'gathering';
@@ -62,6 +66,9 @@ export class MulticastSession {
         return false;
       },
       onReadError: (e) => this.abort(`read failed: ${e.message}`),
+      everyMemberFollowsWrap: () => this.members.all().every((m) => !(m.state === 'listening' || m.state === 'master') || m.unicast || m.followsWrap),
+      onTransmit: (index, toGroup, master) => this.noteSent(index, toGroup, master as Member),
+      onCannotFollowWrap: (master, block) => this.cannotFollowWrap(master as Member, block),
     });
     this.finalIndex = this.stream.finalIndex;
     this.oackTimer = new LazyTimer(deps.clock, () => this.onOackTimeout());
@@ -86,6 +93,11 @@ export class MulticastSession {
 
   get sessionState(): SessionState {
     return this.state;
+  }
+
+  /** Its block numbers go past 65535 (wrap-position.ts). */
+  get wrapsBlockNumbers(): boolean {
+    return wraps(this.finalIndex);
   }
 
   memberCount(): number {
@@ -150,11 +162,25 @@ export class MulticastSession {
     this.lastHeardAt = this.deps.clock.now();
     member.lastHeardAt = this.lastHeardAt;
     switch (packet.op) {
-      case 'ACK':
-        if (member.movedOut) this.onMovedOutAck(member, packet.block);
-        else if (member === this.master) this.onMasterAck(packet.block);
-        else this.onListenerAck(member, packet.block);
+      case 'ACK': {
+        // The 16-bit number placed by what this member holds and was sent (wrap-position.ts).
+        const index = placeReport(packet.block, member.position);
+        if (index === null) {
+          this.deps.log.debug('ACK not placed: its block number fits more than one block this member may hold', {
+            peer: `${from.address}:${from.port}`,
+            block: packet.block,
+            floor: member.position.floor,
+            ceiling: member.position.ceiling,
+          });
+          return;
+        }
+        noteAcknowledged(member.position, index);
+        if (index >= WIRE_SPAN) member.followsWrap = true;
+        if (member.movedOut) this.onMovedOutAck(member, index);
+        else if (member === this.master) this.onMasterAck(index);
+        else this.onListenerAck(member, index);
         return;
+      }
       case 'ERROR':
         this.endMember(member, 'aborted-by-client', `client sent ERROR ${packet.code}: ${packet.message}`);
         return;
@@ -338,6 +364,8 @@ export class MulticastSession {
         return false;
       },
       onReadError: (e) => this.abort(`read failed: ${e.message}`),
+      onTransmit: (index) => noteReached(master.position, index),
+      onCannotFollowWrap: (_, block) => this.cannotFollowWrap(master, block),
     });
     this.ownStreams.set(master, own);
     this.movedOutStreams.push(own);
@@ -396,6 +424,35 @@ export class MulticastSession {
 
   private resendOnUnexpected(): void {
     if (this.state === 'sending') this.stream.resendOnUnexpected();
+  }
+
+  // ----------------------------------------------------------------------------------------------
+  // Block numbers past 65535
+
+  /** Block `index` went to the group (every live member that hears it) or to the master alone. */
+  private noteSent(index: number, toGroup: boolean, master: Member): void {
+    if (!toGroup) {
+      noteReached(master.position, index);
+      return;
+    }
+    for (const m of this.members.all()) {
+      if ((m.state === 'listening' || m.state === 'master') && !m.unicast) noteReached(m.position, index);
+    }
+  }
+
+  /** The master rejected the block after a wrap: nothing past 65535 can reach it in this transfer
+   *  (atftp 0.8), so it ends with an ERROR saying so, and its host's next request for a file that
+   *  wraps is served by unicast, which it follows. */
+  private cannotFollowWrap(master: Member, block: number): void {
+    this.deps.wrapUnableHosts?.note(master.peer.address);
+    this.deps.log.info('member cannot follow a block-number wrap: ended, its next request is served by unicast', {
+      peer: `${master.peer.address}:${master.peer.port}`,
+      block,
+      wire_block: wireBlock(block),
+      blocks: this.finalIndex,
+    });
+    this.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.NOT_DEFINED, message: 'block numbers wrap past 65535 here; ask again without multicast' }), master.peer);
+    this.endMember(master, 'protocol-error', `cannot follow the block-number wrap at block ${block}`);
   }
 
   // ----------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import type { TftpOption } from '../codec/tftp-packet.js';
 import { ResendLimiter } from '../flowcontrol/resend-on-unexpected.js';
 import { peerKey, type PeerAddress } from '../io/ports.js';
 import type { Member } from './session-records.js';
+import { startPosition } from './wrap-position.js';
 
 const isLive = (m: Member) => m.state === 'listening' || m.state === 'master';
 
@@ -25,6 +26,8 @@ export class SessionMembers {
       lastOackAt: -Infinity,
       movedOut: false,
       lastHeardAt: joinedAt,
+      position: startPosition(),
+      followsWrap: false,
       unicast: knownDeaf,
       heardGroup: false,
       retransmits: 0,

@@ -12,6 +12,7 @@ import type { TransferProgress, TransferResult } from '../tftp/transfer-types.js
 import type { DeafHosts } from './deaf-hosts.js';
 import type { GroupPort } from './group-pool.js';
 import type { MasterStream, MasterStreamDeps, StreamMaster, StreamStats } from './master-stream.js';
+import type { KnownPosition } from './wrap-position.js';
 
 export type SessionState = 'gathering' | 'sending' | 'closed';
 export type MemberState = 'listening' | 'master' | 'done' | 'failed';
@@ -37,6 +38,8 @@ export interface Member extends StreamMaster {
   movedOut: boolean;
   /** When its last packet reached the session port (a moved-out member's silence bound). */
   lastHeardAt: number;
+  /** What it holds, at least and at most, by absolute block index: places its 16-bit ACKs. */
+  readonly position: KnownPosition;
   readonly oackLimiter: ResendLimiter;
 }
 
@@ -83,6 +86,9 @@ export interface MulticastSessionDeps {
   /** Hosts found deaf to the group, shared by every session: noted by the stream, consulted on join. */
   readonly deafHosts: DeafHosts;
   readonly log: Logger;
+  /** Hosts found unable to follow a block-number wrap, shared by every session: noted here, their
+   *  next request for a file that wraps is served by unicast (rfc2090-sessions.ts). */
+  readonly wrapUnableHosts?: DeafHosts;
   readonly onMemberEnd: (member: Member, result: TransferResult) => void;
   readonly onClose: (summary: SessionSummary) => void;
 }

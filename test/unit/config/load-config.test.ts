@@ -60,6 +60,7 @@ test('a minimal config gets every default', () => {
       startDelayMs: 2000,
       minClients: 0,
       maxClients: 64,
+      rollover: false,
       maxRateMbps: 1000,
       minRateMbps: 8,
       masterTimeoutMs: 2000,
