@@ -62,6 +62,9 @@ export interface TftpConfig {
   /** Absolute path of the upload directory, or null when uploads (WRQ) are refused. */
   readonly uploadDir: string | null;
   readonly maxUploadSize: number;
+  /** Worker threads that run unicast read transfers: 'auto' (one per core the process may use), or
+   *  a number; 0 runs them in the main thread. Read at start only. */
+  readonly workers: number | 'auto';
 }
 
 export interface MulticastConfig {

@@ -236,6 +236,15 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         description: 'Largest file a client may upload.',
         example: '64M',
       },
+      {
+        key: 'workers',
+        type: { kind: 'int-or-auto', min: 0, max: 64 },
+        required: false,
+        default: 'auto',
+        description:
+          'Worker threads that run unicast read transfers once negotiated (the request port, limits, uploads, multicast and MTFTP stay in the main thread); `auto` is one per CPU the process may use (none on a single CPU), 0 runs every transfer in the main thread. Each worker gets an equal share of the file chunk cache. Read at start only.',
+        example: 'auto',
+      },
     ],
   },
   {
