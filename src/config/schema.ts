@@ -242,7 +242,7 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         required: false,
         default: 'auto',
         description:
-          'Worker threads that run unicast read transfers once negotiated (the request port, limits, uploads, multicast and MTFTP stay in the main thread); `auto` is one per CPU the process may use (none on a single CPU), 0 runs every transfer in the main thread. Each worker gets an equal share of the file chunk cache. Read at start only.',
+          'Worker threads that run unicast read transfers once negotiated (the request port, limits, uploads, multicast and MTFTP stay in the main thread; each thread gets an equal share of the file chunk cache; read at start only): `auto` is one per CPU the process may use (none on a single CPU), 0 runs every transfer in the main thread.',
         example: 'auto',
       },
     ],
