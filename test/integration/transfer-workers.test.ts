@@ -58,7 +58,9 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 10
 /**
  * A raw TFTP reader (blksize 512). It ACKs every block while `acking()` says so and collects the
  * data; `firstData` resolves on the first DATA, `ended` with the received bytes or the ERROR text.
+ * Bounded: it gives up after READER_LIMIT_MS (ended: `{ error: 'gave up' }`).
  */
+const READER_LIMIT_MS = 60_000;
 function rawReader(port: number, file: string, acking: () => boolean = () => true) {
   const socket = dgram.createSocket('udp4');
   const parts: Buffer[] = [];
@@ -66,6 +68,12 @@ function rawReader(port: number, file: string, acking: () => boolean = () => tru
   let markFirst!: () => void;
   const firstData = new Promise<void>((r) => (markFirst = r));
   const ended = new Promise<{ data: Buffer } | { error: string }>((resolve, reject) => {
+    const limit = setTimeout(() => {
+      socket.close();
+      markFirst();
+      resolve({ error: 'gave up' });
+    }, READER_LIMIT_MS);
+    socket.on('close', () => clearTimeout(limit));
     socket.on('message', (msg, from) => {
       const packet = decodeTftp(msg);
       if (packet.op === 'OACK') socket.send(encodeTftp({ op: 'ACK', block: 0 }), from.port, from.address);
@@ -91,7 +99,17 @@ function rawReader(port: number, file: string, acking: () => boolean = () => tru
   socket.bind(0, '127.0.0.1', () =>
     socket.send(encodeTftp({ op: 'RRQ', filename: file, mode: 'octet', options: [{ name: 'blksize', value: '512' }] }), port, '127.0.0.1'),
   );
-  return { firstData, ended, close: () => socket.close() };
+  return {
+    firstData,
+    ended,
+    close: () => {
+      try {
+        socket.close();
+      } catch {
+        // already closed
+      }
+    },
+  };
 }
 
 function pxecast(...args: string[]) {
@@ -113,7 +131,7 @@ describe('the daemon with workers = 2 against real clients (loopback)', () => {
     await daemon?.stop();
   });
 
-  it('serves atftp, curl and tftp-hpa in parallel from both workers, every copy intact', async () => {
+  it('serves atftp, curl and tftp-hpa in parallel from both workers, every copy intact', { timeout: 120_000 }, async () => {
     const host = '127.0.0.1';
     const jobs: Array<[Promise<{ ok: boolean; stderr: string }>, string, Buffer]> = [];
     const add = (p: Promise<{ ok: boolean; stderr: string }>, path: string, expected: Buffer) => jobs.push([p, path, expected]);
@@ -144,7 +162,7 @@ describe('the daemon with workers = 2 against real clients (loopback)', () => {
     assert.deepEqual([...workers].sort(), ['1', '2'], 'transfers ran in both workers');
   });
 
-  it('lists a transfer running in a worker with its progress, and drops it with an ERROR', async () => {
+  it('lists a transfer running in a worker with its progress, and drops it with an ERROR', { timeout: 120_000 }, async () => {
     const reader = rawReader(port, 'big.bin');
     await reader.firstData;
     const session = await until('the transfer with progress in `pxecast sessions`', () => {
@@ -206,7 +224,7 @@ describe('a real worker thread that crashes while serving', () => {
     await server.drain();
   });
 
-  it('ends only that worker\'s transfer (failed), the other completes, a new worker serves on', async () => {
+  it('ends only that worker\'s transfer (failed), the other completes, a new worker serves on', { timeout: 120_000 }, async () => {
     let stalled = false;
     // Worker 1 takes the first transfer; the reader stops ACKing it, so it is still running when its
     // worker dies. Worker 2 takes the second, whose reader reads on to the end.
