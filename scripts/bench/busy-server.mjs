@@ -62,7 +62,9 @@ const pxecastServer = (workers) => ({
     // Limits opened for one host running 500 clients; the RTO settings are the defaults.
     writeFileSync(ini, ['[log]', 'level = info', '[tftp]', `listen = ${host}`, `port = ${port}`, `root = ${root}`,
       'max_transfers = 2000', 'max_transfers_per_client = 2000', 'client_request_rate = 100000',
-      'client_request_burst = 2000', 'max_unconfirmed = 2000', ...(workers === undefined ? [] : [`workers = ${workers}`]), ''].join('\n'));
+      'client_request_burst = 2000', 'max_unconfirmed = 2000', ...(workers === undefined ? [] : [`workers = ${workers}`]),
+      // A control socket of its own: several pxecast instances run side by side.
+      '[control]', `socket = ${join(tmp, `control-${port}.sock`)}`, ''].join('\n'));
     return [process.execPath, [PXECAST_CLI, 'serve', '--config', ini]];
   },
 });
