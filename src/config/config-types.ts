@@ -62,6 +62,9 @@ export interface TftpConfig {
   /** Absolute path of the upload directory, or null when uploads (WRQ) are refused. */
   readonly uploadDir: string | null;
   readonly maxUploadSize: number;
+  /** Worker threads that run unicast read transfers: a number (0, the default: in the main
+   *  thread), or 'auto' (one per core the process may use). Read at start only. */
+  readonly workers: number | 'auto';
 }
 
 export interface MulticastConfig {

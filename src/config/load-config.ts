@@ -183,6 +183,7 @@ function buildTftp(tftp: SectionValues): TftpConfig {
     rtoMaxMs: tftp.int('rto_max'),
     rtoInitialMs: tftp.int('rto_initial'),
     uploadDir: tftp.optionalText('upload_dir'),
+    workers: tftp.intOrAuto('workers'),
     maxUploadSize: tftp.int('max_upload_size'),
   };
 }

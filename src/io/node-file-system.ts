@@ -11,7 +11,8 @@ import { dirname, join, basename } from 'node:path';
 import type { FileStat, FileSystem, OpenedFile, UploadSink, UploadStore } from './ports.js';
 
 const CHUNK_SIZE = 256 * 1024;
-const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+/** The chunk cache of the whole process: with transfer workers, each thread gets an equal share. */
+export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 
 interface SharedFile {
   readonly key: string;
