@@ -70,6 +70,16 @@ async function fetchAll(boundMs: number): Promise<Array<{ code: number | null; o
   return jobs.map((j, i) => ({ code: statuses[i]!.code, output: j.proc.outputTail(), copy: readFileSync(j.local) }));
 }
 
+/** The first daemon line since `since` matching `pattern`, waiting up to `ms` for it. */
+async function logLineWithin(pattern: RegExp, since: Date, ms = 5000): Promise<string | undefined> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const line = logLinesSince(daemon.outputTail(), since).find((l) => pattern.test(l));
+    if (line !== undefined || Date.now() >= deadline) return line;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('RFC 2090 past 65535 blocks with atftp clients (bridged netns LAN)', () => {
   it('atftp cannot follow the wrap: each master is told so alone, every copy stays an intact prefix, and the retry is served by unicast, byte for byte', async () => {
     const since = new Date();
@@ -86,7 +96,9 @@ describe('RFC 2090 past 65535 blocks with atftp clients (bridged netns LAN)', ()
     const verdicts = lines.filter((l) => /member cannot follow a block-number wrap/.test(l));
     assert.equal(verdicts.length, 3, `one verdict per client:${serverLog()}`);
     for (const v of verdicts) assert.equal(logField(v, 'block'), '65536');
-    const session = lines.find((l) => / multicast session /.test(l) && /bytes_sent=/.test(l));
+    // The session's summary follows the last member's end; it reaches us through a pipe and can
+    // trail that client's exit.
+    const session = await logLineWithin(/ multicast session .*bytes_sent=/, since);
     assert.ok(session, `the session ended:${serverLog()}`);
     assert.equal(logField(session, 'members'), '3', 'one session for all three');
 
