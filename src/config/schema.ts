@@ -240,7 +240,7 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         key: 'workers',
         type: { kind: 'int-or-auto', min: 0, max: 64 },
         required: false,
-        default: '0',
+        default: 'auto',
         description:
           'Worker threads that run unicast read transfers once negotiated (the request port, limits, uploads, multicast and MTFTP stay in the main thread; each thread gets an equal share of the file chunk cache; read at start only): 0 runs every transfer in the main thread, `auto` one worker per CPU the process may use (none on a single CPU).',
         example: 'auto',

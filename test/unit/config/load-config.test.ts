@@ -48,7 +48,7 @@ test('a minimal config gets every default', () => {
       rtoInitialMs: 1000,
       uploadDir: null,
       maxUploadSize: 64 * 1024 * 1024,
-      workers: 0,
+      workers: 'auto',
     },
     multicast: {
       enabled: true,
