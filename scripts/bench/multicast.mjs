@@ -13,7 +13,9 @@
 //      inbound UDP is limited to PPS datagrams/s (iptables `limit` in its namespace); it asks
 //      first (so it is the master from the start; the others start once the server has logged its
 //      request), the other N-1 join. Rows: pxecast with `slow_rate = --slow-rate` (default 4
-//      Mbit/s), pxecast with the rule off (`slow_rate = 0`, `slow_share = 0`), atftpd; next to
+//      Mbit/s), pxecast with the defaults only (`slow_share` 10%, no `slow_rate`, `slow_after`
+//      5 s: the probe turn finds the reference pace), pxecast with the rule off (`slow_rate = 0`,
+//      `slow_share = 0`), atftpd; next to
 //      the plain multicast rows of the same run (N normal clients). The slow-member table gives
 //      the normal members' time (until the last of them exits) and the slow one's, and the normal
 //      members' time ÷ the plain row of the same server.
@@ -56,7 +58,8 @@
 //
 // --stagger S starts the clients of every multicast row S seconds apart (default 0: together) and
 // lists each pxecast member's join point (joined_after_packets) and where it ended; --only ID,ID
-// runs just those rows (single, pxc-mc, pxc-uc, pxc-mc-min, atftpd-single, atftpd-mc, pxc-mc-loss).
+// runs just those rows (single, pxc-mc, pxc-uc, pxc-mc-min, atftpd-single, atftpd-mc, pxc-mc-loss;
+// with --slow also pxc-mc-slow, pxc-mc-slow-default, pxc-mc-slow-off, atftpd-mc-slow).
 //
 // Usage: node scripts/bench/multicast.mjs [--quick] [--runs N] [--clients N] [--timeout S]
 //                                         [--size MiB] [--no-loss] [--no-wait]
@@ -135,6 +138,7 @@ const slowPps = flags.slow === undefined ? null : positiveInt(flags.slow, '--slo
 const slowRate = positiveInt(flags['slow-rate'], '--slow-rate');
 const SLOW_ROWS = [
   { id: 'pxc-mc-slow', title: `pxecast multicast, 1 slow client (slow_rate = ${slowRate})`, server: 'pxecastSlow', clients: N, multicast: true, slowClient: true, plain: 'pxc-mc' },
+  { id: 'pxc-mc-slow-default', title: 'pxecast multicast, 1 slow client (defaults: slow_share only)', server: 'pxecast', clients: N, multicast: true, slowClient: true, plain: 'pxc-mc' },
   { id: 'pxc-mc-slow-off', title: 'pxecast multicast, 1 slow client (rule off)', server: 'pxecastSlowOff', clients: N, multicast: true, slowClient: true, plain: 'pxc-mc' },
   { id: 'atftpd-mc-slow', title: 'atftpd multicast, 1 slow client', server: 'atftpd', clients: N, multicast: true, slowClient: true, plain: 'atftpd-mc' },
 ];

@@ -10,7 +10,21 @@
 // they showed it in their own turns), while another member waits on the group, is too slow for it:
 // the session moves it out (it finishes by unicast from the session port, at its own pace) and the
 // next member drives the group. One window is enough evidence: a window is seconds of lock-step
-// blocks, not one lost packet. Pure: the caller owns the timer and says when a window is over.
+// blocks, not one lost packet. A member whose recorded pace already proves it too slow is moved
+// out as soon as it answers when made master again (it asks for what it missed from where it is),
+// without dragging the group through one more window.
+//
+// The probe turn: `slow_share` needs a reference, and when the first master keeps the role to the
+// end nobody else is ever measured, so a slow first master sets the whole group's pace unjudged.
+// So when a window of a master's turn ends, other members wait on the group, no other member has a
+// measured pace, and the session has not probed yet, the role goes to a waiting member (the next
+// master in line that hears the group) for at least one window: its pace is the reference. It then
+// keeps the role like any master (judged window by window: a slow one is moved out and the role
+// goes back in line); the former master, a listener now, is judged by its record when it becomes
+// master again. At most one probe per session; costs two OACKs (`mc=0` to the former master,
+// `mc=1` to the probe), no DATA: the switch happens on the master's ACK, between two blocks.
+//
+// Pure: the caller owns the timer and says when a window is over.
 
 export interface SlowMemberPolicy {
   /** `[multicast] slow_rate`, Mbit/s; 0: no absolute threshold. */
@@ -26,6 +40,13 @@ export interface SlowMemberPolicy {
 export const MIN_MEASURED_BLOCKS = 64;
 
 export type PaceVerdict = { readonly slow: false } | { readonly slow: true; readonly paceMbps: number; readonly why: string };
+
+/** What the session does when a window of a master's turn is over. */
+export type WindowDecision =
+  | { readonly action: 'keep' }
+  | { readonly action: 'move-out'; readonly why: string }
+  /** Hand the role to the next waiting member at the master's next ACK (the probe turn). */
+  | { readonly action: 'probe' };
 
 const NOT_SLOW: PaceVerdict = { slow: false };
 
@@ -53,18 +74,40 @@ export function judgePace(e: {
   readonly othersMbps: readonly number[];
   /** Some other member is waiting on the group (nobody else: nobody is dragged). */
   readonly othersWaiting: boolean;
+  /** What the pace was measured over, for the log (default: one window). */
+  readonly over?: string;
 }): PaceVerdict {
   if (!e.othersWaiting || !policyEnabled(e.policy)) return NOT_SLOW;
   const pace = e.paceMbps;
   const shown = Math.round(pace * 100) / 100;
+  const over = e.over ?? `${e.policy.windowMs} ms`;
   if (e.policy.absoluteMbps > 0 && pace < e.policy.absoluteMbps) {
-    return { slow: true, paceMbps: pace, why: `${shown} Mbit/s over ${e.policy.windowMs} ms, under slow_rate ${e.policy.absoluteMbps} Mbit/s` };
+    return { slow: true, paceMbps: pace, why: `${shown} Mbit/s over ${over}, under slow_rate ${e.policy.absoluteMbps} Mbit/s` };
   }
   const med = median(e.othersMbps);
   if (e.policy.sharePercent > 0 && med !== null && pace < (med * e.policy.sharePercent) / 100) {
-    return { slow: true, paceMbps: pace, why: `${shown} Mbit/s over ${e.policy.windowMs} ms, under ${e.policy.sharePercent}% of the session median ${Math.round(med * 100) / 100} Mbit/s` };
+    return { slow: true, paceMbps: pace, why: `${shown} Mbit/s over ${over}, under ${e.policy.sharePercent}% of the session median ${Math.round(med * 100) / 100} Mbit/s` };
   }
   return NOT_SLOW;
+}
+
+/** The rule at the end of a window: a slow master moves out; an unjudged one (slow_share has no
+ *  reference yet) hands the role over once for a probe turn; otherwise it keeps the role. */
+export function decideWindowEnd(e: {
+  readonly policy: SlowMemberPolicy;
+  readonly verdict: PaceVerdict;
+  readonly othersWaiting: boolean;
+  /** Some other member has a measured pace (a reference for slow_share). */
+  readonly othersMeasured: boolean;
+  /** The session has already decided its one probe. */
+  readonly probed: boolean;
+  /** A waiting member could take the role (it hears the group). */
+  readonly probeCandidate: boolean;
+}): WindowDecision {
+  if (e.verdict.slow) return { action: 'move-out', why: e.verdict.why };
+  const unjudged = policyEnabled(e.policy) && e.policy.sharePercent > 0 && !e.othersMeasured;
+  if (unjudged && e.othersWaiting && e.probeCandidate && !e.probed) return { action: 'probe' };
+  return { action: 'keep' };
 }
 
 /**
@@ -77,6 +120,7 @@ export class PaceWatch<K> {
   private turnFrom = 0;
   private turnBlocks = 0;
   private readonly measured = new Map<K, { blocks: number; ms: number }>();
+  private probed = false;
 
   constructor(
     private readonly policy: SlowMemberPolicy,
@@ -117,12 +161,42 @@ export class PaceWatch<K> {
   /** A window of `member`'s turn is over: the verdict, and the next window starts. */
   judge(member: K, now: number, othersWaiting: boolean): PaceVerdict {
     const pace = paceMbps(this.windowBlocks, this.blksize, now - this.windowFrom);
-    const othersMbps: number[] = [];
-    for (const [k, m] of this.measured) {
-      if (k !== member && m.blocks >= MIN_MEASURED_BLOCKS) othersMbps.push(paceMbps(m.blocks, this.blksize, m.ms));
-    }
     this.windowFrom = now;
     this.windowBlocks = 0;
-    return judgePace({ policy: this.policy, paceMbps: pace, othersMbps, othersWaiting });
+    return judgePace({ policy: this.policy, paceMbps: pace, othersMbps: this.othersMbps(member), othersWaiting });
+  }
+
+  /** A window of `member`'s turn is over: what the session does (decideWindowEnd); a probe
+   *  decided here is the session's only one. */
+  windowOver(member: K, now: number, e: { readonly othersWaiting: boolean; readonly probeCandidate: boolean }): WindowDecision {
+    const verdict = this.judge(member, now, e.othersWaiting);
+    const decision = decideWindowEnd({
+      policy: this.policy,
+      verdict,
+      othersWaiting: e.othersWaiting,
+      othersMeasured: this.othersMbps(member).length > 0,
+      probed: this.probed,
+      probeCandidate: e.probeCandidate,
+    });
+    if (decision.action === 'probe') this.probed = true;
+    return decision;
+  }
+
+  /** `member` answers as master again: its record of earlier turns judged at once, so that one
+   *  already proven too slow does not drag the group through another window. */
+  judgeRecord(member: K, othersWaiting: boolean): PaceVerdict {
+    const m = this.measured.get(member);
+    if (m === undefined || m.blocks < MIN_MEASURED_BLOCKS) return NOT_SLOW;
+    const over = `its earlier turns (${m.blocks} blocks in ${Math.round(m.ms)} ms)`;
+    return judgePace({ policy: this.policy, paceMbps: paceMbps(m.blocks, this.blksize, m.ms), othersMbps: this.othersMbps(member), othersWaiting, over });
+  }
+
+  /** Paces of the measured members other than `member`. */
+  private othersMbps(member: K): number[] {
+    const out: number[] = [];
+    for (const [k, m] of this.measured) {
+      if (k !== member && m.blocks >= MIN_MEASURED_BLOCKS) out.push(paceMbps(m.blocks, this.blksize, m.ms));
+    }
+    return out;
   }
 }

@@ -11,7 +11,8 @@
 //   blocks by unicast from the same session (deafness.ts), known deaf hosts from the start;
 // - a master too slow for the group (flowcontrol/slow-member.ts) is moved out: it finishes on its
 //   own unicast stream from the session port, from where it was, and the next member drives the
-//   group.
+//   group; a first master nobody else was measured against hands the role over once (the probe
+//   turn) so that its pace has a reference.
 // - block numbers past 65535 (wrap-position.ts): absolute indices inside, index mod 65536 on the
 //   wire, every ACK placed by its member's known position; a wrapped block goes to the group only
 //   once every member hearing it has followed a wrap, and a master that cannot is ended.
@@ -50,6 +51,8 @@ export class MulticastSession {
   /** The slow-member rule's accounting, and the timer that closes each window of a turn. */
   private readonly pace: PaceWatch<Member>;
   private readonly paceTimer: LazyTimer;
+  /** A probe turn was decided at the end of the master's window: it happens at its next ACK. */
+  private probeDue = false;
   /** Members moved out of the group, each on its own unicast stream; every such stream ever made
    *  (the summary counts their packets). */
   private readonly ownStreams = new Map<Member, MasterStream>();
@@ -241,6 +244,7 @@ export class MulticastSession {
     this.master = member;
     member.state = 'master';
     this.masterAnswered = false;
+    this.probeDue = false;
     this.stream.beginTurn(member);
     this.sendOack(member, true);
     this.oackTimer.arm(this.stream.rtt.rtoMs());
@@ -249,7 +253,8 @@ export class MulticastSession {
 
   private onMasterAck(n: number): void {
     const master = this.master!;
-    if (!this.masterAnswered) {
+    const opening = !this.masterAnswered;
+    if (opening) {
       this.masterAnswered = true;
       this.oackTimer.disarm();
     }
@@ -266,9 +271,19 @@ export class MulticastSession {
       return;
     }
     this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
+    if (opening && n < this.finalIndex && this.pace.enabled) {
+      // Its first answer as master says where it is; a record that already proves it too slow
+      // sends it on its own stream from there, before it drags the group through another window.
+      const record = this.pace.judgeRecord(master, this.members.othersOnTheGroup(master));
+      if (record.slow) {
+        this.moveOut(master, n + 1, record.why);
+        return;
+      }
+    }
     // ACK n with n at or past the block in flight: the group moved one block under this master.
     const inFlight = this.stream.inFlight;
     if (inFlight > 0 && n >= inFlight) this.pace.delivered();
+    if (this.probeDue && n < this.finalIndex && this.probeTurn(master)) return;
     if (this.stream.onAck(n)) this.endMember(master, 'complete', '');
   }
 
@@ -313,12 +328,11 @@ export class MulticastSession {
 
   /** The oldest unfinished member becomes master; members that have answered come first (a forged
    *  request never answers), those passed over after the others. */
-  private promote(): void {
+  private promote(next = this.members.nextMaster()): void {
     this.stream.endTurn();
     this.oackTimer.disarm();
     this.masterTimer.disarm();
     this.paceTimer.disarm();
-    const next = this.members.nextMaster();
     if (!next) {
       this.master = null;
       if (this.ownStreams.size === 0) this.close(); // else the last moved-out member closes it
@@ -341,16 +355,45 @@ export class MulticastSession {
   private onPaceWindow(): void {
     const master = this.master;
     if (master === null || this.state !== 'sending') return;
-    const verdict = this.pace.judge(master, this.deps.clock.now(), this.members.othersOnTheGroup(master));
-    if (verdict.slow && this.stream.inFlight > 0) this.moveOut(master, verdict.why);
-    else this.paceTimer.arm(this.pace.windowMs);
+    const decision = this.pace.windowOver(master, this.deps.clock.now(), {
+      othersWaiting: this.members.othersOnTheGroup(master),
+      probeCandidate: this.members.probeCandidate() !== undefined,
+    });
+    if (decision.action === 'move-out' && this.stream.inFlight > 0) {
+      this.moveOut(master, this.stream.inFlight, decision.why);
+      return;
+    }
+    if (decision.action === 'probe') this.probeDue = true;
+    this.paceTimer.arm(this.pace.windowMs);
   }
 
-  /** The master leaves the group: it keeps `mc=1` and gets the rest, from the block in flight, on
-   *  its own stream by unicast from the session port (the path a deaf master takes, master-stream.ts);
-   *  the next member drives the group. */
-  private moveOut(master: Member, why: string): void {
-    const at = this.stream.inFlight;
+  /** The probe turn, on the master's ACK (between two blocks: nothing of ours is in flight to
+   *  it): the role goes to the next member in line that hears the group, whose pace becomes the
+   *  reference; the former master is told `mc=0` (RFC 2090: it listens again; atftp stops ACKing)
+   *  and keeps its place in line. False when nobody can take the role any more. */
+  private probeTurn(master: Member): boolean {
+    this.probeDue = false;
+    const next = this.members.probeCandidate();
+    if (next === undefined) return false;
+    const now = this.deps.clock.now();
+    this.pace.endTurn(master, now);
+    master.state = 'listening';
+    master.oackLimiter.allow(now); // an OACK to it: a stray ACK that crossed it draws no second one
+    this.sendOack(master, false);
+    this.deps.log.info('probe turn: the master role goes to the next member, to measure a reference pace for slow_share', {
+      peer: `${master.peer.address}:${master.peer.port}`,
+      to: `${next.peer.address}:${next.peer.port}`,
+      block: this.stream.inFlight,
+    });
+    this.master = null;
+    this.promote(next);
+    return true;
+  }
+
+  /** The master leaves the group: it keeps `mc=1` and gets the rest, from block `at`, on its own
+   *  stream by unicast from the session port (the path a deaf master takes, master-stream.ts); the
+   *  next member drives the group. */
+  private moveOut(master: Member, at: number, why: string): void {
     this.pace.endTurn(master, this.deps.clock.now());
     master.movedOut = true;
     master.unicast = true;

@@ -7,6 +7,8 @@ import type { Member } from './session-records.js';
 import { startPosition } from './wrap-position.js';
 
 const isLive = (m: Member) => m.state === 'listening' || m.state === 'master';
+/** Order of the line for the master role: answered first, passed over last, then oldest. */
+const inLine = (a: Member, b: Member) => Number(b.heardSinceJoin) - Number(a.heardSinceJoin) || a.passedOver - b.passedOver || a.joinedAt - b.joinedAt;
 
 export class SessionMembers {
   private readonly list: Member[] = [];
@@ -80,9 +82,13 @@ export class SessionMembers {
   /** The next master: the oldest listening member; members that have answered come first (a
    *  forged request never answers), those passed over after the others. */
   nextMaster(): Member | undefined {
-    return this.list
-      .filter((m) => m.state === 'listening')
-      .sort((a, b) => Number(b.heardSinceJoin) - Number(a.heardSinceJoin) || a.passedOver - b.passedOver || a.joinedAt - b.joinedAt)[0];
+    return this.list.filter((m) => m.state === 'listening').sort(inLine)[0];
+  }
+
+  /** Who takes a probe turn (flowcontrol/slow-member.ts): the next master in line that hears the
+   *  group (a member served by unicast would move nothing for the others). */
+  probeCandidate(): Member | undefined {
+    return this.list.filter((m) => m.state === 'listening' && !m.unicast).sort(inLine)[0];
   }
 
   /** The first listening member in join order (10.1 rule 2, while gathering). */

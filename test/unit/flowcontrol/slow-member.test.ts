@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { judgePace, median, MIN_MEASURED_BLOCKS, PaceWatch, paceMbps, type SlowMemberPolicy } from '../../../src/flowcontrol/slow-member.js';
+import { decideWindowEnd, judgePace, type PaceVerdict, median, MIN_MEASURED_BLOCKS, PaceWatch, paceMbps, type SlowMemberPolicy } from '../../../src/flowcontrol/slow-member.js';
 import { FakeClock } from '../../support/fake-clock.js';
 
 const policy = (over: Partial<SlowMemberPolicy> = {}): SlowMemberPolicy => ({ absoluteMbps: 0, sharePercent: 10, windowMs: 5000, ...over });
@@ -66,5 +66,57 @@ describe('slow member rule (flowcontrol/slow-member.ts)', () => {
     watch.beginTurn(clock.now());
     clock.advance(1000);
     assert.equal(watch.judge('b', clock.now(), true).slow, false, 'no reference: a was not measured');
+  });
+
+  describe('the probe turn: slow_share needs a reference, so an unjudged first master hands the role over once', () => {
+    const slow: PaceVerdict = { slow: true, paceMbps: 0.1, why: 'under slow_rate' };
+    const base = { policy: policy(), verdict: { slow: false } as PaceVerdict, othersWaiting: true, othersMeasured: false, probed: false, probeCandidate: true };
+    const cases: Array<[string, Partial<typeof base>, string]> = [
+      ['nobody else measured, others waiting, a candidate: probe', {}, 'probe'],
+      ['a slow verdict moves out (whatever else)', { verdict: slow }, 'move-out'],
+      ['someone else already measured: the verdict stands', { othersMeasured: true }, 'keep'],
+      ['the session already probed once', { probed: true }, 'keep'],
+      ['nobody waits: nobody is dragged', { othersWaiting: false }, 'keep'],
+      ['no member that hears the group can take the role', { probeCandidate: false }, 'keep'],
+      ['slow_share off (slow_rate needs no reference)', { policy: policy({ sharePercent: 0, absoluteMbps: 4 }) }, 'keep'],
+      ['the policy off', { policy: policy({ sharePercent: 0 }) }, 'keep'],
+      ['no window', { policy: policy({ windowMs: 0 }) }, 'keep'],
+    ];
+    for (const [name, over, action] of cases) {
+      it(`${name}: ${action}`, () => assert.equal(decideWindowEnd({ ...base, ...over }).action, action));
+    }
+
+    it("PaceWatch: one probe per session; the probe member's turn is the reference; the slow record is judged when it answers again", () => {
+      const clock = new FakeClock();
+      const watch = new PaceWatch<string>(policy({ windowMs: 1000, sharePercent: 10 }), 1250);
+      const waiting = { othersWaiting: true, probeCandidate: true };
+      // a: 100 blocks in its first window (1 Mbit/s); nobody else measured: probe.
+      watch.beginTurn(clock.now());
+      for (let i = 0; i < 100; i++) watch.delivered();
+      clock.advance(1000);
+      assert.deepEqual(watch.windowOver('a', clock.now(), waiting), { action: 'probe' });
+      watch.endTurn('a', clock.now());
+      // b takes the role and says nothing (passed over): still nobody measured, but no second probe.
+      watch.beginTurn(clock.now());
+      clock.advance(1000);
+      watch.endTurn('b', clock.now());
+      watch.beginTurn(clock.now());
+      for (let i = 0; i < 100; i++) watch.delivered();
+      clock.advance(1000);
+      assert.deepEqual(watch.windowOver('a', clock.now(), waiting), { action: 'keep' });
+      watch.endTurn('a', clock.now());
+      // c moves 2000 blocks in 1 s (20 Mbit/s): a's record (1 Mbit/s) is under 10% of it.
+      watch.beginTurn(clock.now());
+      for (let i = 0; i < 2000; i++) watch.delivered();
+      clock.advance(1000);
+      assert.deepEqual(watch.windowOver('c', clock.now(), waiting), { action: 'keep' }, 'c is not slow against a');
+      watch.endTurn('c', clock.now());
+      const record = watch.judgeRecord('a', true);
+      assert.equal(record.slow, true);
+      assert.match(record.slow ? record.why : '', /earlier turns \(200 blocks in 2000 ms\).*10% of the session median 20 Mbit\/s/);
+      assert.equal(watch.judgeRecord('a', false).slow, false, 'nobody waiting: not slow');
+      assert.equal(watch.judgeRecord('c', true).slow, false, 'the fast one against the slow one');
+      assert.equal(watch.judgeRecord('b', true).slow, false, `no record of ${MIN_MEASURED_BLOCKS} blocks: no verdict`);
+    });
   });
 });

@@ -29,7 +29,9 @@ function setup(blocks: number) {
   for (let i = 0; i < size; i++) data[i] = (i * 13) & 0xff;
   const ended: Array<{ peer: PeerAddress; result: TransferResult }> = [];
   const closed: SessionSummary[] = [];
-  const settings = multicastSettings({ interface: '0.0.0.0', startDelayMs: 0, maxRateMbps: 100_000, masterTimeoutMs: 600_000 });
+  // The masters here drive for minutes of fake time while others wait: without slow_share, no
+  // probe turn (slow-member.ts) hands the role to a listener after the first window.
+  const settings = multicastSettings({ interface: '0.0.0.0', startDelayMs: 0, maxRateMbps: 100_000, masterTimeoutMs: 600_000, slowSharePercent: 0 });
   const wrapUnableHosts = new DeafHosts(clock, () => 600_000);
   const session = new MulticastSession({
     clock,

@@ -691,6 +691,98 @@ describe('MulticastSession (RFC 2090 + flow control)', () => {
       s.ack(3, 101);
       assert.deepEqual(s.ended.map((e) => e.peer.address), ['10.0.0.1', '10.0.0.3']);
     });
+
+    describe('the probe turn: a first master nobody else was measured against (slow_share, no slow_rate)', () => {
+      const SHARE_ONLY = { startDelayMs: 0, slowRateMbps: 0, slowSharePercent: 10, slowAfterMs: 2000 };
+      /** c1 opens a 400-block session as master, c2 and c3 listen (silent after mc=0, like atftp). */
+      async function opened(settings: Partial<MulticastConfig> = SHARE_ONLY) {
+        const s = setup({ size: 512 * 399 + 10, settings });
+        for (const n of [1, 2, 3]) s.join(n);
+        s.ack(1, 0);
+        await settle();
+        drain(s.socket);
+        return s;
+      }
+      /** Master `n` acknowledges blocks `from`..`to`, one every `everyMs`, each after it was sent. */
+      async function drive(s: Awaited<ReturnType<typeof opened>>, n: number, from: number, to: number, everyMs: number) {
+        for (let b = from; b <= to; b++) {
+          s.clock.advance(everyMs);
+          s.ack(n, b);
+          await settle();
+        }
+      }
+
+      it('a slow first master hands the role to the next member for a window; the group goes on at its pace; the slow one moves out when it answers as master again', async () => {
+        const s = await opened();
+        // c1: one block per 20 ms (0.2 Mbit/s) through its 2 s window; nobody else has a pace yet.
+        await drive(s, 1, 1, 99, 20);
+        assert.ok(lines(drain(s.socket)).every((l) => l.startsWith('group: DATA')));
+        s.clock.advance(20); // the window is over: the probe goes at c1's next ACK, between two blocks
+        s.ack(1, 100);
+        await settle();
+        assert.deepEqual(lines(drain(s.socket)), ['c1: OACK multicast=239.255.0.7,1758,0', 'c2: OACK multicast=239.255.0.7,1758,1'], 'two OACKs, no DATA');
+        assert.equal(s.session.masterPeer()?.address, '10.0.0.2');
+        // c2 heard 1..100 and drives the rest at one block per ms (4 Mbit/s, 20 times c1's pace).
+        s.ack(2, 100);
+        await settle();
+        await drive(s, 2, 101, 399, 1);
+        assert.equal(lines(drain(s.socket)).filter((l) => l.startsWith('group: DATA')).length, 300, 'blocks 101..400 once each, to the group');
+        s.ack(2, 400);
+        await settle();
+        // c1 is next in line; its first answer (it lost 151..400 behind its slow link) proves it too
+        // slow by its record: its rest goes by unicast, and c3, which has everything, is asked.
+        assert.deepEqual(lines(drain(s.socket)), ['c1: OACK multicast=239.255.0.7,1758,1']);
+        s.ack(1, 150);
+        await settle();
+        assert.deepEqual(lines(drain(s.socket)).sort(), ['c1: DATA 151', 'c3: OACK multicast=239.255.0.7,1758,1']);
+        assert.match(s.session.memberProgress(peer(1)).state, /unicast/);
+        s.ack(3, 400);
+        await settle();
+        assert.deepEqual(s.ended.map((e) => e.peer.address), ['10.0.0.2', '10.0.0.3'], 'the fast members finish first');
+        await drive(s, 1, 151, 400, 1);
+        assert.deepEqual(s.ended.map((e) => [e.peer.address, e.result.outcome]), [['10.0.0.2', 'complete'], ['10.0.0.3', 'complete'], ['10.0.0.1', 'complete']]);
+        assert.equal(s.closed[0]!.movedOut, 1);
+        assert.equal(s.closed[0]!.unicastBlocks, 250, 'blocks 151..400 to c1 alone');
+      });
+
+      it('a healthy session: one probe, then nothing more; every block once, no unicast, nobody moved out', async () => {
+        const s = await opened({ ...SHARE_ONLY, slowAfterMs: 100 });
+        await drive(s, 1, 1, 100, 1); // its window ends at 100 ms: the role goes over at its ACK then
+        assert.deepEqual(lines(drain(s.socket)).filter((l) => l.includes('OACK')), ['c1: OACK multicast=239.255.0.7,1758,0', 'c2: OACK multicast=239.255.0.7,1758,1']);
+        s.ack(2, 100);
+        await settle();
+        await drive(s, 2, 101, 400, 1); // c2 keeps the role through its windows: no second probe
+        const sent = lines(drain(s.socket));
+        // The others were measured at the same pace: each finishes as master, on its first ACK.
+        assert.deepEqual(sent.filter((l) => l.includes('OACK')), ['c1: OACK multicast=239.255.0.7,1758,1'], 'no other switch while c2 drives');
+        s.ack(1, 400);
+        s.ack(3, 400);
+        await settle();
+        assert.deepEqual(s.ended.map((e) => [e.peer.address, e.result.outcome]), [['10.0.0.2', 'complete'], ['10.0.0.1', 'complete'], ['10.0.0.3', 'complete']]);
+        const summary = s.closed[0]!;
+        assert.equal(summary.dataSent, 400, 'every block sent once: the probe costs no DATA');
+        assert.equal(summary.unicastBlocks, 0);
+        assert.equal(summary.movedOut, 0);
+        assert.equal(summary.masterSwitches, 3, 'c1 to c2 (the probe), c2 to c1, c1 to c3');
+      });
+
+      it('no probe with the policy off, or with nobody waiting', async () => {
+        const off = await opened({ ...SHARE_ONLY, slowSharePercent: 0 });
+        await drive(off, 1, 1, 150, 20);
+        assert.ok(lines(drain(off.socket)).every((l) => l.startsWith('group: DATA')), 'slow_share 0 and slow_rate 0: off');
+        const alone = setup({ size: 512 * 399 + 10, settings: SHARE_ONLY });
+        alone.join(1);
+        alone.ack(1, 0);
+        await settle();
+        drain(alone.socket);
+        for (let b = 1; b <= 150; b++) {
+          alone.clock.advance(20);
+          alone.ack(1, b);
+          await settle();
+        }
+        assert.ok(lines(drain(alone.socket)).every((l) => l.startsWith('group: DATA')), 'alone: nobody waits, no probe');
+      });
+    });
   });
 
   it('a member that ERRORs leaves; an ERROR from the master promotes the next', async () => {
