@@ -32,10 +32,16 @@
 // report then gives for each client when it started; --only ID,ID runs just those rows (pxc-single,
 // pxc-mtftp, pxc-mtftp-500, atftpd-single, atftpd-mtftp), interleaved per run as always.
 // --listen-delay S / --timeout-delay S set atftp's `listen-delay` / `timeout-delay` (default 1, 1).
+// Per client the report gives the UDP datagrams its namespace's kernel dropped for a full receive
+// buffer during the row (/proc/net/snmp RcvbufErrors): a listener that lost blocks reopens after
+// the pass. MTFTP_BENCH_CLIENT_DIR=DIR writes the clients' copies to DIR (e.g. a tmpfs such as
+// /dev/shm) instead of the work directory on disk: atftp writes each block with its own write(2),
+// and a write that blocks on a disk-backed file system overflows a listener's buffer.
 //
 // Usage: node scripts/bench/mtftp.mjs [--runs N] [--clients N] [--timeout S] [--size MiB] [--no-wait]
 //                                     [--stagger S] [--only IDS] [--listen-delay S] [--timeout-delay S]
 //        node scripts/bench/mtftp.mjs --pacing 20,50 [--runs N] [--timeout S] [--no-wait]
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -203,7 +209,7 @@ async function main() {
   const clientNs = Array.from({ length: N }, (_, i) => netns.createNamespace(`c${i + 1}`));
   const lan = netns.createBridge([serverNs, ...clientNs]);
   const serverEnd = lan.members[0];
-  const clients = clientNs.map((ns, i) => ({ ns, local: join(tmp, `client${i + 1}.img`) }));
+  const clients = clientNs.map((ns, i) => ({ ns, local: join(process.env.MTFTP_BENCH_CLIENT_DIR ?? tmp, `client${i + 1}.img`) }));
   console.error(`LAN ${lan.subnet}: server ${serverEnd.address}, ${N} clients`);
 
   const servers = {
@@ -252,6 +258,7 @@ async function main() {
     const mark = server.logMark();
     await quiesce(netns, serverEnd);
     const txBefore = netns.txBytes(serverEnd);
+    const dropsBefore = members.map((c) => udpReceiveBufferErrors(c.ns));
     const started = performance.now();
     const results = await Promise.all(members.map(async (c, i) => {
       await sleep(i * config.staggerS * 1000);
@@ -271,6 +278,7 @@ async function main() {
     const wallS = (performance.now() - started) / 1000;
     await sleep(TX_SETTLE_MS);
     const txRatio = (netns.txBytes(serverEnd) - txBefore) / config.fileBytes;
+    const drops = members.map((c, i) => udpReceiveBufferErrors(c.ns) - dropsBefore[i]);
     const serverAlive = server.handle?.isRunning() ?? false;
 
     const clientOutcomes = [];
@@ -280,7 +288,7 @@ async function main() {
       if (r.timedOut) kind = 'timeout';
       else if (r.exitCode !== 0) [kind, reason] = ['fail', lastLine(r.stderr) || lastLine(r.stdout) || `atftp exit ${r.exitCode ?? r.signal}`];
       else if ((await peers.sha256File(members[i].local).catch(() => 'missing')) !== expectedSha) [kind, reason] = ['fail', 'sha256 mismatch'];
-      clientOutcomes.push({ client: i + 1, kind, reason, startS: r.startS, doneS: r.doneS, stderr: lastLine(r.stderr), events: clientEvents(r.stderr) });
+      clientOutcomes.push({ client: i + 1, kind, reason, startS: r.startS, doneS: r.doneS, stderr: lastLine(r.stderr), events: clientEvents(r.stderr), drops: drops[i] });
     }
     if (TRACE_DIR && server.handle) writeFileSync(join(TRACE_DIR, `${scenario.id}-server.log`), server.handle.outputTail());
     if (process.env.MTFTP_BENCH_DEBUG) {
@@ -379,6 +387,14 @@ function atftpdServer(ns, address, probeNs) {
   return server;
 }
 
+/** UDP datagrams the kernel of `ns` dropped for a full receive buffer so far (/proc/net/snmp). */
+function udpReceiveBufferErrors(ns) {
+  const snmp = execFileSync('ip', ['netns', 'exec', ns.name, 'cat', '/proc/net/snmp'], { encoding: 'utf8', timeout: 5000 });
+  const [names, values] = snmp.split('\n').filter((l) => l.startsWith('Udp:'));
+  const column = names.split(/\s+/).indexOf('RcvbufErrors');
+  return column < 0 ? 0 : Number(values.split(/\s+/)[column]);
+}
+
 /** What an atftp --mget client said on stderr, counted: when it opened, fell back to listening, retried. */
 function clientEvents(stderr) {
   const kinds = [
@@ -444,7 +460,7 @@ function details(outcomes, servers) {
         `${run.concurrent ? `; another benchmark was running at its end (${run.concurrent})` : ''}`);
       for (const note of run.notes ?? []) lines.push(`  - ${note}`);
       if (config.staggerS > 0 || run.clients.some((c) => c.events)) {
-        for (const c of run.clients) lines.push(`  - client ${c.client}: started ${c.startS.toFixed(1)} s, done ${c.doneS.toFixed(1)} s${c.events ? ` (atftp: ${c.events})` : ''}`);
+        for (const c of run.clients) lines.push(`  - client ${c.client}: started ${c.startS.toFixed(1)} s, done ${c.doneS.toFixed(1)} s${c.events ? ` (atftp: ${c.events})` : ''}${c.drops ? `, ${c.drops} datagrams dropped for a full receive buffer` : ''}`);
       }
     }
   }
