@@ -24,8 +24,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
 import { createReadStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { promisify } from 'node:util';
 import {
@@ -51,6 +52,7 @@ const { values: flags } = parseArgs({
     'rss-seconds': { type: 'string', default: '20' },
     'rss-file-mib': { type: 'string', default: '1024' },
     'rss-blksize': { type: 'string', default: '1428' },
+    warmup: { type: 'string' },
     profile: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -63,6 +65,9 @@ const instructions = flags.instructions;
 const config = {
   fileBytes: positiveInt(flags['file-mib'] ?? (instructions ? '1' : '16'), '--file-mib') * MiB,
   runs: positiveInt(flags.runs ?? (instructions ? '1' : '5'), '--runs'),
+  // Unmeasured downloads per setting and build first, so the JIT has settled: TurboFan compiles
+  // (on other threads) for several thousand blocks after start.
+  warmup: positiveInt(flags.warmup ?? (instructions ? '4' : '1'), '--warmup'),
   settings: flags.settings.split(',').map((s) => s.split('x').map((n) => positiveInt(n, '--settings'))),
   rss: flags.rss || flags['only-rss'],
   rssClients: positiveInt(flags['rss-clients'], '--rss-clients'),
@@ -98,27 +103,31 @@ async function perBlockSection() {
   const servers = [];
   for (const build of BUILDS) servers.push(await startServer(build, { valgrind: instructions }));
   try {
-    // One unmeasured download per setting first: the JIT has settled before anything is counted.
-    for (const server of servers) for (const [blksize, windowsize] of config.settings) await download(server, blksize, windowsize);
+    for (let w = 0; w < config.warmup; w++) {
+      for (const server of servers) for (const [blksize, windowsize] of config.settings) await download(server, blksize, windowsize);
+    }
     const rows = [];
     for (const [blksize, windowsize] of config.settings) {
       const samples = new Map(servers.map((s) => [s, []]));
       const duplicates = new Map(servers.map((s) => [s, 0]));
+      const allThreads = new Map(servers.map((s) => [s, []]));
       for (let r = 0; r < config.runs; r++) {
         const order = r % 2 === 0 ? servers : [...servers].reverse();
         for (const server of order) {
           const before = await server.meter.start();
           const result = await download(server, blksize, windowsize);
-          const used = await server.meter.stop(before);
+          const { used, all } = await server.meter.stop(before);
           const blocks = Math.floor(config.fileBytes / blksize) + 1;
           samples.get(server).push(used / blocks);
+          allThreads.get(server).push(all / blocks);
           duplicates.set(server, duplicates.get(server) + result.duplicates);
           console.error(`blksize ${blksize} windowsize ${windowsize} run ${r + 1}/${config.runs} ${server.build.name}: ` +
-            `${(used / blocks).toFixed(instructions ? 0 : 2)} ${server.meter.unit}/block, ${(result.ms / 1000).toFixed(2)} s, ` +
+            `${(used / blocks).toFixed(instructions ? 0 : 2)} ${server.meter.unit}/block (all threads ${(all / blocks).toFixed(instructions ? 0 : 2)}), ` +
+            `${(result.ms / 1000).toFixed(2)} s, ` +
             `${result.duplicates} duplicate blocks`);
         }
       }
-      rows.push({ blksize, windowsize, samples, duplicates });
+      rows.push({ blksize, windowsize, samples, duplicates, allThreads });
     }
     return perBlockTable(rows, servers);
   } finally {
@@ -137,21 +146,27 @@ function perBlockTable(rows, servers) {
   const unit = servers[0].meter.unit;
   const digits = instructions ? 0 : 2;
   const what = instructions
-    ? 'Instructions the server executed per DATA block (callgrind; the whole process: every thread, timers and logging included)'
-    : 'Server CPU time per DATA block (every thread of the server process, from /proc/PID/task/*/schedstat)';
+    ? 'Instructions the server\'s event-loop thread executed per DATA block (callgrind, timers and logging included); ' +
+      '"all threads" adds the compiler, GC and libuv helper threads'
+    : 'Server CPU time per DATA block on the event-loop thread (from /proc/PID/task/PID/schedstat); "all threads" adds ' +
+      'the compiler, GC and libuv helper threads';
   const names = servers.map((s) => s.build.name);
   const lines = [
     `## Per block, ${config.fileBytes / MiB} MiB file, median of ${config.runs}`,
     '',
     `${what}; 127.0.0.1, tftp-reader.mjs as the client; duplicates: DATA blocks the reader got twice (server resends), all runs.`,
     '',
-    `| blksize | windowsize | ${names.map((n) => `${n} ${unit}/block`).join(' | ')} |${servers.length > 1 ? ' this ÷ baseline |' : ''} duplicates |`,
-    `|---:|---:|${names.map(() => '---:').join('|')}|${servers.length > 1 ? '---:|' : ''}---|`,
+    `| blksize | windowsize | ${names.map((n) => `${n} ${unit}/block`).join(' | ')} |${servers.length > 1 ? ' this ÷ baseline |' : ''} ` +
+      `${names.map((n) => `${n}, all threads`).join(' | ')} |${servers.length > 1 ? ' this ÷ baseline |' : ''} duplicates |`,
+    `|---:|---:|${names.map(() => '---:').join('|')}|${servers.length > 1 ? '---:|' : ''}${names.map(() => '---:').join('|')}|` +
+      `${servers.length > 1 ? '---:|' : ''}---|`,
   ];
   for (const row of rows) {
     const medians = servers.map((s) => median(row.samples.get(s)));
-    const ratio = servers.length > 1 ? ` ${(medians[0] / medians[1]).toFixed(2)} |` : '';
-    lines.push(`| ${row.blksize} | ${row.windowsize} | ${medians.map((m) => fmt(m, digits)).join(' | ')} |${ratio} ` +
+    const all = servers.map((s) => median(row.allThreads.get(s)));
+    const ratio = (m) => (servers.length > 1 ? ` ${(m[0] / m[1]).toFixed(2)} |` : '');
+    lines.push(`| ${row.blksize} | ${row.windowsize} | ${medians.map((m) => fmt(m, digits)).join(' | ')} |${ratio(medians)} ` +
+      `${all.map((m) => fmt(m, digits)).join(' | ')} |${ratio(all)} ` +
       `${servers.map((s) => `${s.build.name} ${row.duplicates.get(s)}`).join(', ')} |`);
   }
   return lines.join('\n');
@@ -168,40 +183,51 @@ async function rssSection() {
   const results = [];
   // Sequential (each run fills both cores), alternating builds.
   for (const build of BUILDS) {
-    const server = await startServer(build, { valgrind: false, maxTransfers: clients });
+    const metricsPort = await freeTcpPort();
+    const server = await startServer(build, { valgrind: false, maxTransfers: clients, metricsPort });
     try {
       const samples = [];
       const started = performance.now();
-      const sampler = setInterval(() => samples.push({ s: (performance.now() - started) / 1000, mb: rssMb(server.pid) }), 1000);
+      const sample = async () => {
+        const s = (performance.now() - started) / 1000;
+        const mb = rssMb(server.pid);
+        samples.push({ s, mb, ...(await heapMb(metricsPort)) });
+      };
+      const sampler = setInterval(() => void sample(), 1000);
       const copies = await Promise.all(Array.from({ length: clients }, () => readFile({
         host: '127.0.0.1', port: server.port, file: BIG, blksize, retryMs: 1000, deadlineMs: (seconds + 60) * 1000, stopAfterMs: seconds * 1000,
       })));
       clearInterval(sampler);
+      await sample();
       const failed = copies.filter((c) => !c.ok);
+      const reasons = [...new Set(failed.map((c) => c.error))].slice(0, 3).join('; ');
       const wrong = await wrongPrefixes(join(root, BIG), copies.filter((c) => c.ok));
       const line = `${build.name}: RSS ${samples.map((x) => x.mb.toFixed(0)).join(', ')} MB; ` +
-        `${copies.reduce((n, c) => n + c.bytes, 0) / MiB | 0} MiB served; ${failed.length} readers failed; ${wrong} copies wrong`;
+        `${copies.reduce((n, c) => n + c.bytes, 0) / MiB | 0} MiB served; ${failed.length} readers failed` +
+        `${reasons ? ` (${reasons})` : ''}; ${wrong} copies wrong; heap/external MB at the end: ` +
+        `${samples.at(-1).heapUsed?.toFixed(0)}/${samples.at(-1).external?.toFixed(0)}`;
       console.error(line);
-      results.push({ build, samples, copies, failed, wrong });
+      results.push({ build, samples, copies, failed, wrong, reasons });
     } finally {
       await server.stop();
     }
   }
   const marks = [5, 10, 15, 20, 30, 45, 60].filter((s) => s <= seconds);
-  const at = (samples, s) => samples.find((x) => x.s >= s - 0.5)?.mb;
+  const at = (samples, s) => samples.reduce((best, x) => (Math.abs(x.s - s) < Math.abs(best.s - s) ? x : best)).mb;
   const lines = [
     `## RSS, ${clients} parallel readers of a ${size / MiB} MiB file for ${seconds} s`,
     '',
     `blksize ${blksize}, lock-step, 127.0.0.1; the server's VmRSS each second; after ${seconds} s every reader stops ` +
       '(ERROR to the server) and every copy so far is checked by sha256 against the same prefix of the file.',
     '',
-    `| build | ${marks.map((s) => `RSS at ${s} s`).join(' | ')} | max RSS | MiB served | readers failed | copies wrong |`,
-    `|---|${marks.map(() => '---:').join('|')}|---:|---:|---:|---:|`,
+    `| build | ${marks.map((s) => `RSS at ${s} s`).join(' | ')} | max RSS | V8 heap used / external at the end | MiB served | readers failed | copies wrong |`,
+    `|---|${marks.map(() => '---:').join('|')}|---:|---:|---:|---:|---:|`,
   ];
   for (const r of results) {
+    const end = r.samples.at(-1);
     lines.push(`| ${r.build.name} | ${marks.map((s) => `${at(r.samples, s)?.toFixed(0) ?? '-'} MB`).join(' | ')} | ` +
-      `${Math.max(...r.samples.map((x) => x.mb)).toFixed(0)} MB | ${(r.copies.reduce((n, c) => n + c.bytes, 0) / MiB).toFixed(0)} | ` +
-      `${r.failed.length} | ${r.wrong} |`);
+      `${Math.max(...r.samples.map((x) => x.mb)).toFixed(0)} MB | ${end.heapUsed?.toFixed(0) ?? '?'} / ${end.external?.toFixed(0) ?? '?'} MB | ` +
+      `${(r.copies.reduce((n, c) => n + c.bytes, 0) / MiB).toFixed(0)} | ${r.failed.length}${r.reasons ? ` (${r.reasons})` : ''} | ${r.wrong} |`);
   }
   return lines.join('\n');
 }
@@ -230,25 +256,49 @@ async function wrongPrefixes(path, copies) {
   return wrong + (sorted.length - i);
 }
 
+/** V8 heap used and external memory (MB) from the server's Prometheus endpoint (prom-client's
+ *  process metrics); empty when it does not answer. */
+async function heapMb(port) {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+    const value = (name) => Number(text.match(new RegExp(`^${name} (\\S+)`, 'm'))?.[1] ?? NaN) / MiB;
+    return { heapUsed: value('nodejs_heap_size_used_bytes'), external: value('nodejs_external_memory_bytes') };
+  } catch {
+    return {};
+  }
+}
+
+function freeTcpPort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 function rssMb(pid) {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
   return Number(line?.split(/\s+/)[1] ?? 0) / 1024;
 }
 
 /** Starts `pxecast serve` for `build` on a free 127.0.0.1 port and waits until it serves. */
-async function startServer(build, { valgrind, maxTransfers = 64 }) {
+async function startServer(build, { valgrind, maxTransfers = 64, metricsPort = null }) {
   const port = await freeUdpPort();
   const ini = join(tmp, `${build.name}-${port}.ini`);
   writeFileSync(ini, ['[log]', 'level = warn', '[tftp]', 'listen = 127.0.0.1', `port = ${port}`, `root = ${root}`,
     'max_blksize = 65464', 'max_windowsize = 64', `max_transfers = ${Math.max(maxTransfers, 64)}`,
     `max_transfers_per_client = ${Math.max(maxTransfers, 64)}`, `max_unconfirmed = ${Math.max(maxTransfers, 64)}`,
     `client_request_rate = ${Math.max(maxTransfers, 64) * 10}`, `client_request_burst = ${Math.max(maxTransfers, 64) * 10}`,
-    '[multicast]', 'enabled = false', '[mtftp]', 'enabled = false', '[control]', `socket = ${ini}.sock`, ''].join('\n'));
+    '[multicast]', 'enabled = false', '[mtftp]', 'enabled = false', '[control]', `socket = ${ini}.sock`,
+    ...(metricsPort ? ['[metrics]', `listen = 127.0.0.1:${metricsPort}`] : []), ''].join('\n'));
   const cgOut = join(tmp, `callgrind-${build.name}`);
   const nodeArgs = flags.profile && !valgrind ? ['--cpu-prof', `--cpu-prof-dir=${join(resolve(flags.profile), build.name)}`] : [];
   if (nodeArgs.length) mkdirSync(join(resolve(flags.profile), build.name), { recursive: true });
   const [command, args] = valgrind
-    ? ['valgrind', ['--tool=callgrind', `--callgrind-out-file=${cgOut}.%p`, process.execPath, build.cli, 'serve', '--config', ini]]
+    ? ['valgrind', ['--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${cgOut}.%p`, process.execPath, build.cli, 'serve', '--config', ini]]
     : [process.execPath, [...nodeArgs, build.cli, 'serve', '--config', ini]];
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
@@ -280,16 +330,25 @@ async function startServer(build, { valgrind, maxTransfers = 64 }) {
   };
 }
 
-/** CPU time of every thread of `pid`, in µs. */
+/** CPU time of the event-loop thread (the main thread: its TID is the PID) and of all threads of
+ *  `pid`, in µs. */
 function cpuMeter(pid) {
-  const cpuNs = () => readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => {
+  const threadNs = (tid) => {
     try {
-      return sum + Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
     } catch {
-      return sum; // the thread ended meanwhile
+      return 0; // the thread ended meanwhile
     }
-  }, 0);
-  return { unit: 'µs', start: async () => cpuNs(), stop: async (before) => (cpuNs() - before) / 1000 };
+  };
+  const read = () => ({ main: threadNs(pid), all: readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => sum + threadNs(tid), 0) });
+  return {
+    unit: 'µs',
+    start: async () => read(),
+    stop: async (before) => {
+      const now = read();
+      return { used: (now.main - before.main) / 1000, all: (now.all - before.all) / 1000 };
+    },
+  };
 }
 
 /**
@@ -299,6 +358,7 @@ function cpuMeter(pid) {
  * the request port costs the same few instructions in every build).
  */
 function callgrindMeter(pid, cgOut, port) {
+  let dumps = 0;
   const command = async (flag) => {
     const pending = run('callgrind_control', [flag, String(pid)], { timeout: 120_000 });
     const socket = createSocket('udp4');
@@ -318,11 +378,19 @@ function callgrindMeter(pid, cgOut, port) {
     },
     stop: async () => {
       await command('-d');
-      const dumps = readdirSync(tmp).filter((f) => f.startsWith(`callgrind-`) && f.includes(`.${pid}.`));
-      const newest = dumps.sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop())).pop();
-      const summary = readFileSync(join(tmp, newest), 'utf8').match(/^summary: (\d+)/m);
-      if (!summary) throw new Error(`no summary in ${newest}`);
-      return Number(summary[1]);
+      dumps++;
+      // --separate-threads: one file per thread, `<out>.<pid>.<dump>-<thread>`; thread 1 runs the loop.
+      const files = readdirSync(tmp).filter((f) => f.startsWith(`${basename(cgOut)}.${pid}.${dumps}-`));
+      let used = 0;
+      let all = 0;
+      for (const f of files) {
+        const summary = readFileSync(join(tmp, f), 'utf8').match(/^summary: (\d+)/m);
+        if (!summary) throw new Error(`no summary in ${f}`);
+        all += Number(summary[1]);
+        if (f.endsWith('-01')) used = Number(summary[1]);
+      }
+      if (files.length === 0) throw new Error(`no callgrind dump ${dumps} of ${pid}`);
+      return { used, all };
     },
   };
 }

@@ -7,6 +7,8 @@ import { FINAL_BLOCK_RETRIES, QUIET_AFTER_EXPIRIES, QUIET_MS, ReadTransfer } fro
 import type { TransferResult } from '../../../src/tftp/transfer-types.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { FakeSocket, settle } from '../../support/fake-socket.js';
+import type { DatagramSocket, OpenedFile, PeerAddress } from '../../../src/io/ports.js';
+import { decodeTftp } from '../../../src/codec/tftp-packet.js';
 import { memoryFile } from '../../support/memory-fs.js';
 
 const peer = { address: '10.0.0.2', port: 2000 };
@@ -18,15 +20,30 @@ function pattern(size: number): Buffer {
   return b;
 }
 
-function setup(opts: { size?: number; blksize?: number; windowsize?: number; oack?: boolean; timeoutS?: number | null; netascii?: Buffer; data?: Buffer } = {}) {
+/** A file whose blocks are all in memory: reads answer synchronously, as from the chunk cache. */
+function cachedFile(data: Buffer): OpenedFile & { released: boolean } {
+  const file = {
+    size: data.length,
+    identity: 'cached',
+    mtimeMs: 0,
+    released: false,
+    read: (offset: number, length: number) => data.subarray(offset, offset + length),
+    release: () => void (file.released = true),
+  };
+  return file;
+}
+
+function setup(
+  opts: { size?: number; blksize?: number; windowsize?: number; oack?: boolean; timeoutS?: number | null; netascii?: Buffer; data?: Buffer; cached?: boolean; socket?: DatagramSocket } = {},
+) {
   const clock = new FakeClock();
   const socket = new FakeSocket();
   const blksize = opts.blksize ?? 512;
   const data = opts.data ?? pattern(opts.size ?? 512 * 10 + 100);
-  const file = memoryFile(opts.netascii ?? data);
+  const file = opts.cached ? cachedFile(data) : memoryFile(opts.netascii ?? data);
   const results: TransferResult[] = [];
   const blocks = opts.netascii ? new NetasciiBlocks(file, blksize) : new OctetBlocks(file, blksize);
-  const t = new ReadTransfer({ clock, socket, peer, timing, onEnd: (r) => results.push(r) }, blocks, {
+  const t = new ReadTransfer({ clock, socket: opts.socket ?? socket, peer, timing, onEnd: (r) => results.push(r) }, blocks, {
     filename: 'f',
     blksize,
     windowsize: opts.windowsize ?? 1,
@@ -397,5 +414,74 @@ describe('ReadTransfer state machine', () => {
     s.t.onPacket({ op: 'ACK', block: 1 });
     assert.equal(s.results.length, 1);
     assert.equal(encodeTftp({ op: 'ACK', block: 1 }).length, 4);
+  });
+});
+
+/** A socket that keeps each datagram's chunks (not a copy) until flush(), as libuv does with a
+ *  send the kernel did not take at once: what leaves is what those buffers hold at flush time. */
+class QueueingSocket implements DatagramSocket {
+  private readonly queue: { chunks: readonly Buffer[]; onSent: (() => void) | undefined }[] = [];
+  readonly wire: Buffer[] = [];
+
+  send(chunks: Buffer | readonly Buffer[], _to: PeerAddress, onSent?: () => void): void {
+    this.queue.push({ chunks: Buffer.isBuffer(chunks) ? [chunks] : chunks, onSent });
+  }
+
+  flush(): void {
+    for (const d of this.queue.splice(0)) {
+      this.wire.push(Buffer.concat(d.chunks));
+      d.onSent?.();
+    }
+  }
+
+  onMessage(): void {}
+  localPort(): number {
+    return 40000;
+  }
+  close(): void {}
+}
+
+describe('ReadTransfer per-packet work', () => {
+  it('sends a window of cached blocks in one synchronous burst and asks for one send completion for it', () => {
+    const s = setup({ windowsize: 8, size: 512 * 30, cached: true });
+    s.socket.holdCompletions = true;
+    s.t.start();
+    assert.deepEqual(blocksOf(s.socket.take()), [1, 2, 3, 4, 5, 6, 7, 8], 'no promise hop before the window is out');
+    assert.equal(s.socket.heldCompletions, 1);
+    s.socket.completeSends();
+    s.ack(8);
+    assert.deepEqual(blocksOf(s.socket.take()), [9, 10, 11, 12, 13, 14, 15, 16]);
+    assert.equal(s.socket.heldCompletions, 1);
+  });
+
+  it('a DATA header still queued in the process keeps its block number while the timer resends the window', () => {
+    const socket = new QueueingSocket();
+    const s = setup({ windowsize: 4, size: 512 * 30, cached: true, socket });
+    s.t.start(); // blocks 1-4 wait in the process
+    s.clock.advance(100); // the timer resends 1-4 (the timer starts at send() as long as no completion came)
+    s.ack(4);
+    socket.flush();
+    const wire = socket.wire.map((d) => decodeTftp(d));
+    assert.deepEqual(blocksOf(wire), [1, 2, 3, 4, 1, 2, 3, 4, 5, 6, 7, 8]);
+    for (const p of wire) if (p.op === 'DATA') assert.deepEqual(p.data, s.data.subarray((p.block - 1) * 512, p.block * 512));
+  });
+
+  it('serves a cached file byte for byte through rollover with windows of 16', async () => {
+    const size = 8 * 65540 + 3;
+    const s = setup({ blksize: 8, windowsize: 16, size, cached: true });
+    s.t.start();
+    // An RFC 7440 receiver: it ACKs the last block of each window, and the short final block.
+    const parts: Buffer[] = [];
+    for (let step = 0; step < 10_000 && s.results.length === 0; step++) {
+      for (const p of s.socket.take()) {
+        if (p.op !== 'DATA' || p.block !== ((parts.length + 1) & 0xffff)) continue;
+        parts.push(p.data);
+        if (parts.length % 16 === 0 || p.data.length < 8) s.ack(p.block);
+      }
+    }
+    assert.deepEqual(Buffer.concat(parts), s.data);
+    assert.equal(s.results[0]?.outcome, 'complete');
+    assert.equal(s.results[0]?.blocks, 65541);
+    assert.equal(s.results[0]?.retransmits, 0);
   });
 });
