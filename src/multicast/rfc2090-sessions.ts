@@ -35,15 +35,22 @@ export interface MulticastCounters {
   multicastRetransmits: number;
 }
 
-export interface Rfc2090Deps {
+/** What the TFTP server passes on from its own deps (tftp-server.ts TftpServerDeps extends it). */
+export interface MulticastDoorDeps {
   readonly clock: Clock;
   readonly sockets: SocketFactory;
   readonly logger: Logger;
+  /** Read per request, so a reload changes limits without a restart. */
   readonly settings: () => TftpConfig;
   readonly multicastSettings: () => MulticastConfig;
+  /** Event-loop delay (ms), one of the conditions multicast sessions are sized by. */
   readonly loopLagMs: () => number;
+  /** Shared with the MTFTP server: one `max_rate` and one loss picture for all multicast. */
   readonly globalBucket: TokenBucket;
   readonly lossMeter: LossMeter;
+}
+
+export interface Rfc2090Deps extends MulticastDoorDeps {
   readonly limits: LimitGate;
   /** The TFTP server's table: members are entries in it. */
   readonly sessions: SessionTable;

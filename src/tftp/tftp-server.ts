@@ -5,14 +5,12 @@ import { DecodeError } from '../codec/decode-error.js';
 import { decodeTftp, encodeTftp, TftpErrorCode, type RequestPacket, type TftpOption } from '../codec/tftp-packet.js';
 import { parseRequestedOptions } from '../codec/tftp-options.js';
 import type { CatalogStore } from '../catalog/catalog-store.js';
-import type { MulticastConfig, TftpConfig } from '../config/config-types.js';
 import { guarded } from '../datagram-guard.js';
-import type { Clock, DatagramHandler, DatagramSocket, FileSystem, Logger, OpenedFile, PeerAddress, SocketFactory, UploadStore } from '../io/ports.js';
+import type { DatagramHandler, DatagramSocket, FileSystem, Logger, OpenedFile, PeerAddress, UploadStore } from '../io/ports.js';
 import { NetasciiBlocks, OctetBlocks, type BlockProducer } from './block-producer.js';
-import type { LossMeter, TokenBucket } from '../flowcontrol/pacing.js';
 import type { KeyedRateLimiter } from '../admission/keyed-rate-limiter.js';
 import { LimitGate } from '../admission/limit-gate.js';
-import { Rfc2090Sessions, type MulticastCounters } from '../multicast/rfc2090-sessions.js';
+import { Rfc2090Sessions, type MulticastCounters, type MulticastDoorDeps } from '../multicast/rfc2090-sessions.js';
 import { negotiateOptions } from './option-negotiation.js';
 import { ReadTransfer } from './read-transfer.js';
 import { RequestFiles, RequestRefused } from './request-files.js';
@@ -23,22 +21,11 @@ import type { Transfer, TransferContext, TransferProgress, TransferResult } from
 import { WriteTransfer } from './write-transfer.js';
 import { countIn } from '../metrics/counters.js';
 
-export interface TftpServerDeps {
-  readonly clock: Clock;
-  readonly sockets: SocketFactory;
+export interface TftpServerDeps extends MulticastDoorDeps {
   readonly fs: FileSystem;
   /** Where uploads go when `[tftp] upload_dir` is set; null refuses every WRQ. */
   readonly uploads: UploadStore | null;
   readonly catalog: CatalogStore;
-  readonly logger: Logger;
-  /** Read per request, so a reload changes limits without a restart. */
-  readonly settings: () => TftpConfig;
-  readonly multicastSettings: () => MulticastConfig;
-  /** Event-loop delay (ms), one of the conditions multicast sessions are sized by. */
-  readonly loopLagMs: () => number;
-  /** Shared with the MTFTP server: one `max_rate` and one loss picture for all multicast. */
-  readonly globalBucket: TokenBucket;
-  readonly lossMeter: LossMeter;
   /** Per-client request budget, shared with the MTFTP port (`client_request_rate`/`_burst`). */
   readonly requestRate: KeyedRateLimiter;
 }
