@@ -181,7 +181,12 @@ export class ReadTransfer implements Transfer {
     this.acks.advance(index);
     this.finalRetries = 0;
     this.expiriesInARow = 0;
-    if (this.firstSentAt.size > 0) for (const k of this.firstSentAt.keys()) if (k <= index) this.firstSentAt.delete(k);
+    // Keys go in in increasing order (a block is recorded once, when it first left): stop at the
+    // first one still unacknowledged.
+    for (const k of this.firstSentAt.keys()) {
+      if (k > index) break;
+      this.firstSentAt.delete(k);
+    }
     this.blocks.forgetBefore(index + 1);
     if (this.finalIndex !== null && index >= this.finalIndex) {
       this.finish('complete', '');
