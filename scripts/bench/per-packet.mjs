@@ -289,7 +289,7 @@ async function startServer(build, { valgrind, maxTransfers = 64, metricsPort = n
   const port = await freeUdpPort();
   const ini = join(tmp, `${build.name}-${port}.ini`);
   writeFileSync(ini, ['[log]', 'level = warn', '[tftp]', 'listen = 127.0.0.1', `port = ${port}`, `root = ${root}`,
-    'max_blksize = 65464', 'max_windowsize = 64', `max_transfers = ${Math.max(maxTransfers, 64)}`,
+    'max_blksize = 65464', 'max_windowsize = 64', `max_transfers = ${maxTransfers + 64}`,
     `max_transfers_per_client = ${Math.max(maxTransfers, 64)}`, `max_unconfirmed = ${Math.max(maxTransfers, 64)}`,
     `client_request_rate = ${Math.max(maxTransfers, 64) * 10}`, `client_request_burst = ${Math.max(maxTransfers, 64) * 10}`,
     '[multicast]', 'enabled = false', '[mtftp]', 'enabled = false', '[control]', `socket = ${ini}.sock`,
