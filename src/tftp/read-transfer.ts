@@ -6,9 +6,8 @@
 // really left (the socket's send completion), an expiry waits until the ACKs already received are
 // read (lazy-timer.ts), and a resend the ACKs prove needless backs the timer off
 // (spurious-timeout.ts).
-// Per packet the hot path allocates little: DATA goes out as [header, slice of the cached chunk]
-// with headers reused once their datagram left (data-headers.ts), one send completion is asked
-// for per burst (the socket sends in order, so when the last block of a burst left, all did), the
+// Per packet the hot path allocates little: DATA goes out as [header, slice of the cached chunk],
+// one send completion is asked for per burst (the socket sends in order, so when the last block of a burst left, all did), the
 // clock is read once per ACK, and the pump is synchronous unless a block must be read from disk.
 // Duplicate ACKs never make us resend the current block by themselves (Sorcerer's Apprentice,
 // RFC 1123 4.2.3.1) unless they cannot be explained by our own retransmissions, which proves the
@@ -19,9 +18,8 @@
 // drops the rest, and each dropped block restarts its own 5 s timer: if that extra ACK is lost
 // too, nobody ever ACKs again until our idle timeout. So after QUIET_AFTER_EXPIRIES expiries in a
 // row we go silent for QUIET_MS between resends, long enough for such a receiver's timer to fire.
-import { encodeTftp, TftpErrorCode, type TftpOption, type TftpPacket } from '../codec/tftp-packet.js';
+import { encodeDataHeader, encodeTftp, TftpErrorCode, type TftpOption, type TftpPacket } from '../codec/tftp-packet.js';
 import type { BlockProducer } from './block-producer.js';
-import { DataHeaders } from './data-headers.js';
 import { AckAccounting } from '../flowcontrol/ack-accounting.js';
 import { LazyTimer } from './lazy-timer.js';
 import { RttEstimator, rtoBounds } from '../flowcontrol/rtt-estimator.js';
@@ -64,16 +62,13 @@ export class ReadTransfer implements Transfer {
   private readonly acks = new AckAccounting();
   /** When each unacknowledged block (0: the OACK) first left the process. */
   private readonly firstSentAt = new Map<number, number>();
-  /** Blocks handed to the socket whose send completion is still to come, in order (0: the OACK),
-   *  and the header each went out with. */
+  /** Blocks handed to the socket whose send completion is still to come, in order (0: the OACK). */
   private readonly leaving: number[] = [];
-  private readonly leavingHeaders: (Buffer | null)[] = [];
   /** Per completion still to come, how many of `leaving` it covers (a burst, in order). */
   private readonly bursts: number[] = [];
   /** Sent since the last send that asked for a completion. */
   private burstLength = 0;
   private readonly onLeft = (): void => this.burstLeft();
-  private readonly headers = new DataHeaders();
   /** The block the pump took last, sent when the next one is taken or the burst ends. */
   private heldIndex = 0;
   private heldData: Buffer | null = null;
@@ -334,9 +329,10 @@ export class ReadTransfer implements Transfer {
     } else {
       this.retransmits++;
     }
-    const header = this.headers.take(index);
+    // A fresh header per datagram: reusing one after its burst's completion (a pool) made atftp
+    // at 8192 x 16 see wrong block numbers (a datagram still held below us); see docs/benchmarks.md.
+    const header = encodeDataHeader(index);
     this.leaving.push(index);
-    this.leavingHeaders.push(header);
     this.burstLength++;
     if (!endsBurst) this.ctx.socket.send([header, data], this.ctx.peer);
     else {
@@ -349,7 +345,6 @@ export class ReadTransfer implements Transfer {
   private sendOack(): void {
     if (this.acks.sent(0) > 1) this.retransmits++;
     this.leaving.push(0);
-    this.leavingHeaders.push(null);
     this.bursts.push(this.burstLength + 1);
     this.burstLength = 0;
     this.ctx.socket.send(encodeTftp({ op: 'OACK', options: this.options.oack ?? [] }), this.ctx.peer, this.onLeft);
@@ -358,15 +353,13 @@ export class ReadTransfer implements Transfer {
   }
 
   /** A burst of blocks (0: the OACK) really left: their round trips, and the wait for their ACK,
-   *  start now; their headers may be reused. */
+   *  start now. */
   private burstLeft(): void {
     const count = this.bursts.shift();
     if (count === undefined) return;
     const now = this.ctx.clock.now();
     for (let i = 0; i < count; i++) {
       const index = this.leaving.shift()!;
-      const header = this.leavingHeaders.shift();
-      if (header) this.headers.give(header);
       if (this.state === 'done') continue;
       if (this.acks.sendsOf(index) === 1 && index >= this.acked && !this.firstSentAt.has(index)) this.firstSentAt.set(index, now);
       this.spurious.left(index, now);
