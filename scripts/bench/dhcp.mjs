@@ -242,13 +242,16 @@ function poolOn(lan) {
 async function scenarioSection(lan, { title, note, pool, clients, rates }) {
   const rows = [];
   for (const rate of rates) {
-    for (const name of Object.keys(SERVERS)) {
-      const runs = [];
-      for (let run = 1; run <= config.runs; run++) {
+    // Runs interleaved across servers (run 1 of each, then run 2...), so a disturbance hits all alike.
+    const runs = new Map(Object.keys(SERVERS).map((name) => [name, []]));
+    for (let run = 1; run <= config.runs; run++) {
+      for (const name of Object.keys(SERVERS)) {
         const label = `${title.split(':')[0]} ${name} rate ${rate} run ${run}/${config.runs}`;
-        runs.push(await measureAlone(label, () => measure(lan, name, pool, { rate, clients })));
+        runs.get(name).push(await measureAlone(label, () => measure(lan, name, pool, { rate, clients })));
       }
-      rows.push({ name, rate, result: medianRun(runs), beside: [...new Set(runs.flatMap((r) => r.beside ?? []))] });
+    }
+    for (const [name, done] of runs) {
+      rows.push({ name, rate, result: medianRun(done), beside: [...new Set(done.flatMap((r) => r.beside ?? []))] });
     }
   }
   const beside = [...new Set(rows.flatMap((row) => row.beside))];
