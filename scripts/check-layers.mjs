@@ -37,6 +37,8 @@ const rules = [
   // RFC 2090 sessions, MTFTP channels and server: they share the unicast block producers and timer.
   ['src/multicast', (spec) => pure(spec) || imports(spec, 'dhcp', 'control', 'http') || /(^|\/)tftp\/tftp-server\.js$/.test(spec)],
   ['src/dhcp', (spec) => pure(spec) || imports(spec, 'tftp', 'flowcontrol', 'control', 'http')],
+  // The DHCPv6 responder: the DHCPv4 catalog rules (dhcp/boot-policy, client-class) are shared.
+  ['src/dhcp6', (spec) => pure(spec) || imports(spec, 'tftp', 'multicast', 'flowcontrol', 'control', 'http')],
   // The HTTP glue and its pure decisions: node:http lives in io/node-http.ts.
   ['src/http', (spec) => pure(spec) || imports(spec, 'tftp', 'multicast', 'flowcontrol', 'dhcp', 'control')],
   // The control protocol, handler and formatting reach the socket only through io/ports.ts, so

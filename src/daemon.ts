@@ -13,6 +13,9 @@ import { MtftpServer } from './multicast/mtftp-server.js';
 import { TftpServer } from './tftp/tftp-server.js';
 import { DhcpServer } from './dhcp/dhcp-server.js';
 import { HttpServer } from './http/http-server.js';
+import { Dhcp6Server } from './dhcp6/dhcp6-server.js';
+import type { Lease6Store } from './dhcp6/leases6.js';
+import type { Served6 } from './dhcp6/decide-reply6.js';
 
 export interface DaemonDeps {
   readonly clock: Clock;
@@ -28,6 +31,15 @@ export interface DaemonDeps {
   /** Wall-clock milliseconds, for DHCP leases (they outlive the process). */
   readonly wallClock: () => number;
   readonly leaseStore: (path: string) => LeaseStore;
+  /** The DHCPv6 lease store (`[dhcp6] mode = stateful`). */
+  readonly lease6Store?: (path: string) => Lease6Store;
+}
+
+/** An IPv6 literal as a URL host; a wildcard listen address becomes the DHCPv6 serving address.
+ *  `0.0.0.0` and IPv4 addresses are not reachable over IPv6: no URL. */
+function ipv6UrlHost(listen: string, serving: string): string | null {
+  if (listen === '::') return `[${serving}]`;
+  return listen.includes(':') ? `[${listen}]` : null;
 }
 
 export type ReloadResult = { readonly ok: true } | { readonly ok: false; readonly errors: readonly string[] };
@@ -49,6 +61,7 @@ export class Daemon {
   readonly mtftp: MtftpServer | null;
   readonly dhcp: DhcpServer | null;
   readonly http: HttpServer | null;
+  readonly dhcp6: Dhcp6Server | null;
   readonly startedAt: number;
 
   private constructor(
@@ -123,6 +136,32 @@ export class Daemon {
             http: { urlBase: () => this.http?.urlBase(dhcp.nextServer ?? dhcp.interface!) ?? null },
           })
         : null;
+    const dhcp6 = initial.config.dhcp6;
+    const served6: Served6 = {
+      tftpUrlBase: () => {
+        const host = this.tftp && dhcp6.address ? ipv6UrlHost(this.config.tftp.listen, dhcp6.address) : null;
+        const port = this.tftp?.port() ?? 0;
+        return host === null || port === 0 ? null : `tftp://${host}${port === 69 ? '' : `:${port}`}`;
+      },
+      httpUrlBase: () => {
+        const host = this.http && dhcp6.address ? ipv6UrlHost(initial.config.http.listen, dhcp6.address) : null;
+        const port = this.http?.port() ?? null;
+        return host === null || port === null ? null : `http://${host}${port === 80 ? '' : `:${port}`}`;
+      },
+    };
+    if (dhcp6.mode === 'stateful' && deps.lease6Store === undefined) throw new Error('internal: [dhcp6] mode = stateful needs a lease store');
+    this.dhcp6 =
+      dhcp6.mode !== 'off' && dhcp6.address !== null
+        ? new Dhcp6Server({
+            sockets: deps.sockets,
+            catalog: this.catalog,
+            logger: deps.logger.child({ service: 'dhcp6' }),
+            settings: dhcp6,
+            wallClock: deps.wallClock,
+            leaseStore: deps.lease6Store?.(dhcp6.stateFile) ?? { load: async () => ({ leases: [], damage: null }), save: async () => undefined },
+            served: served6,
+          })
+        : null;
   }
 
   static async start(configPath: string, deps: DaemonDeps, initial: { config: Config; catalog: Catalog }): Promise<Daemon> {
@@ -132,11 +171,13 @@ export class Daemon {
       await daemon.mtftp?.start();
       await daemon.http?.start();
       await daemon.dhcp?.start();
+      await daemon.dhcp6?.start();
     } catch (e) {
       daemon.tftp?.stop();
       daemon.mtftp?.stop();
       void daemon.http?.stop();
       daemon.dhcp?.stop();
+      daemon.dhcp6?.stop();
       throw e;
     }
     deps.logger.info('pxecast started', {
@@ -184,6 +225,9 @@ export class Daemon {
     if (JSON.stringify(this.config.dhcp) !== JSON.stringify(next.config.dhcp)) {
       this.deps.logger.warn('[dhcp], [pool NAME] and host addresses take effect only after a restart');
     }
+    if (JSON.stringify(this.config.dhcp6) !== JSON.stringify(next.config.dhcp6)) {
+      this.deps.logger.warn('[dhcp6] takes effect only after a restart');
+    }
     if (this.config.mtftp.enabled !== next.config.mtftp.enabled) {
       this.deps.logger.warn('[mtftp] enabled takes effect only after a restart');
     }
@@ -203,6 +247,7 @@ export class Daemon {
     this.mtftp?.stop();
     void this.http?.stop();
     this.dhcp?.stop();
+    this.dhcp6?.stop();
     this.deps.logger.info('pxecast stopped');
   }
 }

@@ -12,7 +12,9 @@ import { Daemon, loadConfigAndCatalog, type DaemonDeps } from './daemon.js';
 import { NodeFileSystem, NodeUploadStore } from './io/node-file-system.js';
 import { nodeUdp } from './io/node-udp.js';
 import { systemClock } from './io/system-clock.js';
-import { JsonLeaseFile } from './io/lease-file.js';
+import { JsonLease6File } from './io/dhcp6-lease-file.js';
+import { NodeDurableFiles } from './io/durable-files.js';
+import { LeaseJournalFile } from './io/lease-file.js';
 import { startLoopLagSampler } from './io/loop-lag.js';
 import { startMetricsEndpoint } from './io/metrics-http.js';
 import { createWinstonLogger } from './io/winston-logger.js';
@@ -108,7 +110,8 @@ export async function runServe(configPath: string, options: ServeOptions = {}): 
   const deps: DaemonDeps = {
     loopLagMs: lag.lagMs,
     wallClock: () => Date.now(),
-    leaseStore: (path) => new JsonLeaseFile(path),
+    leaseStore: (path) => new LeaseJournalFile(path, { files: new NodeDurableFiles(), now: () => Date.now(), defer: setImmediate }),
+    lease6Store: (path) => new JsonLease6File(path),
     ...base,
     sockets: nodeUdp,
     httpServers: new NodeHttpServerFactory(),

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// DHCP full-mode throughput: pxecast `[dhcp] mode = full` vs dnsmasq, both driven by perfdhcp.
-// A server namespace and a client namespace on one bridged LAN (10.213.N.0/24). For each target
-// rate of the ladder, pxecast and then dnsmasq are started fresh (empty lease file) in the server
-// namespace and perfdhcp runs full DORA exchanges at that rate from the client namespace.
+// DHCP full-mode throughput: pxecast `[dhcp] mode = full` vs dnsmasq and ISC Kea, all driven by
+// perfdhcp. A server namespace and a client namespace on one bridged LAN (10.213.N.0/24). For each
+// target rate, pxecast, dnsmasq and Kea are started in turn (interleaved, fresh, empty lease file)
+// in the server namespace and perfdhcp runs full DORA exchanges at that rate from the client
+// namespace.
 // perfdhcp (v4) always simulates a relay agent: it sends from <its address>:67 with giaddr = that
 // address and hops = 1, so servers unicast every reply to giaddr:67 (a UDP tool cannot receive
 // the broadcast replies a real client gets). Requests still go to 255.255.255.255 (-B), so they
@@ -12,13 +13,17 @@
 //   wide: second addresses on the same LAN (server 10.214.0.1/16, perfdhcp 10.214.0.2/16, its
 //         giaddr), pool 10.214.0.10 - 10.214.255.250 (65,521 addresses), --wide-clients simulated
 //         clients (default 20000): most exchanges allocate a new address, the lease table grows
+//   ladder: the wide pool with --ladder-clients (default 60000) clients at --ladder-rates (default
+//         1000,2000,4000,8000), --ladder-period seconds each (default 5): the ladder of issue 17
 // Every perfdhcp run is bounded: -p (sending period) plus -n (2 x rate x period) and -W (it waits
 // at most 1.5 s for the last answers); a run is also killed by its own timeout.
 // Reported per run: completed DORA/s (ACKs received / sending period), drops % (exchanges started
 // but not completed within perfdhcp's 1 s drop time), DISCOVER-OFFER and REQUEST-ACK latency
-// (avg / max, as perfdhcp measures them), the server's CPU (utime + stime / sending period) and
+// (avg / max, as perfdhcp measures them; REQUEST-ACK p50 from its per-exchange timestamps, -x t), the server's CPU (utime + stime / sending period) and
 // how many requests its kernel dropped on a full socket receive buffer (Udp RcvbufErrors).
-// pxecast runs at log level warn, dnsmasq with --quiet-dhcp: neither logs each lease.
+// pxecast runs at log level warn, dnsmasq with --quiet-dhcp: neither logs each lease. Kea (memfile,
+// persist = true, lease file cleanup off during the run) logs at INFO to a file, as it ships.
+// --servers picks and orders the servers (default pxecast,dnsmasq,kea).
 // Results go to stdout and bench-results/dhcp-<date>.md. A full run takes about 5 minutes;
 // --quick (lab only, rates 100 and 1000, 3 s each) about 1.
 // --profile RATE runs only pxecast (the first of --scenarios) at RATE under `node --cpu-prof`,
@@ -30,14 +35,17 @@
 // (at most twice) and marked † if it still overlapped. --no-wait measures at once (and marks).
 //
 // Needs root, `npm run build` first (it imports build/test/support/*.js), perfdhcp (Debian package
-// kea-admin: apt-get install --no-install-recommends kea-admin) and dnsmasq (dnsmasq-base).
+// kea-admin: apt-get install --no-install-recommends kea-admin), dnsmasq (dnsmasq-base) and
+// kea-dhcp4 (kea-dhcp4-server).
 //
 // PXECAST_BASELINE=DIR adds DIR's pxecast build as a third server (pxecast-baseline), run right
 // after this one at each rate, and a table of the ratios this build / baseline (DORA/s, CPU).
 //
 // Usage: node scripts/bench/dhcp.mjs [--quick] [--rates 100,500,...] [--period S] [--runs N]
 //                                    [--clients N] [--wide-clients N] [--wide-rates 100,...]
-//                                    [--scenarios lab,wide] [--profile RATE] [--verbose] [--no-wait]
+//                                    [--ladder-clients N] [--ladder-rates 1000,...] [--ladder-period S]
+//                                    [--scenarios lab,wide,ladder] [--servers pxecast,dnsmasq,kea]
+//                                    [--profile RATE] [--verbose] [--no-wait]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,6 +57,7 @@ import {
 
 const PERFDHCP = '/usr/sbin/perfdhcp';
 const DNSMASQ = '/usr/sbin/dnsmasq';
+const KEA = '/usr/sbin/kea-dhcp4';
 // perfdhcp waits this long after the sending period for answers still on their way (microseconds).
 const EXIT_WAIT_US = 1_500_000;
 const READY_TIMEOUT_MS = 15_000;
@@ -71,6 +80,10 @@ const { values: flags } = parseArgs({
     clients: { type: 'string', default: '200' },
     'wide-clients': { type: 'string', default: '20000' },
     'wide-rates': { type: 'string' },
+    'ladder-clients': { type: 'string', default: '60000' },
+    'ladder-rates': { type: 'string', default: '1000,2000,4000,8000' },
+    'ladder-period': { type: 'string', default: '5' },
+    servers: { type: 'string', default: 'pxecast,dnsmasq,kea' },
     scenarios: { type: 'string' },
     profile: { type: 'string' },
     verbose: { type: 'boolean', default: false },
@@ -92,22 +105,30 @@ const config = {
   runs: positiveInt(flags.runs, '--runs'),
   labClients: positiveInt(flags.clients, '--clients'),
   wideClients: positiveInt(flags['wide-clients'], '--wide-clients'),
-  scenarios: (flags.scenarios ?? (flags.quick ? 'lab' : 'lab,wide')).split(',').map((s) => s.trim()),
+  ladderClients: positiveInt(flags['ladder-clients'], '--ladder-clients'),
+  ladderRates: intList(flags['ladder-rates'], '--ladder-rates'),
+  ladderPeriodS: positiveInt(flags['ladder-period'], '--ladder-period'),
+  servers: flags.servers.split(',').map((s) => s.trim()),
+  scenarios: (flags.scenarios ?? (flags.quick ? 'lab' : 'lab,ladder')).split(',').map((s) => s.trim()),
   profileRate: flags.profile === undefined ? null : positiveInt(flags.profile, '--profile'),
 };
-if (config.scenarios.some((name) => name !== 'lab' && name !== 'wide')) {
-  console.error(`--scenarios takes lab and/or wide, got '${flags.scenarios}'`);
+if (config.scenarios.some((name) => !['lab', 'wide', 'ladder'].includes(name))) {
+  console.error(`--scenarios takes lab, wide and/or ladder, got '${flags.scenarios}'`);
+  process.exit(2);
+}
+if (config.servers.some((name) => !['pxecast', 'dnsmasq', 'kea'].includes(name))) {
+  console.error(`--servers takes pxecast, dnsmasq and/or kea, got '${flags.servers}'`);
   process.exit(2);
 }
 if (config.labClients > 240) {
   console.error('--clients is at most 240 (the lab pool, less one address for the readiness probe)');
   process.exit(2);
 }
-if (config.wideClients > 65_000) {
-  console.error('--wide-clients is at most 65000 (the wide pool)');
+if (config.wideClients > 65_000 || config.ladderClients > 65_000) {
+  console.error('--wide-clients and --ladder-clients are at most 65000 (the wide pool)');
   process.exit(2);
 }
-for (const [tool, pkg] of [[PERFDHCP, 'kea-admin'], [DNSMASQ, 'dnsmasq-base']]) {
+for (const [tool, pkg] of [[PERFDHCP, 'kea-admin'], [DNSMASQ, 'dnsmasq-base'], [KEA, 'kea-dhcp4-server']]) {
   if (!existsSync(tool)) {
     console.error(`${tool} not found: apt-get install --no-install-recommends ${pkg}`);
     process.exit(2);
@@ -166,6 +187,30 @@ const SERVERS = {
       ]);
     },
   },
+  kea: {
+    version: () => `ISC Kea ${execFileSync(KEA, ['-v'], { encoding: 'utf8' }).trim()}`,
+    start(lan, pool) {
+      const leases = join(tmp, 'kea-leases4.csv');
+      for (const f of [leases, `${leases}.2`, `${leases}.completed`, join(tmp, 'kea.log')]) rmSync(f, { force: true });
+      const prefix = pool.prefix === 24 ? `${pool.first.split('.').slice(0, 3).join('.')}.0/24` : `${pool.first.split('.').slice(0, 2).join('.')}.0.0/${pool.prefix}`;
+      const conf = join(tmp, 'kea-dhcp4.json');
+      writeFileSync(conf, JSON.stringify({
+        Dhcp4: {
+          // Raw sockets on the server's interface (Kea's default): it hears the broadcasts.
+          'interfaces-config': { interfaces: [lan.server.ifname] },
+          // persist: every lease change is appended to the CSV file; lfc-interval 0: no cleanup
+          // during the run.
+          'lease-database': { type: 'memfile', persist: true, name: leases, 'lfc-interval': 0 },
+          'valid-lifetime': 3600,
+          subnet4: [{ id: 1, subnet: prefix, pools: [{ pool: `${pool.first} - ${pool.last}` }] }],
+          loggers: [{ name: 'kea-dhcp4', output_options: [{ output: join(tmp, 'kea.log') }], severity: 'INFO' }],
+        },
+      }));
+      // `env` execs kea-dhcp4 in place (same PID); its PID and lock files go to the work directory.
+      return netns.spawnInNamespace(lan.server.namespace, '/usr/bin/env',
+        [`KEA_PIDFILE_DIR=${tmp}`, `KEA_LOCKFILE_DIR=${tmp}`, KEA, '-c', conf]);
+    },
+  },
 };
 
 try {
@@ -184,10 +229,17 @@ async function main() {
     scenarios.push({ name: 'lab', pool, clients: config.labClients, rates: config.rates,
       title: `Lab pool: ${pool.first} - ${pool.last} (${pool.size} addresses), ${config.labClients} simulated clients` });
   }
+  const widePool = { serverAddress: WIDE.server, clientAddress: WIDE.client, first: WIDE.first, last: WIDE.last,
+    prefix: WIDE.prefix, mask: WIDE.mask, size: ipNumber(WIDE.last) - ipNumber(WIDE.first) + 1 };
+  if (config.scenarios.includes('wide') || config.scenarios.includes('ladder')) await addWideAddressing(lan);
+  if (config.scenarios.includes('ladder')) {
+    scenarios.push({ name: 'ladder', pool: widePool, clients: config.ladderClients, rates: config.ladderRates, periodS: config.ladderPeriodS,
+      title: `Ladder: ${widePool.first} - ${widePool.last} (${widePool.size} addresses), ${config.ladderClients} simulated clients,` +
+        ` ${config.ladderPeriodS} s per step`,
+      note: 'Most exchanges allocate a new address, so the lease table grows through the run (as in issue 17).' });
+  }
   if (config.scenarios.includes('wide')) {
-    await addWideAddressing(lan);
-    const pool = { serverAddress: WIDE.server, clientAddress: WIDE.client, first: WIDE.first, last: WIDE.last,
-      prefix: WIDE.prefix, mask: WIDE.mask, size: ipNumber(WIDE.last) - ipNumber(WIDE.first) + 1 };
+    const pool = widePool;
     scenarios.push({ name: 'wide', pool, clients: config.wideClients, rates: config.wideRates,
       title: `Wide pool: ${pool.first} - ${pool.last} (${pool.size} addresses), ${config.wideClients} simulated clients`,
       note: 'dnsmasq does not hold an offered address for its client, and perfdhcp\'s consecutive MACs hash to the' +
@@ -239,15 +291,16 @@ function poolOn(lan) {
   };
 }
 
-async function scenarioSection(lan, { title, note, pool, clients, rates }) {
+async function scenarioSection(lan, { title, note, pool, clients, rates, periodS = config.periodS }) {
   const rows = [];
   for (const rate of rates) {
     // Runs interleaved across servers (run 1 of each, then run 2...), so a disturbance hits all alike.
-    const runs = new Map(Object.keys(SERVERS).map((name) => [name, []]));
+    const names = [...config.servers, ...(BASELINE_CLI ? ['pxecast-baseline'] : [])];
+    const runs = new Map(names.map((name) => [name, []]));
     for (let run = 1; run <= config.runs; run++) {
-      for (const name of Object.keys(SERVERS)) {
+      for (const name of names) {
         const label = `${title.split(':')[0]} ${name} rate ${rate} run ${run}/${config.runs}`;
-        runs.get(name).push(await measureAlone(label, () => measure(lan, name, pool, { rate, clients })));
+        runs.get(name).push(await measureAlone(label, () => measure(lan, name, pool, { rate, clients, periodS })));
       }
     }
     for (const [name, done] of runs) {
@@ -280,18 +333,18 @@ async function measureAlone(label, measureOnce) {
 }
 
 /** One fresh server, one perfdhcp run against it. */
-async function measure(lan, name, pool, { rate, clients, profileDir }) {
+async function measure(lan, name, pool, { rate, clients, periodS = config.periodS, profileDir }) {
   const handle = SERVERS[name].start(lan, pool, { profileDir });
   try {
     await waitUntilAnswering(lan, pool, handle);
     const cpuBefore = cpuSeconds(handle.pid);
     const overflowsBefore = await rcvbufErrors(lan.server.namespace);
-    const run = await runPerfdhcp(lan, pool, { rate, clients, periodS: config.periodS });
+    const run = await runPerfdhcp(lan, pool, { rate, clients, periodS });
     const cpu = cpuSeconds(handle.pid) - cpuBefore;
     const overflows = (await rcvbufErrors(lan.server.namespace)) - overflowsBefore;
     if (!handle.isRunning()) return { error: `server exited: ${lastLine(handle.outputTail())}` };
     if (run.error) return run;
-    return { ...run, cpuPercent: (100 * cpu) / config.periodS, overflows };
+    return { ...run, cpuPercent: (100 * cpu) / periodS, overflows };
   } catch (err) {
     return { error: err.message };
   } finally {
@@ -331,17 +384,23 @@ async function runPerfdhcp(lan, pool, { rate, clients, periodS }) {
     '-r', String(rate), '-p', String(periodS),
     '-n', maxExchanges, '-n', maxExchanges, // a second bound besides -p: DISCOVERs, REQUESTs
     '-R', String(clients), '-W', String(EXIT_WAIT_US),
+    '-x', 't', // per-exchange timestamps, for the REQUEST-ACK median
   ]);
   const timeoutMs = (periodS + EXIT_WAIT_US / 1e6 + 15) * 1000;
-  const r = await netns.runInNamespace(lan.client.namespace, PERFDHCP, args, { timeoutMs });
-  if (flags.verbose) console.error(`${r.stdout}${r.stderr}`);
+  // Its report (with one line per exchange from -x t) goes to a file: more than a captured tail holds.
+  const reportFile = join(tmp, 'perfdhcp.out');
+  const r = await netns.runInNamespace(lan.client.namespace, '/bin/sh',
+    ['-c', 'exec "$0" "$@" > "$REPORT"'.replace('$REPORT', reportFile), PERFDHCP, ...args], { timeoutMs });
+  const stdout = existsSync(reportFile) ? readFileSync(reportFile, 'utf8') : '';
+  rmSync(reportFile, { force: true });
+  if (flags.verbose) console.error(`${stdout.replace(/^sent \/ received:.*\n/gm, '')}${r.stderr}`);
   // Exit 3: some exchanges did not complete, which the numbers show.
   if (r.timedOut) return { error: `perfdhcp killed after ${timeoutMs / 1000} s` };
-  if (r.exitCode !== 0 && r.exitCode !== 3) return { error: `perfdhcp exit ${r.exitCode}: ${lastLine(r.stderr) || lastLine(r.stdout)}` };
-  const stats = parsePerfdhcp(r.stdout);
+  if (r.exitCode !== 0 && r.exitCode !== 3) return { error: `perfdhcp exit ${r.exitCode}: ${lastLine(r.stderr) || lastLine(stdout)}` };
+  const stats = parsePerfdhcp(stdout);
   const doStats = stats['DISCOVER-OFFER'];
   const raStats = stats['REQUEST-ACK'];
-  if (!doStats || !raStats) return { error: `unexpected perfdhcp output: ${lastLine(r.stdout)}` };
+  if (!doStats || !raStats) return { error: `unexpected perfdhcp output: ${lastLine(stdout)}` };
   const started = doStats['sent packets'];
   const completed = raStats['received packets'];
   return {
@@ -351,7 +410,23 @@ async function runPerfdhcp(lan, pool, { rate, clients, periodS }) {
     dropPercent: started > 0 ? (100 * (started - completed)) / started : 0,
     doAvgMs: doStats['avg delay'], doMaxMs: doStats['max delay'],
     raAvgMs: raStats['avg delay'], raMaxMs: raStats['max delay'],
+    raP50Ms: medianDelayMs(stdout, 'REQUEST-ACK'),
   };
+}
+
+/** The median delay of one exchange type from perfdhcp's `-x t` timestamps ("sent / received:
+ *  SSSSSS.UUUUUU / SSSSSS.UUUUUU" lines under "***Timestamps for packets: TYPE***"), in ms. */
+function medianDelayMs(text, type) {
+  const start = text.indexOf(`***Timestamps for packets: ${type}***`);
+  if (start < 0) return NaN;
+  const end = text.indexOf('***', start + 4 + type.length + 25);
+  const delays = [];
+  for (const m of text.slice(start, end < 0 ? undefined : end).matchAll(/sent \/ received: ([\d.]+) \/ ([\d.]+)/g)) {
+    delays.push((Number(m[2]) - Number(m[1])) * 1000);
+  }
+  if (delays.length === 0) return NaN;
+  delays.sort((a, b) => a - b);
+  return delays[Math.floor(delays.length / 2)];
 }
 
 /**
@@ -399,7 +474,7 @@ function medianRun(runs) {
 function describe(r) {
   if (r.error) return `FAIL: ${r.error}`;
   return `${r.doraPerS.toFixed(0)} DORA/s, drops ${r.dropPercent.toFixed(1)}%, ` +
-    `DO ${ms(r.doAvgMs)}/${ms(r.doMaxMs)} ms, RA ${ms(r.raAvgMs)}/${ms(r.raMaxMs)} ms, CPU ${r.cpuPercent.toFixed(0)}%, ` +
+    `DO ${ms(r.doAvgMs)}/${ms(r.doMaxMs)} ms, RA ${ms(r.raAvgMs)}/${ms(r.raMaxMs)} ms (p50 ${ms(r.raP50Ms)}), CPU ${r.cpuPercent.toFixed(0)}%, ` +
     `${r.overflows} socket overflows`;
 }
 
@@ -409,31 +484,37 @@ function ms(v) {
 
 function resultTable(rows) {
   const lines = [
-    '| server | target rate | achieved DORA/s | drops % | avg latency ms (DO / RA) | max latency ms (DO / RA) | server CPU % |' +
-      ' socket overflows |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| server | target rate | achieved DORA/s | drops % | avg latency ms (DO / RA) | RA p50 ms | max latency ms (DO / RA) |' +
+      ' server CPU % | socket overflows |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const { name: server, rate, result: r, beside } of rows) {
     const name = `${server}${beside.length ? ' †' : ''}`;
     if (r.error) {
-      lines.push(`| ${name} | ${rate} | FAIL: ${r.error.replace(/\|/g, '/')} | | | | | |`);
+      lines.push(`| ${name} | ${rate} | FAIL: ${r.error.replace(/\|/g, '/')} | | | | | | |`);
       continue;
     }
     lines.push(`| ${name} | ${rate} | ${r.doraPerS.toFixed(0)} | ${r.dropPercent.toFixed(1)} | ` +
-      `${ms(r.doAvgMs)} / ${ms(r.raAvgMs)} | ${ms(r.doMaxMs)} / ${ms(r.raMaxMs)} | ${r.cpuPercent.toFixed(0)} | ${r.overflows} |`);
+      `${ms(r.doAvgMs)} / ${ms(r.raAvgMs)} | ${ms(r.raP50Ms)} | ${ms(r.doMaxMs)} / ${ms(r.raMaxMs)} | ${r.cpuPercent.toFixed(0)} | ${r.overflows} |`);
   }
   return lines.join('\n');
 }
 
+/** pxecast against each peer at each rate: DORA/s and REQUEST-ACK p50 side by side, with ratios. */
 function ratioTable(rows, rates) {
-  const lines = ['| target rate | pxecast DORA/s | dnsmasq DORA/s | pxecast/dnsmasq |', '|---:|---:|---:|---:|'];
+  const peers = config.servers.filter((name) => name !== 'pxecast');
+  if (!config.servers.includes('pxecast') || peers.length === 0) return '';
+  const head = ['target rate', 'pxecast DORA/s', ...peers.map((p) => `${p} DORA/s`), ...peers.map((p) => `pxecast/${p}`),
+    'pxecast RA p50 ms', ...peers.map((p) => `${p} RA p50 ms`)];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---:').join('|')}|`];
   for (const rate of rates) {
     const get = (name) => rows.find((row) => row.name === name && row.rate === rate);
-    const [p, d] = [get('pxecast')?.result, get('dnsmasq')?.result];
-    const fmt = (r) => (r && !r.error ? r.doraPerS.toFixed(0) : 'FAIL');
-    const mark = get('pxecast')?.beside.length || get('dnsmasq')?.beside.length ? ' †' : '';
-    const ratio = p && d && !p.error && !d.error && d.doraPerS > 0 ? `${(p.doraPerS / d.doraPerS).toFixed(2)}×${mark}` : 'n/a';
-    lines.push(`| ${rate} | ${fmt(p)} | ${fmt(d)} | ${ratio} |`);
+    const ok = (name) => { const r = get(name)?.result; return r && !r.error ? r : null; };
+    const mark = (name) => (get('pxecast')?.beside.length || get(name)?.beside.length ? ' †' : '');
+    const fmt = (name) => ok(name)?.doraPerS.toFixed(0) ?? 'FAIL';
+    const ratio = (name) => ok('pxecast') && ok(name)?.doraPerS > 0 ? `${(ok('pxecast').doraPerS / ok(name).doraPerS).toFixed(2)}×${mark(name)}` : 'n/a';
+    const p50 = (name) => (ok(name) ? ms(ok(name).raP50Ms) : 'n/a');
+    lines.push(`| ${[rate, fmt('pxecast'), ...peers.map(fmt), ...peers.map(ratio), p50('pxecast'), ...peers.map(p50)].join(' | ')} |`);
   }
   return lines.join('\n');
 }
@@ -459,19 +540,21 @@ function header() {
   return [
     `# DHCP full-mode benchmark, ${utcStamp()} UTC`,
     '',
-    `- pxecast ${pxecastVersion()} (log level warn)${BASELINE_CLI ? `; pxecast-baseline: ${baselineVersion()}` : ''}; ${SERVERS.dnsmasq.version()} (--quiet-dhcp); perfdhcp ${perfdhcpVersion}`,
+    `- pxecast ${pxecastVersion()} (log level warn)${BASELINE_CLI ? `; pxecast-baseline: ${baselineVersion()}` : ''}; ${SERVERS.dnsmasq.version()} (--quiet-dhcp --no-ping);` +
+      ` ${SERVERS.kea.version()} (memfile, persist, INFO log to a file); perfdhcp ${perfdhcpVersion}`,
     `- ${machineLine()}`,
     `- server and perfdhcp in two network namespaces on one bridge; perfdhcp \`-4 -l RELAY-ADDRESS -B -g single -r RATE` +
-      ` -p ${config.periodS} -R CLIENTS -W ${EXIT_WAIT_US}\` to 255.255.255.255. perfdhcp (v4) always plays a relay agent:` +
+      ` -p PERIOD -R CLIENTS -W ${EXIT_WAIT_US} -x t\` to 255.255.255.255. perfdhcp (v4) always plays a relay agent:` +
       ' giaddr = its address, so both servers unicast OFFER and ACK to it on port 67 (a real client on the LAN would get' +
       ' them broadcast); every server started fresh with an empty lease file for each run;' +
       ` median of ${config.runs} run(s) by achieved rate`,
-    `- achieved DORA/s = ACKs received / ${config.periodS} s sending period; drops % = exchanges started (DISCOVERs sent)` +
+    '- achieved DORA/s = ACKs received / sending period; drops % = exchanges started (DISCOVERs sent)' +
       ' that got no ACK within the 1 s drop time; latency as perfdhcp measures it: DO = DISCOVER to OFFER,' +
-      ' RA = REQUEST to ACK; server CPU = its utime + stime over the sending period (100% = one core);' +
+      ' RA = REQUEST to ACK, RA p50 = median over the completed exchanges; server CPU = its utime + stime over the sending period (100% = one core);' +
       ' socket overflows = requests the server namespace\'s kernel dropped on a full receive buffer (Udp RcvbufErrors)',
-    '- both servers have the binding on disk before the ACK leaves: dnsmasq rewrites its lease file in place and fsyncs' +
-      ' it for every changed lease, pxecast writes a new file, fsyncs and renames it (bursts of ACKs coalesced into one write)',
+    '- the binding is stored before the ACK leaves: dnsmasq rewrites its lease file in place and fsyncs it for every' +
+      ' changed lease; pxecast appends it to its lease journal and fdatasyncs (one sync for all the ACKs of a batch);' +
+      ' Kea appends a CSV line and flushes it to the kernel without fsync (survives a process crash, not a power loss)',
   ].join('\n');
 }
 

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const support = (name) => import(join(repo, 'build/test/support', name));
 const { seededRandom } = await support('round-trip.js');
-const { fuzzDhcpDatagram, fuzzTftpDatagram, dhcpCaptures, tftpCaptures } = await support('fuzz-corpus.js');
+const { fuzzDhcpDatagram, fuzzTftpDatagram, dhcpSeeds, tftpCaptures } = await support('fuzz-corpus.js');
 
 const plan = JSON.parse(process.argv[2] ?? '{}');
 for (const key of ['target', 'daemonPid', 'seed', 'count', 'maxSeconds', 'rate', 'sockets', 'files', 'ports']) {
@@ -27,7 +27,7 @@ if (!/^10\.213\.\d+\.\d+$/.test(plan.target) && !plan.target.startsWith('127.'))
 
 const random = seededRandom(plan.seed);
 const tftpSeeds = tftpCaptures();
-const dhcpSeeds = dhcpCaptures();
+const dhcpSeedDatagrams = dhcpSeeds();
 
 /** Which service gets the next datagram, with its share of the traffic. */
 const SERVICES = [
@@ -36,8 +36,8 @@ const SERVICES = [
   // mutations reach the transfer state machines, not only the request parser.
   { name: 'tid', share: 0.1, port: null, make: () => fuzzTftpDatagram(random, plan.files, tftpSeeds) },
   { name: 'mtftp', share: 0.15, port: plan.ports.mtftp, make: () => fuzzTftpDatagram(random, plan.files, tftpSeeds) },
-  { name: 'dhcp', share: 0.3, port: plan.ports.dhcp, make: () => fuzzDhcpDatagram(random, dhcpSeeds) },
-  { name: 'pxe', share: 0.15, port: plan.ports.pxe, make: () => fuzzDhcpDatagram(random, dhcpSeeds) },
+  { name: 'dhcp', share: 0.3, port: plan.ports.dhcp, make: () => fuzzDhcpDatagram(random, dhcpSeedDatagrams) },
+  { name: 'pxe', share: 0.15, port: plan.ports.pxe, make: () => fuzzDhcpDatagram(random, dhcpSeedDatagrams) },
 ];
 
 const stats = { sent: 0, bytes: 0, sendErrors: 0, replies: 0, byService: Object.fromEntries(SERVICES.map((s) => [s.name, 0])) };

@@ -33,16 +33,33 @@ export interface Catalog {
   readonly loadedAt: number;
 }
 
-/** Per catalog snapshot (immutable), its hosts by MAC: DHCP looks a host up on every message. */
-const hostIndex = new WeakMap<Catalog, ReadonlyMap<string, HostConfig>>();
+interface HostIndex {
+  readonly byMac: ReadonlyMap<string, HostConfig>;
+  readonly byDuid: ReadonlyMap<string, HostConfig>;
+}
 
-export function hostByMac(catalog: Catalog, mac: string): HostConfig | undefined {
+/** Per catalog snapshot (immutable), its hosts by MAC and DUID: DHCP looks a host up on every message. */
+const hostIndex = new WeakMap<Catalog, HostIndex>();
+
+function indexOf(catalog: Catalog): HostIndex {
   let index = hostIndex.get(catalog);
   if (index === undefined) {
-    index = new Map(catalog.hosts.map((h) => [h.mac, h]));
+    index = {
+      byMac: new Map(catalog.hosts.flatMap((h) => (h.mac === null ? [] : [[h.mac, h] as const]))),
+      byDuid: new Map(catalog.hosts.flatMap((h) => (h.duid === null ? [] : [[h.duid, h] as const]))),
+    };
     hostIndex.set(catalog, index);
   }
-  return index.get(mac);
+  return index;
+}
+
+export function hostByMac(catalog: Catalog, mac: string): HostConfig | undefined {
+  return indexOf(catalog).byMac.get(mac);
+}
+
+/** `duid` as bare lower-case hex (`Buffer.toString('hex')`). */
+export function hostByDuid(catalog: Catalog, duid: string): HostConfig | undefined {
+  return indexOf(catalog).byDuid.get(duid);
 }
 
 export function imageByName(catalog: Catalog, name: string): CatalogImage | undefined {

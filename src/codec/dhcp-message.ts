@@ -25,6 +25,10 @@ dhcp.addOption(94, { name: 'Client Network Device Interface', type: 'UInt8s' });
 dhcp.addOption(97, { name: 'Client Machine Identifier', type: 'UInt8s' });
 dhcp.addOption(175, { name: 'iPXE Encapsulated Options', type: 'UInt8s' });
 
+/** Options read only from `raw`, by dhcp/client-class.ts, which judges a malformed one itself (it
+ *  falls back to the default policy): a wrong length there costs the option, not the datagram. */
+const CLASSIFIER_OPTIONS: ReadonlySet<number> = new Set([60, 93]);
+
 /** Wire lengths allowed for the package's option types (fixed ones exactly, lists by multiple). */
 function lengthFits(type: string, length: number): boolean {
   switch (type) {
@@ -108,6 +112,8 @@ export function decodeDhcp(buf: Buffer): DhcpMessage {
     const spec = optionTable.opts[tag];
     if (spec === undefined) continue;
     if (!lengthFits(spec.type, value.length)) {
+      // The client classifier reads these from `raw` and takes an unreadable one as absent.
+      if (CLASSIFIER_OPTIONS.has(tag)) continue;
       throw new DecodeError('BAD_LENGTH', OPTIONS_START, `option ${tag} (${spec.name}) has ${value.length} bytes, wrong for ${spec.type}`);
     }
     parts.push(Buffer.from([tag, value.length]), value);

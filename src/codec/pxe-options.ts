@@ -63,3 +63,45 @@ export function decodeMtftpSubOptions(buf: Buffer): MtftpSubOptions | null {
     reopenDelayS: reopen[0]!,
   };
 }
+
+/**
+ * Option 93 (RFC 4578 2.1): the client's architecture types, a list of 16-bit numbers, so a
+ * non-empty even number of bytes.
+ */
+export function decodeClientArchitectures(buf: Buffer): number[] {
+  if (buf.length === 0 || buf.length % 2 !== 0) throw new DecodeError('BAD_LENGTH', 0, `option 93 has ${buf.length} bytes, not a list of 16-bit types`);
+  const types: number[] = [];
+  for (let pos = 0; pos < buf.length; pos += 2) types.push(buf.readUInt16BE(pos));
+  return types;
+}
+
+/** The boot classes of option 60 (PXE 2.1 2.2.4; UEFI 2.5+ 24.7 for HTTP Boot). */
+export type BootVendorClass = 'PXEClient' | 'HTTPClient';
+
+/**
+ * Option 60 read as a boot client's class: `PXEClient` or `HTTPClient` (the prefix iPXE, EDK2 and
+ * dnsmasq classify on), optionally followed by `:Arch:xxxxx` (a 16-bit type in decimal) and
+ * `:UNDI:yyyzzz` (major and minor version in decimal). Null for any other vendor class: that is
+ * not a boot client, not a malformed one. A boot class whose fields cannot be read, or with bytes
+ * outside printable ASCII (trailing NULs aside), throws.
+ */
+export function decodeBootVendorClass(buf: Buffer): BootVendorClass | null {
+  const text = buf.toString('latin1').replace(/\0+$/, '');
+  const name = (['PXEClient', 'HTTPClient'] as const).find((c) => text.startsWith(c));
+  if (name === undefined) return null;
+  if (!/^[\x20-\x7e]*$/.test(text)) throw new DecodeError('NOT_NETASCII', 0, `option 60 "${printableText(text)}" holds bytes outside printable ASCII`);
+  const fields = text.slice(name.length);
+  const arch = /^:Arch:([^:]*)/.exec(fields);
+  if (arch && !(/^\d{1,5}$/.test(arch[1]!) && Number(arch[1]) <= 0xffff)) {
+    throw new DecodeError('BAD_OPTIONS', 0, `option 60 "${printableText(text)}": Arch is not a 16-bit number`);
+  }
+  const undi = /:UNDI:([^:]*)/.exec(fields);
+  if (undi && !/^\d{6}$/.test(undi[1]!)) throw new DecodeError('BAD_OPTIONS', 0, `option 60 "${printableText(text)}": UNDI is not 6 digits`);
+  return name;
+}
+
+/** For messages about client text: non-printable bytes as `\xNN`, at most 64 characters. */
+function printableText(text: string): string {
+  const shown = text.length > 64 ? `${text.slice(0, 64)}...` : text;
+  return shown.replace(/[^\x20-\x7e]|["\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

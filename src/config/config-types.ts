@@ -1,5 +1,8 @@
 // The validated, frozen configuration. Produced once by load-config.ts; nothing downstream ever
 // sees raw ini strings. Durations are milliseconds, sizes bytes, paths absolute.
+import type { Dhcp6Config } from './dhcp6-section.js';
+
+export type { Dhcp6Config } from './dhcp6-section.js';
 
 import type { LogFormat, LogLevel } from '../io/ports.js';
 
@@ -94,8 +97,10 @@ export type UnknownClientPolicy = 'serve' | 'ignore';
 /** A known machine (`[host NAME]`); its address, if any, is also a reservation of its pool. */
 export interface HostConfig {
   readonly name: string;
-  /** Lower-case, colon-separated. */
-  readonly mac: string;
+  /** Lower-case, colon-separated; null for a host known by DUID only. */
+  readonly mac: string | null;
+  /** DHCPv6 DUID, bare lower-case hex (as `Buffer.toString('hex')`); null: matched by MAC only. */
+  readonly duid: string | null;
   /** The `[image NAME]` it boots; null follows the catalog's rules. */
   readonly image: string | null;
   readonly address: string | null;
@@ -182,6 +187,7 @@ export interface Config {
   readonly http: HttpConfig;
   readonly hosts: readonly HostConfig[];
   readonly dhcp: DhcpConfig;
+  readonly dhcp6: Dhcp6Config;
   readonly images: readonly ImageConfig[];
   readonly control: ControlConfig;
   readonly metrics: MetricsConfig;

@@ -30,6 +30,8 @@ export function describeType(type: FieldType): string {
       return 'size';
     case 'file-mode':
       return 'file mode';
+    case 'duid':
+      return 'DUID';
   }
 }
 
@@ -59,6 +61,8 @@ export function describeRange(type: FieldType): string {
       return `${formatSize(type.min)}..${formatSize(type.max)} bytes; suffixes K, M, G are ×1024`;
     case 'file-mode':
       return 'octal, 0000..0777';
+    case 'duid':
+      return 'hex, 3..130 bytes, colon-separated or not';
   }
 }
 

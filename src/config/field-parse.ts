@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 
 import {
   parseBool,
+  parseDuid,
   parseDuration,
   parseEnum,
   parseFileMode,
@@ -52,5 +53,7 @@ export function parseFieldValue(field: FieldSpec, text: string, configDir: strin
       return parseSize(text, type.min, type.max);
     case 'file-mode':
       return parseFileMode(text);
+    case 'duid':
+      return parseDuid(text);
   }
 }

@@ -129,6 +129,24 @@ export function parseFileMode(text: string): Parsed<number> {
   return ok(parseInt(text, 8));
 }
 
+/** RFC 8415 11.1: a 2-byte type code and at most 128 bytes after it. */
+const DUID_MIN_BYTES = 3;
+const DUID_MAX_BYTES = 130;
+
+/**
+ * A DUID as dhclient, Kea and dnsmasq print it: hex bytes, colon-separated (`00:03:00:01:52:54:...`)
+ * or run together (`0003000152...`), any case. Bare lower-case hex (as logged); empty = null.
+ */
+export function parseDuid(text: string): Parsed<string | null> {
+  if (text === '') return ok(null);
+  const hex = /^[0-9a-f]{2}(?::[0-9a-f]{2})*$/i.test(text) ? text.replace(/:/g, '') : /^(?:[0-9a-f]{2})+$/i.test(text) ? text : null;
+  const example = 'e.g. 00:03:00:01:52:54:00:12:34:56';
+  if (hex === null) return fail(`${quoteValue(text)} is not a DUID: hex bytes, colon-separated or not (${example})`);
+  const bytes = hex.length / 2;
+  if (bytes < DUID_MIN_BYTES || bytes > DUID_MAX_BYTES) return fail(`a DUID is ${DUID_MIN_BYTES}..${DUID_MAX_BYTES} bytes, ${quoteValue(text)} has ${bytes} (${example})`);
+  return ok(hex.toLowerCase());
+}
+
 /** `0660` for 0o660. */
 export function formatFileMode(mode: number): string {
   return `0${mode.toString(8).padStart(3, '0')}`;

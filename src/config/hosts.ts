@@ -1,7 +1,8 @@
-// `[host NAME]` sections: known machines by MAC, with an image, a fixed address and a host name.
-// Checked as a whole, each problem named by file, line and key: a MAC or address given twice
-// (among hosts, or against a pool's `reservations`), an image that is not an `[image NAME]`, an
-// address outside every pool in `full` mode. A host's address becomes a reservation of the pool
+// `[host NAME]` sections: known machines by MAC and/or DHCPv6 DUID, with an image, a fixed address
+// and a host name. Checked as a whole, each problem named by file, line and key: a host with
+// neither MAC nor DUID, a MAC, DUID or address given twice (among hosts, or against a pool's
+// `reservations`), an image that is not an `[image NAME]`, an address outside every pool in `full`
+// mode or without a MAC to reserve it for. A host's address becomes a reservation of the pool
 // whose subnet holds it, so the lease table keeps one rule for fixed addresses.
 import { issueAt, type ConfigIssue } from './config-error.js';
 import type { DhcpReservation, HostConfig } from './config-types.js';
@@ -25,6 +26,7 @@ export function checkHosts(
   issues: ConfigIssue[],
 ): HostConfig[] {
   const byMac = new Map<string, string>();
+  const byDuid = new Map<string, string>();
   const byAddress = new Map<string, string>();
   for (const pool of pools) {
     for (const r of pool.reservations) {
@@ -41,11 +43,20 @@ export function checkHosts(
     };
     const who = `[${host.label}]`;
     const before = issues.length;
-    const macText = host.get('mac');
-    const mac = typeof macText === 'string' ? normalizeMac(macText) : '';
-    if (typeof macText === 'string' && !MAC.test(mac)) issues.push(issueAt(at('mac'), host.label, 'mac', `\`${macText}\` is not a MAC address (e.g. 52:54:00:12:34:56)`));
-    else if (byMac.has(mac)) issues.push(issueAt(at('mac'), host.label, 'mac', `${mac} is already given to ${byMac.get(mac)}`));
-    else if (mac !== '') byMac.set(mac, who);
+    const macText = optional('mac');
+    const mac = macText === null ? null : normalizeMac(macText);
+    if (macText !== null && !MAC.test(mac!)) issues.push(issueAt(at('mac'), host.label, 'mac', `\`${macText}\` is not a MAC address (e.g. 52:54:00:12:34:56)`));
+    else if (mac !== null && byMac.has(mac)) issues.push(issueAt(at('mac'), host.label, 'mac', `${mac} is already given to ${byMac.get(mac)}`));
+    else if (mac !== null) byMac.set(mac, who);
+
+    // Parsed (and checked as hex) by the schema: bare lower-case hex, or null.
+    const duidValue = host.get('duid');
+    const duid = typeof duidValue === 'string' ? duidValue : null;
+    if (duid !== null && byDuid.has(duid)) issues.push(issueAt(at('duid'), host.label, 'duid', `${duid} is already given to ${byDuid.get(duid)}`));
+    else if (duid !== null) byDuid.set(duid, who);
+    if (mac === null && duid === null && !host.isRejected('duid')) {
+      issues.push(issueAt(host.headerOrFile(), host.label, null, 'needs `mac` or `duid` (or both) to know the machine by'));
+    }
 
     const image = optional('image');
     if (image !== null && !imageNames.has(image)) {
@@ -57,6 +68,7 @@ export function checkHosts(
     const address = typeof addressValue === 'string' && addressValue !== '0.0.0.0' ? addressValue : null;
     if (address !== null) {
       if (!IPV4.test(address)) issues.push(issueAt(at('address'), host.label, 'address', 'host addresses are IPv4'));
+      else if (mac === null) issues.push(issueAt(at('address'), host.label, 'address', 'a fixed address is reserved by MAC: this host needs `mac`'));
       else if (byAddress.has(address)) issues.push(issueAt(at('address'), host.label, 'address', `${address} is already given to ${byAddress.get(address)}`));
       else {
         byAddress.set(address, who);
@@ -73,7 +85,7 @@ export function checkHosts(
     if (hostname !== null && !HOSTNAME.test(hostname)) {
       issues.push(issueAt(at('hostname'), host.label, 'hostname', `\`${hostname}\` is not a host name (letters, digits, hyphens, dots)`));
     }
-    if (issues.length === before && mac !== '') accepted.push({ name: host.arg ?? '', mac, image, address, hostname });
+    if (issues.length === before && (mac !== null || duid !== null)) accepted.push({ name: host.arg ?? '', mac, duid, image, address, hostname });
   }
   return accepted;
 }
@@ -84,6 +96,8 @@ export function reservationsWithHosts(
   own: readonly DhcpReservation[],
   hosts: readonly HostConfig[],
 ): DhcpReservation[] {
-  const fromHosts = hosts.flatMap((h) => (h.address !== null && subnetOf(h.address, pool.prefix) === subnetOf(pool.first, pool.prefix) ? [{ mac: h.mac, address: h.address }] : []));
+  const fromHosts = hosts.flatMap((h) =>
+    h.mac !== null && h.address !== null && subnetOf(h.address, pool.prefix) === subnetOf(pool.first, pool.prefix) ? [{ mac: h.mac, address: h.address }] : [],
+  );
   return [...own, ...fromHosts];
 }

@@ -42,6 +42,7 @@ import {
   MULTICAST_ORDER,
   TFTP_ORDER,
 } from './cross-checks.js';
+import { buildDhcp6 } from './dhcp6-section.js';
 import { SectionValues } from './section-values.js';
 import { suggestName } from './suggest.js';
 
@@ -91,6 +92,7 @@ export function parseConfig(text: string, file: string): Config {
   checkUniqueMtftpChannels(images, issues);
   checkOpenHold(section('mtftp'), images, issues);
   checkMetricsListen(section('metrics'), issues);
+  const dhcp6 = buildDhcp6(section('dhcp6'), issues);
   const hosts = checkHosts(
     named.get('host') ?? [],
     new Set(images.map((i) => i.arg ?? '')),
@@ -108,6 +110,7 @@ export function parseConfig(text: string, file: string): Config {
     mtftp: { enabled: section('mtftp').bool('enabled'), openHoldMs: section('mtftp').int('open_hold') },
     http: buildHttp(section('http')),
     dhcp: buildDhcp(section('dhcp'), pools, reservations, hosts),
+    dhcp6,
     hosts,
     images: images.map(buildImage),
     control: buildControl(section('control')),

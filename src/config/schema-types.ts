@@ -19,7 +19,9 @@ export type FieldType =
   /** Bytes; suffixes K, M, G are binary multiples. */
   | { readonly kind: 'size'; readonly min: number; readonly max: number }
   /** Unix permission bits written in octal, e.g. `0660`. */
-  | { readonly kind: 'file-mode' };
+  | { readonly kind: 'file-mode' }
+  /** A DHCPv6 DUID (RFC 8415 11) in hex, bytes colon-separated or not; stored as bare lower-case hex, empty = null. */
+  | { readonly kind: 'duid' };
 
 export interface FieldSpec {
   readonly key: string;

@@ -5,6 +5,7 @@
 // are written as ini text and parsed exactly like a written value.
 import { ARCHITECTURES, type DhcpMode, type LogFormat, type LogLevel, type UnknownClientPolicy } from './config-types.js';
 import type { FieldSpec, SectionSpec } from './schema-types.js';
+import { DHCP6_SECTION } from './dhcp6-section.js';
 
 const MS = 1;
 const SECOND = 1000 * MS;
@@ -76,7 +77,7 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         type: { kind: 'ip-address' },
         required: false,
         default: '0.0.0.0',
-        description: 'Local address the TFTP server binds to; `0.0.0.0` (or `::`) listens on every interface.',
+        description: 'Local address the TFTP server binds to; `0.0.0.0` listens on every IPv4 interface, `::` on every interface over IPv6 and IPv4 (dual-stack), an IPv6 address over IPv6 only (multicast, RFC 2090 and PXE MTFTP, stays IPv4).',
         example: '0.0.0.0',
       },
       {
@@ -168,10 +169,12 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         key: 'unconfirmed_timeout',
         type: { kind: 'duration', bareUnit: 's', minMs: 1 * SECOND, maxMs: 10 * MINUTE },
         required: false,
-        default: '5s',
+        // Longer than clients' own retry timers (curl 6 s, atftp and tftp-hpa 5 s): a client whose
+        // first answers were lost is still served when its timer re-sends, never left on a closed port.
+        default: '10s',
         description:
-          'How long a transfer waits for the first answer of its client before it is dropped without an ERROR (capped by `idle_timeout`).',
-        example: '5s',
+          'How long a transfer waits for the first answer of its client before it is dropped without an ERROR (capped by `idle_timeout`); longer than clients\' own retry timers (curl re-sends after 6 s).',
+        example: '10s',
       },
       {
         key: 'max_transfer_time',
@@ -296,10 +299,11 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
       },
       {
         key: 'start_delay',
-        type: { kind: 'duration', bareUnit: 's', minMs: 0, maxMs: 5 * SECOND },
+        type: { kind: 'duration', bareUnit: 's', minMs: 0, maxMs: 10 * MINUTE },
         required: false,
         default: '2s',
-        description: 'How long a new session gathers clients before DATA 1; capped at 5 s so no client gives up waiting.',
+        description:
+          'How long a new session gathers clients before DATA 1, or until `min_clients` have joined (a WDS-style scheduled start); joined clients are kept waiting, though iPXE `tftm://` gives up after ~16 s whatever the server does.',
         example: '2s',
       },
       {
@@ -402,7 +406,7 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         type: { kind: 'ip-address' },
         required: false,
         default: '0.0.0.0',
-        description: 'Local address the HTTP server binds to; `0.0.0.0` (or `::`) listens on every interface.',
+        description: 'Local address the HTTP server binds to; `0.0.0.0` listens on every IPv4 interface, `::` on every interface over IPv6 and IPv4 (dual-stack), an IPv6 address over IPv6 only.',
         example: '0.0.0.0',
       },
       {
@@ -498,7 +502,7 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         type: { kind: 'host-path' },
         required: false,
         default: '/var/lib/pxecast/leases.json',
-        description: 'Lease database (`full` mode), written atomically (write and rename) on every change and read at start.',
+        description: 'Lease database (`full` mode): the snapshot, with a journal of changes beside it (`STATE_FILE.journal`, one line per change, synced before the ACK); both read at start.',
         example: '/var/lib/pxecast/leases.json',
       },
       {
@@ -512,19 +516,32 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
       },
     ],
   },
+  DHCP6_SECTION,
   {
     name: 'host',
     named: true,
     exampleName: 'rack1-node07',
-    description: 'A known machine, by MAC: its image, fixed address and host name; NAME is shown in `pxecast leases` and `catalog`.',
+    description:
+      'A known machine, by MAC and/or DHCPv6 DUID (at least one): its image, fixed address and host name; NAME is shown in `pxecast leases` and `catalog`.',
     fields: [
       {
         key: 'mac',
         type: { kind: 'text' },
-        required: true,
-        default: null,
-        description: 'Its MAC address (`52:54:00:12:34:57` or with dashes), unique among hosts and pool reservations.',
+        required: false,
+        default: '',
+        description:
+          'Its MAC address (`52:54:00:12:34:57` or with dashes), unique among hosts and pool reservations; over DHCPv6 it matches a client whose DUID (DUID-LLT/DUID-LL of Ethernet) or relay (option 79) tells its MAC.',
         example: '52:54:00:12:34:57',
+      },
+      {
+        key: 'duid',
+        type: { kind: 'duid' },
+        required: false,
+        default: '',
+        description:
+          'Its DHCPv6 client identifier (option 1, as `dhclient -6` or the firmware sends it), unique among hosts; a DHCPv6 client is matched by DUID first, then by `mac`, and empty matches by `mac` only.',
+        example: '00:04:8a:3c:6e:51:70:2b:4d:c1:9e:07:23:55:18:f0:6a:94',
+        exampleCommented: true,
       },
       {
         key: 'image',

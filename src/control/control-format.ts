@@ -116,8 +116,8 @@ export function formatCatalog(c: CatalogInfo): string[] {
       : [
           '',
           ...renderTable(
-            ['HOST', 'MAC', 'IMAGE', 'ADDRESS', 'HOSTNAME'],
-            c.hosts.map((h) => [h.name, h.mac, h.image ?? '(catalog rules)', h.address ?? '(pool)', h.hostname ?? '-']),
+            ['HOST', 'MAC', 'DUID', 'IMAGE', 'ADDRESS', 'HOSTNAME'],
+            c.hosts.map((h) => [h.name, h.mac ?? '-', h.duid ?? '-', h.image ?? '(catalog rules)', h.address ?? '(pool)', h.hostname ?? '-']),
           ),
         ];
   if (c.images.length === 0) return [`root: ${c.root}`, 'no images (files under the root are still served by name)', ...hosts];

@@ -110,7 +110,9 @@ export interface CatalogImageInfo {
 
 export interface HostInfo {
   readonly name: string;
-  readonly mac: string;
+  readonly mac: string | null;
+  /** DHCPv6 DUID, bare hex. */
+  readonly duid: string | null;
   readonly image: string | null;
   readonly address: string | null;
   readonly hostname: string | null;

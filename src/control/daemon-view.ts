@@ -230,7 +230,7 @@ function catalogInfo(catalog: Catalog): CatalogInfo {
       isDefault: i.isDefault,
       mtftp: i.mtftp,
     })),
-    hosts: catalog.hosts.map((h) => ({ name: h.name, mac: h.mac, image: h.image, address: h.address, hostname: h.hostname })),
+    hosts: catalog.hosts.map((h) => ({ name: h.name, mac: h.mac, duid: h.duid, image: h.image, address: h.address, hostname: h.hostname })),
   };
 }
 

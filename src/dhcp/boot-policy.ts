@@ -1,5 +1,5 @@
 // Which boot file a client gets, from the catalog (the single source of truth): a known host's
-// (`[host NAME]` by MAC) assigned image, else the first image
+// (`[host NAME]`, by MAC over DHCPv4, by DUID or MAC over DHCPv6) assigned image, else the first image
 // whose `arch` lists the client's architecture (an empty list takes every architecture), for a
 // UEFI HTTP Boot architecture (16, 19) then the first listing its firmware family (efi-x64,
 // efi-arm64), else the default image. iPXE clients get the image's `ipxe_file` when it has one, so
@@ -15,7 +15,7 @@ import { hostByMac, type Catalog, type CatalogImage } from '../catalog/catalog.j
 import { ipxeScriptUrl } from '../catalog/ipxe-script.js';
 import type { ServedMtftp } from '../catalog/served-mtftp.js';
 import { DISCOVERY_USE_BOOTFILE, encodePxeVendorOptions } from '../codec/pxe-options.js';
-import type { Architecture } from '../config/config-types.js';
+import type { Architecture, HostConfig } from '../config/config-types.js';
 import type { ClientInfo } from './client-class.js';
 
 /** Where the HTTP server is, as clients reach it (`http://HOST:PORT`), or null when it is off. */
@@ -38,9 +38,10 @@ export interface BootDecision {
 /** UEFI HTTP Boot architectures fall back to the image for their firmware's PXE architecture. */
 const FAMILY: Partial<Record<Architecture, Architecture>> = { 'efi-x64-http': 'efi-x64', 'efi-arm64-http': 'efi-arm64' };
 
-export function chooseImage(client: ClientInfo, catalog: Catalog): CatalogImage | null {
+/** `host`: the `[host NAME]` the client is (DHCPv4 by MAC; DHCPv6 by dhcp6/known-host6.ts). */
+export function chooseImage(client: ClientInfo, catalog: Catalog, host: HostConfig | undefined): CatalogImage | null {
   // A known host's image is its own, whatever architecture it boots as (firmware, then iPXE).
-  const assigned = hostByMac(catalog, client.mac)?.image;
+  const assigned = host?.image;
   if (assigned) return catalog.images.find((i) => i.name === assigned) ?? null;
   const listing = (arch: Architecture) => catalog.images.find((i) => i.arch.length > 0 && i.arch.includes(arch));
   if (client.arch !== null) {
@@ -64,7 +65,7 @@ function ipxeFileFor(image: CatalogImage, client: ClientInfo, http: ServedHttp):
 }
 
 export function decideBoot(client: ClientInfo, catalog: Catalog, mtftp: ServedMtftp, http: ServedHttp): BootDecision | null {
-  const image = chooseImage(client, catalog);
+  const image = chooseImage(client, catalog, hostByMac(catalog, client.mac));
   if (image === null) return null;
   if (client.isHttpClient) {
     const base = http.urlBase();

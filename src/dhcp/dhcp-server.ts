@@ -10,14 +10,14 @@ import { decodeDhcp, DhcpMessageType, encodeDhcp, type DhcpMessage } from '../co
 import type { DhcpConfig } from '../config/config-types.js';
 import type { DatagramHandler, DatagramSocket, LeaseStore, Logger, PeerAddress, SocketFactory } from '../io/ports.js';
 import type { ServedHttp } from './boot-policy.js';
-import { classifyClient } from './client-class.js';
+import { classifyClient, type ClientInfo } from './client-class.js';
 import { decideReply, type LeaseEvent, type PlannedReply } from './decide-reply.js';
 import { LimitEpisodes } from '../admission/limit-episodes.js';
 import { LeaseTable, type Lease } from './leases.js';
 import { BROADCAST } from './reply-destination.js';
 import { countIn } from '../metrics/counters.js';
 
-/** A pool-pressure episode ends after this long without another full-pool DISCOVER. */
+/** An episode (pool pressure, a client's unreadable options) ends after this long without another hit. */
 const POOL_EPISODE_QUIET_MS = 60_000;
 
 const MESSAGE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(DhcpMessageType).map(([k, v]) => [v, k]));
@@ -55,7 +55,7 @@ export class DhcpServer {
   private pxePort: DatagramSocket | null = null;
   readonly counters: DhcpCounters = { received: {}, sent: {}, ignored: {}, decodeErrors: {}, leaseWriteErrors: 0, limited: {} };
   private readonly serverId: string;
-  /** Pool-pressure warnings are logged once per episode, not once per DISCOVER of a flood. */
+  /** Pool-pressure and unreadable-option warnings are logged once per episode, not once per DISCOVER. */
   private readonly episodes: LimitEpisodes;
 
   constructor(private readonly deps: DhcpServerDeps) {
@@ -72,17 +72,23 @@ export class DhcpServer {
   async start(): Promise<void> {
     const s = this.deps.settings;
     if (this.leases) {
+      // The store has written what it could read back into sound files before this resolves.
       const loaded = await this.deps.leaseStore.load();
       this.leases.restore(loaded.leases);
-      if (loaded.damage) {
+      for (const damage of loaded.damage) {
         this.deps.logger.error('damaged lease file set aside; serving with the leases that could be read from it', {
-          file: loaded.damage.file,
-          problem: loaded.damage.problem,
-          moved_to: loaded.damage.movedTo,
+          file: damage.file,
+          problem: damage.problem,
+          moved_to: damage.movedTo,
           leases_recovered: loaded.leases.length,
         });
-        // The recovered leases go back on disk in a sound file before any client is answered.
-        await this.persist();
+      }
+      if (loaded.tornTail) {
+        this.deps.logger.warn('lease journal ended in an incomplete entry (a crash while writing; never acknowledged): set aside', {
+          file: loaded.tornTail.file,
+          bytes: loaded.tornTail.bytes,
+          moved_to: loaded.tornTail.movedTo,
+        });
       }
     }
     this.wildcard = await this.deps.sockets.bind({ address: '0.0.0.0', port: s.port, reuseAddr: true });
@@ -116,6 +122,16 @@ export class DhcpServer {
     this.deps.logger.debug('dhcp request ignored', { reason, mac: msg?.chaddr });
   }
 
+  /** The client is answered as if it had not sent the unreadable options (client-class.ts); the
+   *  warning comes once per episode of that client, not once per retransmitted DISCOVER. */
+  private noteMalformed(client: ClientInfo): void {
+    if (!this.episodes.hit(`malformed|${client.mac}`).first) return;
+    this.deps.logger.warn('dhcp client option unreadable: answered as if it were absent; logged once per episode', {
+      mac: client.mac,
+      problem: client.malformed.join('; '),
+    });
+  }
+
   private onDatagram(data: Buffer, from: PeerAddress, port: 'dhcp' | 'pxe'): void {
     const msg = decodeDhcp(data);
     if (msg.op !== 1) return this.ignore('not a BOOTREQUEST', msg);
@@ -123,6 +139,7 @@ export class DhcpServer {
     if (typeof type !== 'number') return this.ignore('no message type (BOOTP)', msg);
     countIn(this.counters.received, MESSAGE_NAMES[type] ?? `type-${type}`);
     const client = classifyClient(msg);
+    if (client.malformed.length > 0) this.noteMalformed(client);
     const decision = decideReply({ msg, type, port, from }, client, {
       settings: this.deps.settings,
       serverId: this.serverId,
@@ -177,11 +194,11 @@ export class DhcpServer {
     }
   }
 
-  /** Saves the lease table; true once it is on disk. A failed write is logged and counted and
-   *  serving goes on (the previous lease file stays intact; only new bindings wait for the disk). */
+  /** Stores the lease changes; true once they are on disk. A failed write is logged and counted and
+   *  serving goes on (what is on disk stays intact; only new bindings wait for the disk). */
   private persist(): Promise<boolean> {
     if (!this.leases) return Promise.resolve(true);
-    return this.deps.leaseStore.save(this.leases.all()).then(
+    return this.deps.leaseStore.record(this.leases.takeChanges()).then(
       () => true,
       (e: unknown) => {
         this.counters.leaseWriteErrors++;

@@ -15,9 +15,9 @@
 // the head of an oldest-first queue, reservations are looked up in maps.
 import { ipv4ToNumber, numberToIpv4, subnetOf } from '../codec/ipv4.js';
 import type { DhcpPoolConfig } from '../config/config-types.js';
-import type { Lease, LeaseState, LeaseStore } from '../io/ports.js';
+import type { Lease, LeaseChange, LeaseState, LeaseStore } from '../io/ports.js';
 
-export type { Lease, LeaseLoad, LeaseState, LeaseStore } from '../io/ports.js';
+export type { Lease, LeaseChange, LeaseFileDamage, LeaseLoad, LeaseState, LeaseStore } from '../io/ports.js';
 
 /** How long a declined address is kept out of use (RFC 2131 4.3.3 leaves it to the server). */
 export const DECLINE_QUARANTINE_MS = 10 * 60_000;
@@ -62,6 +62,9 @@ export class LeaseTable {
   reclaimedOffers = 0;
   /** The earliest expiry of a binding or quarantine: expire() scans only once it has passed. */
   private nextExpiryAt = Infinity;
+  /** Bindings and quarantines made or ended since takeChanges(), by address (offers are not
+   *  stored: their clients DISCOVER again after a restart). */
+  private changes = new Map<string, Lease | null>();
 
   constructor(
     private readonly pools: readonly DhcpPoolConfig[],
@@ -94,6 +97,15 @@ export class LeaseTable {
   restore(leases: readonly Lease[]): void {
     const t = this.now();
     for (const lease of leases) if (lease.expiresAt > t && lease.state !== 'offered') this.put(lease);
+    this.changes.clear(); // they are on disk already
+  }
+
+  /** What to store: the bindings and quarantines made or ended since the last call. Expiries are
+   *  not changes (an expired lease is dropped when it is read back). */
+  takeChanges(): LeaseChange[] {
+    const taken = [...this.changes].map(([address, lease]) => ({ address, lease }));
+    this.changes.clear();
+    return taken;
   }
 
   all(): Lease[] {
@@ -224,6 +236,7 @@ export class LeaseTable {
 
   private put(lease: Lease): void {
     if (this.byAddress.has(lease.address)) this.drop(lease.address);
+    if (lease.state !== 'offered') this.changes.set(lease.address, lease);
     this.byAddress.set(lease.address, lease);
     if (lease.state !== 'declined') this.addressOfMac.set(lease.mac, lease.address);
     const at = this.indexOf(lease);
@@ -232,9 +245,10 @@ export class LeaseTable {
     else this.nextExpiryAt = Math.min(this.nextExpiryAt, lease.expiresAt);
   }
 
-  private drop(address: string): void {
+  private drop(address: string, expired = false): void {
     const lease = this.byAddress.get(address);
     if (!lease) return;
+    if (lease.state !== 'offered' && !expired) this.changes.set(address, null);
     this.byAddress.delete(address);
     if (this.addressOfMac.get(lease.mac) === address) this.addressOfMac.delete(lease.mac);
     const at = this.indexOf(lease);
@@ -255,7 +269,7 @@ export class LeaseTable {
     let next = Infinity;
     for (const [address, lease] of this.byAddress) {
       if (lease.state === 'offered') continue;
-      if (lease.expiresAt <= t) this.drop(address);
+      if (lease.expiresAt <= t) this.drop(address, true);
       else next = Math.min(next, lease.expiresAt);
     }
     this.nextExpiryAt = next;

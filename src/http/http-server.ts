@@ -107,11 +107,15 @@ export class HttpServer {
     this.deps.logger.debug('http request rejected by the parser', { client: `${peer.address}:${peer.port}`, status, reason });
   }
 
+  /**
+   * A refusal, with no body, ending the connection: shim's HTTP fetches through OVMF's HttpDxe
+   * stalled about 6 s after each kept-alive 404 (three optional files on every boot).
+   */
   private reply(exchange: HttpExchange, status: number, headers: Readonly<Record<string, string>>, reason: string, file: string | null): void {
     countIn(this.counters.responses, status);
     const { peer, method } = exchange.request;
     this.deps.logger.info('http request refused', { client: `${peer.address}:${peer.port}`, method, file: file ?? exchange.request.target.slice(0, 200), status, reason });
-    exchange.start(status, { ...headers, 'Content-Length': '0' });
+    exchange.start(status, { ...headers, 'Content-Length': '0', Connection: 'close' });
     exchange.finish();
   }
 

@@ -51,6 +51,8 @@ export interface SocketOptions {
   readonly reuseAddr?: boolean;
   /** Set for sockets that send to multicast groups. */
   readonly multicast?: MulticastSendOptions;
+  /** A group to receive (DHCPv6: ff02::1:2 on `interface`, an interface name; null: the system's choice). */
+  readonly joinGroup?: { readonly group: string; readonly interface: string | null };
 }
 
 export interface SocketFactory {
@@ -224,15 +226,59 @@ export interface Lease {
   readonly expiresAt: number;
 }
 
+export interface LeaseFileDamage {
+  readonly file: string;
+  /** What was wrong with it. */
+  readonly problem: string;
+  /** Where it was moved (a damaged file is never deleted). */
+  readonly movedTo: string;
+}
+
 export interface LeaseLoad {
   /** Every lease that could be read. */
   readonly leases: Lease[];
-  /** The file was damaged: what was wrong, and where it was moved (it is never deleted). */
-  readonly damage: { readonly file: string; readonly problem: string; readonly movedTo: string } | null;
+  /** Damaged files, each set aside. */
+  readonly damage: readonly LeaseFileDamage[];
+  /** The journal ended in an incomplete entry (a crash while it was written; no client was told
+   *  of it): its bytes were set aside. */
+  readonly tornTail: { readonly file: string; readonly bytes: number; readonly movedTo: string } | null;
+}
+
+/** What became of one address: its lease now, or null when it holds none any more. */
+export interface LeaseChange {
+  readonly address: string;
+  readonly lease: Lease | null;
 }
 
 export interface LeaseStore {
-  /** Rejects only when the file cannot be read or set aside at all (permissions, I/O). */
+  /** Rejects only when the files cannot be read or set aside at all (permissions, I/O). */
   load(): Promise<LeaseLoad>;
-  save(leases: readonly Lease[]): Promise<void>;
+  /** Stores the changes; resolves once they survive a crash (changes recorded in the same tick
+   *  share one sync), rejects when the disk refuses them. */
+  record(changes: readonly LeaseChange[]): Promise<void>;
+}
+
+// The DHCPv6 lease store (dhcp6/leases6.ts uses it; io/dhcp6-lease-file.ts implements it).
+export type Lease6State = 'advertised' | 'bound' | 'declined';
+
+export interface Lease6 {
+  readonly address: string;
+  /** Client DUID, hex; for a declined address, the DUID that declined it. */
+  readonly duid: string;
+  readonly iaid: number;
+  readonly mac: string | null;
+  readonly state: Lease6State;
+  /** Wall-clock milliseconds. */
+  readonly expiresAt: number;
+}
+
+export interface Lease6Load {
+  readonly leases: Lease6[];
+  readonly damage: { readonly file: string; readonly problem: string; readonly movedTo: string } | null;
+}
+
+/** Where DHCPv6 bindings are kept; save() resolves once they are durable. */
+export interface Lease6Store {
+  load(): Promise<Lease6Load>;
+  save(leases: readonly Lease6[]): Promise<void>;
 }

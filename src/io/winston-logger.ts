@@ -18,22 +18,24 @@ const textFormat = winston.format.printf((info) => {
   return `${String(timestamp)} ${String(level)} ${String(message)}${tail ? ' ' + tail : ''}`;
 });
 
+// winston formats every message (timestamp, printf) before its transports drop those below the
+// level: a per-packet debug line would cost that work even at `warn`, so the level is asked first.
 class WinstonLogger implements Logger {
   constructor(private readonly w: winston.Logger) {}
   child(fields: LogFields): Logger {
     return new WinstonLogger(this.w.child(fields));
   }
   debug(message: string, fields?: LogFields): void {
-    this.w.debug(message, fields);
+    if (this.w.isLevelEnabled('debug')) this.w.debug(message, fields);
   }
   info(message: string, fields?: LogFields): void {
-    this.w.info(message, fields);
+    if (this.w.isLevelEnabled('info')) this.w.info(message, fields);
   }
   warn(message: string, fields?: LogFields): void {
-    this.w.warn(message, fields);
+    if (this.w.isLevelEnabled('warn')) this.w.warn(message, fields);
   }
   error(message: string, fields?: LogFields): void {
-    this.w.error(message, fields);
+    if (this.w.isLevelEnabled('error')) this.w.error(message, fields);
   }
 }
 

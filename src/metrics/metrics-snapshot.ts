@@ -5,6 +5,7 @@
 // Counters that come from transfer summaries (transfers, bytes, retransmits) grow when a transfer,
 // an RFC 2090 session or an MTFTP pass ends, as the summary log lines do.
 import type { DhcpServer } from '../dhcp/dhcp-server.js';
+import type { Dhcp6Server } from '../dhcp6/dhcp6-server.js';
 import type { HttpServer } from '../http/http-server.js';
 import type { MetricFamily, MetricSample } from '../io/ports.js';
 import type { MtftpServer } from '../multicast/mtftp-server.js';
@@ -16,6 +17,7 @@ export interface MetricsSource {
   readonly tftp: Pick<TftpServer, 'transfers' | 'counters'> | null;
   readonly mtftp: Pick<MtftpServer, 'passes' | 'counters'> | null;
   readonly dhcp: Pick<DhcpServer, 'leaseList' | 'counters'> | null;
+  readonly dhcp6: Pick<Dhcp6Server, 'counters'> | null;
   readonly http: Pick<HttpServer, 'progress' | 'counters'> | null;
 }
 
@@ -70,7 +72,7 @@ export const PXECAST_METRICS = [
   },
   {
     name: 'pxecast_decode_errors_total',
-    help: 'Malformed datagrams dropped, by service and reason.',
+    help: 'Malformed datagrams dropped, by service (tftp, mtftp, dhcp, dhcp6) and reason.',
     type: 'counter',
     labelNames: ['service', 'reason'],
   },
@@ -151,6 +153,7 @@ export function metricsSnapshot(daemon: MetricsSource, loopLagMs: number): Metri
       ...byLabel(tftp?.decodeErrors ?? {}, (reason) => ({ service: 'tftp', reason })),
       ...byLabel(mtftp?.decodeErrors ?? {}, (reason) => ({ service: 'mtftp', reason })),
       ...byLabel(dhcp?.decodeErrors ?? {}, (reason) => ({ service: 'dhcp', reason })),
+      ...byLabel(daemon.dhcp6?.counters.decodeErrors ?? {}, (reason) => ({ service: 'dhcp6', reason })),
     ],
     pxecast_limited_total: [
       ...byLabel(tftp?.limited ?? {}, (limit) => ({ service: 'tftp', limit })),

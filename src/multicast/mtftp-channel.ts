@@ -11,6 +11,11 @@
 //   = send n+1" lets it ask for exactly that, so every other late host completes as a listener.
 //   Hosts, not ports: iPXE reopens from a new port, and a reopen must not make a host that missed
 //   little the master (the others would be left with holes).
+// - a host may have listened before it opened, so a master can need less than another late host
+//   did: a pass for late openers owes each of them the blocks before its open, and when its master
+//   is done before the group carried those, the host owed the most masters one more pass (in the
+//   e2e run three iPXE VMs: the master had heard from block 921, another host opened earlier but
+//   heard only from 924, and was left with 921-923 zeroed).
 // - the group never stays silent longer than MTFTP_MAX_GROUP_SILENCE_MS while a pass waits on
 //   its master: the block in flight goes to the group again. iPXE listeners reopen after ~250 ms
 //   without a packet, and this ROM (1.0.0+git-20190125) counts every open without an answer
@@ -127,6 +132,10 @@ interface LateOpener {
 
 interface Pass {
   readonly master: StreamMaster;
+  /** Late openers of the previous pass this one must carry the missed heads of (master excluded). */
+  readonly owed: readonly LateOpener[];
+  /** Blocks 1..coveredThrough went to the group this pass (the master ACKed them in order). */
+  coveredThrough: number;
   readonly stream: MasterStream;
   readonly file: OpenedFile;
   readonly startedAt: number;
@@ -194,7 +203,7 @@ export class MtftpChannel {
     const fromMaster = pass !== null && samePeer(from, pass.master.peer);
     switch (decideMtftpOpen(this.state, fromMaster, pass?.stream.inFlight ?? 0)) {
       case 'start-pass':
-        void this.beginPass(from, mtftpHoldMs(this.deps.settings.openHoldMs, false));
+        void this.beginPass(from, mtftpHoldMs(this.deps.settings.openHoldMs, false), []);
         return;
       case 'hears-whole-pass':
       case 'ignore':
@@ -226,6 +235,7 @@ export class MtftpChannel {
     if (pass === null || this.state !== 'sending') return;
     if (!samePeer(from, pass.master.peer)) return; // only the master ACKs (see the top)
     pass.masterAnswered = true;
+    if (block === pass.coveredThrough + 1) pass.coveredThrough = block;
     this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
     if (pass.stream.onAck(block)) this.endPass('complete');
   }
@@ -259,7 +269,7 @@ export class MtftpChannel {
     if (this.orphaned.length > 0) this.orphaned = this.orphaned.filter((p) => !samePeer(p, peer));
   }
 
-  private async beginPass(master: PeerAddress, holdMs: number): Promise<void> {
+  private async beginPass(master: PeerAddress, holdMs: number, owed: readonly LateOpener[]): Promise<void> {
     this.state = 'opening';
     const attempt = {};
     this.opening = attempt;
@@ -308,7 +318,7 @@ export class MtftpChannel {
       this.deps.socket.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.NOT_DEFINED, message: 'transfer time limit exceeded' }), master);
       this.endPass('time-limit');
     });
-    this.pass = { master: streamMaster, stream, file, startedAt: this.deps.clock.now(), lateOpeners: 0, masterAnswered: false, timeLimit };
+    this.pass = { master: streamMaster, owed, coveredThrough: 0, stream, file, startedAt: this.deps.clock.now(), lateOpeners: 0, masterAnswered: false, timeLimit };
     const send = () => {
       this.holdTimer = null;
       this.state = 'sending';
@@ -366,9 +376,11 @@ export class MtftpChannel {
       durationMs: this.deps.clock.now() - pass.startedAt,
     });
     this.state = 'idle';
-    // Late openers get their pass now, before they give up listening. The host that missed the
-    // most masters it; the others missed less and complete as its listeners.
-    const waiting = outcome === 'aborted' ? [] : this.pending;
+    // Late openers get their pass now, before they give up listening, and so do hosts this pass
+    // owed a head it did not carry. The host that missed the most masters it; the others missed
+    // less and complete as its listeners, or are owed the rest by the pass after.
+    const stillOwed = pass.owed.filter((o) => o.missedThrough - 1 > pass.coveredThrough);
+    const waiting = outcome === 'aborted' ? [] : byHost([...stillOwed, ...this.pending]);
     this.pending = [];
     const next = waiting.reduce<LateOpener | null>((most, o) => (most === null || o.missedThrough >= most.missedThrough ? o : most), null);
     if (next) {
@@ -377,7 +389,18 @@ export class MtftpChannel {
         missed_through: next.missedThrough,
         waiting: waiting.length,
       });
-      void this.beginPass(next.peer, mtftpHoldMs(this.deps.settings.openHoldMs, true));
+      const owed = waiting.filter((o) => o !== next);
+      void this.beginPass(next.peer, mtftpHoldMs(this.deps.settings.openHoldMs, true), owed);
     }
   }
+}
+
+/** One entry per host: its newest port (entries come oldest first) and the most it may have missed. */
+function byHost(openers: readonly LateOpener[]): LateOpener[] {
+  const hosts = new Map<string, LateOpener>();
+  for (const o of openers) {
+    const known = hosts.get(o.peer.address);
+    hosts.set(o.peer.address, { peer: o.peer, missedThrough: Math.max(o.missedThrough, known?.missedThrough ?? 0) });
+  }
+  return [...hosts.values()];
 }

@@ -16,7 +16,7 @@ import type { Clock, DatagramSocket, FileSystem, Logger, PeerAddress, SocketFact
 import type { LossMeter, TokenBucket } from '../flowcontrol/pacing.js';
 import type { KeyedRateLimiter } from '../admission/keyed-rate-limiter.js';
 import { LimitGate } from '../admission/limit-gate.js';
-import { multicastSendOptions } from './multicast-socket.js';
+import { multicastListenAddress, multicastSendOptions } from './multicast-socket.js';
 import { MtftpChannel, type PassProgress, type PassSummary } from './mtftp-channel.js';
 import { rtoBounds } from '../flowcontrol/rtt-estimator.js';
 import { countIn } from '../metrics/counters.js';
@@ -123,7 +123,7 @@ export class MtftpServer implements ServedMtftp {
 
   private async bindPort(port: number): Promise<void> {
     const tftp = this.deps.tftp();
-    const socket = await this.deps.sockets.bind({ address: tftp.listen, port, multicast: multicastSendOptions(tftp, this.deps.multicast()) });
+    const socket = await this.deps.sockets.bind({ address: multicastListenAddress(tftp), port, multicast: multicastSendOptions(tftp, this.deps.multicast()) });
     this.sockets.set(port, socket);
     socket.onMessage(
       guarded(this.deps.logger, 'MTFTP', (data, from) => this.onDatagram(port, socket, data, from), (e, _data, from) => {
@@ -131,7 +131,7 @@ export class MtftpServer implements ServedMtftp {
         this.deps.logger.debug('malformed MTFTP datagram dropped', { peer: `${from.address}:${from.port}`, reason: e.message });
       }),
     );
-    this.deps.logger.info('mtftp listening', { address: tftp.listen, port: socket.localPort() });
+    this.deps.logger.info('mtftp listening', { address: multicastListenAddress(tftp), port: socket.localPort() });
   }
 
   ports(): number[] {

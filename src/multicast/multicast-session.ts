@@ -2,7 +2,8 @@
 // members. The master (oldest unfinished member, told mc=1) drives it with its ACKs, where
 // "ACK n" means "send n+1" so a master can ask for any block it is missing; everyone else
 // (mc=0) listens. pxecast's flow control rides on top (protocols.md 4.4 and 10):
-// - gathering: DATA 1 waits for `start_delay` or `min_clients`, and for the master's ACK 0;
+// - gathering: DATA 1 waits for `start_delay` or `min_clients`, and for the master's ACK 0; the
+//   members' own timer retries are answered with their OACK so they wait (a scheduled start);
 // - join: later requesters get mc=0 and the rest of the stream, their head when they are master;
 // - pacing: a token bucket per session (AIMD on congestion) under a global bucket;
 // - resend on unexpected packets, rate-limited; no Sorcerer's Apprentice on duplicate ACKs;
@@ -13,6 +14,7 @@ import { encodeTftp, TftpErrorCode, type TftpPacket } from '../codec/tftp-packet
 import type { RequestedOptions } from '../codec/tftp-options.js';
 import type { PeerAddress } from '../io/ports.js';
 import { decideDelayedStart } from '../flowcontrol/delayed-start.js';
+import { answersGatheringRetry } from '../flowcontrol/gathering-keepalive.js';
 import type { RunningSession } from '../flowcontrol/join-running-session.js';
 import { decideListenerAck, MAX_STRAY_ACKS } from '../flowcontrol/resend-on-unexpected.js';
 import { LazyTimer } from '../tftp/lazy-timer.js';
@@ -29,7 +31,6 @@ export class MulticastSession {
   private readonly startedAt: number;
   private lastHeardAt: number;
   private readonly finalIndex: number;
-
   /** The master has sent ACK 0 (or any ACK) since it was made master. */
   private masterAnswered = false;
   private readonly stream: MasterStream;
@@ -91,7 +92,7 @@ export class MulticastSession {
     }
     if (known) this.members.remove(known); // finished: a new transfer
     const granted = grantMemberOptions(requested, optionOrder, { blksize: this.blksize, fileSize: this.deps.fileSize, timeoutS: this.deps.timeoutS });
-    const member = SessionMembers.create(peer, this.deps.clock.now(), granted, () => this.stream.rtt.rtoMs());
+    const member = SessionMembers.create(peer, this.deps.clock.now(), this.stream.stats().dataSent, granted, () => this.stream.rtt.rtoMs());
     // Added before the same host's older entry ends, so that ending it (it may be the master, or
     // the only member) promotes this one instead of closing the session under it.
     this.members.add(member);
@@ -212,7 +213,10 @@ export class MulticastSession {
       return;
     }
     if (this.state === 'gathering') {
-      this.maybeStart(false); // ACK 0 while gathering: absorbed (10.1 T2)
+      this.maybeStart(false);
+      // Still gathering: its ACK 0 repeats are absorbed (10.1 T2), but a retry from its own timer
+      // gets the OACK again, so that it keeps waiting.
+      if (this.state === 'gathering') this.keepAlive(master);
       return;
     }
     this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
@@ -289,6 +293,10 @@ export class MulticastSession {
       if (master !== null && !this.masterAnswered) this.passOver(master, 'master never answered while a member did: passed over', 'debug'); // a flood's doing: no line each
       return;
     }
+    if (this.state === 'gathering') {
+      this.keepAlive(member); // nothing to push yet, and waiting is no misbehaviour
+      return;
+    }
     // Its most recent packet from us was an OACK mc=0; resend it (rate-limited), and take the ACK
     // as a hint that the master's last block may need a push (10.5 g). Only ACKs that come after
     // such a repeat had time to arrive count against it: a master just passed over (its own ACK
@@ -310,6 +318,11 @@ export class MulticastSession {
 
   // ----------------------------------------------------------------------------------------------
   // Gathering
+
+  /** A gathering member's retry: its OACK again once it cannot be its answer to our last one. */
+  private keepAlive(member: Member): void {
+    if (answersGatheringRetry(this.deps.clock.now(), member.lastOackAt)) this.sendOack(member, member === this.master);
+  }
 
   private maybeStart(deadlinePassed: boolean): void {
     if (this.state !== 'gathering') return;
@@ -390,6 +403,7 @@ export class MulticastSession {
     const value = `${this.deps.group.group},${this.deps.group.port},${isMaster ? 1 : 0}`;
     const options = [{ name: 'multicast', value }, ...member.granted];
     if (isMaster) this.stream.countOackSend();
+    member.lastOackAt = this.deps.clock.now();
     this.send(encodeTftp({ op: 'OACK', options }), member.peer);
   }
 

@@ -20,7 +20,7 @@ import type { Transfer, TransferResult } from '../tftp/transfer-types.js';
 import { GroupPool } from './group-pool.js';
 import { MulticastSession } from './multicast-session.js';
 import type { Member, SessionSummary } from './session-records.js';
-import { multicastSendOptions } from './multicast-socket.js';
+import { multicastListenAddress, multicastSendOptions } from './multicast-socket.js';
 
 /** The TFTP server's counters this side adds to (tftp-server.ts TftpCounters). */
 export interface MulticastCounters {
@@ -129,7 +129,7 @@ export class Rfc2090Sessions {
     const timeoutS = requested.timeout !== undefined && requested.timeout >= 1 && requested.timeout <= 255 ? requested.timeout : null;
     let socket: DatagramSocket;
     try {
-      socket = await this.deps.sockets.bind({ address: tftp.listen, port: 0, multicast: multicastSendOptions(tftp, mc) });
+      socket = await this.deps.sockets.bind({ address: multicastListenAddress(tftp), port: 0, multicast: multicastSendOptions(tftp, mc) });
     } catch (e) {
       this.groupPool?.release(pair);
       throw e;
@@ -223,8 +223,9 @@ export class Rfc2090Sessions {
     const summary = summarizeTransfer(member.peer, entry.filename, 'read', 'octet+multicast', granted, result);
     // As for unicast (onEnd): what a flood leaves behind (members that never answered, however
     // they ended) is counted, and logged per episode by the limit gate.
-    if (neverAnswered) this.deps.logger.debug('transfer', { ...summary, unicast_fallback: member.unicast });
-    else this.deps.logger.info('transfer', { ...summary, unicast_fallback: member.unicast });
+    const fields = { ...summary, unicast_fallback: member.unicast, joined_after_packets: member.joinedAfterPackets };
+    if (neverAnswered) this.deps.logger.debug('transfer', fields);
+    else this.deps.logger.info('transfer', fields);
   }
 
   private logSessionSummary(s: SessionSummary, fileSize: number): void {

@@ -11,15 +11,17 @@ export class SessionMembers {
   private readonly list: Member[] = [];
 
   /** A new member record, listening, not yet heard from. */
-  static create(peer: PeerAddress, joinedAt: number, granted: readonly TftpOption[], oackIntervalMs: () => number): Member {
+  static create(peer: PeerAddress, joinedAt: number, joinedAfterPackets: number, granted: readonly TftpOption[], oackIntervalMs: () => number): Member {
     return {
       peer,
       joinedAt,
+      joinedAfterPackets,
       granted,
       state: 'listening',
       passedOver: 0,
       heardSinceJoin: false,
       strayAcks: 0,
+      lastOackAt: -Infinity,
       unicast: false,
       heardGroup: false,
       retransmits: 0,

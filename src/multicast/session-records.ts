@@ -18,6 +18,9 @@ export type MemberState = 'listening' | 'master' | 'done' | 'failed';
 export interface Member extends StreamMaster {
   readonly peer: PeerAddress;
   readonly joinedAt: number;
+  /** DATA packets the session had sent when it joined: a late joiner's missed head costs at most
+   *  that many again (the summary line shows it, so bytes_per_file > 1 has a visible reason). */
+  readonly joinedAfterPackets: number;
   /** What this member asked for besides `multicast`, as granted (blksize, tsize), in its order. */
   readonly granted: readonly TftpOption[];
   state: MemberState;
@@ -26,6 +29,8 @@ export interface Member extends StreamMaster {
   /** Its ACK 0 to its first OACK is expected and absorbed. */
   heardSinceJoin: boolean;
   strayAcks: number;
+  /** When our last OACK to it went (-Infinity: none yet): the gathering keepalive reads it. */
+  lastOackAt: number;
   readonly oackLimiter: ResendLimiter;
 }
 

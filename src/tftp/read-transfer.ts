@@ -32,7 +32,8 @@ export type ReadState = 'awaiting-oack-ack' | 'sending' | 'done';
 export const FINAL_BLOCK_RETRIES = 5;
 /** Window expiries in a row (no new ACK) after which resends are spaced by QUIET_MS. */
 export const QUIET_AFTER_EXPIRIES = 8;
-/** Longer than atftp's default 5 s receive timeout. */
+/** Longer than the receive timeouts clients retry on (atftp and tftp-hpa 5 s): waits this long
+ *  leave the next retry to the client. */
 export const QUIET_MS = 6000;
 
 export interface ReadTransferOptions {
@@ -81,6 +82,9 @@ export class ReadTransfer implements Transfer {
   private finalRetries = 0;
   /** Timer expiries since the last new ACK. */
   private expiriesInARow = 0;
+  /** The first ACK below `acked` since the peer last ACKed where it is: a late copy, or a client
+   *  that went back (see onTimeout). */
+  private wentBack: { readonly block: number; readonly at: number } | null = null;
 
   private bytes = 0;
   private retransmits = 0;
@@ -164,7 +168,11 @@ export class ReadTransfer implements Transfer {
     }
     const index = this.indexOfAck(wire);
     this.checkSpurious(index, now); // late copies count too
-    if (index < this.acked) return; // stale (10.5 c)
+    if (index < this.acked) {
+      this.wentBack ??= { block: index, at: now }; // stale (10.5 c), or see onTimeout
+      return;
+    }
+    this.wentBack = null;
     if (index === this.acked) {
       this.onDuplicateAck();
       return;
@@ -368,7 +376,7 @@ export class ReadTransfer implements Transfer {
   }
 
   private armTimer(now?: number): void {
-    this.timer.arm(this.quietDue() ? Math.max(this.rtoMs(), Math.min(QUIET_MS, this.ctx.timing.idleTimeoutMs / 2)) : this.rtoMs(), now);
+    this.timer.arm(this.leaveRetryToClient() ? Math.max(this.rtoMs(), Math.min(QUIET_MS, this.ctx.timing.idleTimeoutMs / 2)) : this.rtoMs(), now);
   }
 
   /** Our own estimate, or what other transfers to this peer proved if that is longer (never
@@ -378,9 +386,18 @@ export class ReadTransfer implements Transfer {
     return shared > 0 ? Math.max(this.rtt.rtoMs(), Math.min(shared, this.rtt.ceilingMs())) : this.rtt.rtoMs();
   }
 
-  /** Only for windows, and never against a negotiated RFC 2349 timeout, which caps every wait. */
-  private quietDue(): boolean {
-    return this.options.windowsize > 1 && this.options.timeoutS === null && this.expiriesInARow >= QUIET_AFTER_EXPIRIES;
+  /**
+   * When our resend would come before the client's own retry, and does harm:
+   * - an unanswered OACK: the client re-sends its ACK 0 (or its RRQ, if the OACK was lost, which
+   *   onDuplicateRequest answers), while atftp aborts the transfer on a second OACK ("unexpected
+   *   OACK": resent after one RTO, every lost ACK 0 cost it its transfer);
+   * - a window that expired many times in a row: resending it sooner only feeds the loss.
+   * Never against a negotiated RFC 2349 timeout, which caps every wait.
+   */
+  private leaveRetryToClient(): boolean {
+    if (this.options.timeoutS !== null) return false;
+    if (this.state === 'awaiting-oack-ack') return true;
+    return this.options.windowsize > 1 && this.expiriesInARow >= QUIET_AFTER_EXPIRIES;
   }
 
   private cancelTimer(): void {
@@ -400,6 +417,15 @@ export class ReadTransfer implements Transfer {
         this.finish('complete-unconfirmed', 'the client never acknowledged the last block');
         return;
       }
+    }
+    if (this.wentBack !== null && now - this.wentBack.at >= QUIET_MS) {
+      // A late copy of an old ACK is followed by ACKs of where the client is, at the latest on its
+      // own retry timer. Nothing but the old ACK for that long: the client went back. curl does,
+      // to block 0, when a duplicated OACK reaches it late, then ignores every later block and
+      // would append anything earlier to what it already wrote: no resend can help it.
+      const detail = `the client went back to block ${this.wentBack.block} after acknowledging block ${this.acked}, and acknowledged nothing since`;
+      this.fail('protocol-error', TftpErrorCode.ILLEGAL_OPERATION, detail, 'went back to an earlier block');
+      return;
     }
     this.rtt.expired();
     this.expiriesInARow++;

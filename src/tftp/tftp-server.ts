@@ -237,7 +237,8 @@ export class TftpServer {
       if (request.op === 'RRQ') {
         opened = await this.files.openForRead(this.deps.catalog.current().root, request.filename);
         stillHeld();
-        if (requested.multicast && mode === 'octet' && this.deps.multicastSettings().enabled) {
+        // RFC 2090 defines IPv4 groups only: an IPv6 client reads by unicast (the option is not acknowledged).
+        if (requested.multicast && mode === 'octet' && this.deps.multicastSettings().enabled && !from.address.includes(':')) {
           const served = await this.multicast.serve(entry, request, requested, opened, log);
           if (served) return; // the session owns (or released) the file from here on
         }

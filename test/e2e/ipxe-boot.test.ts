@@ -24,6 +24,7 @@ import {
   type QemuSetup,
   type VmResult,
 } from '../support/pxe-lab.js';
+import { logField as field } from '../support/transfer-outcome.js';
 
 // Image sizes: iPXE under TCG moves small blocks slowly; 1-2 MiB keeps the suite in its budget.
 // Odd lengths end every transfer in a short block.
@@ -64,10 +65,6 @@ function assertImageIntact(l: PxeLab, results: readonly VmResult[]): void {
 
 function logLines(l: PxeLab, pattern: RegExp): string[] {
   return l.daemon.outputTail().split('\n').filter((line) => pattern.test(line));
-}
-
-function field(line: string, key: string): string | undefined {
-  return new RegExp(`(?:^| )${key}=("[^"]*"|\\S+)`).exec(line)?.[1]?.replace(/"/g, '');
 }
 
 afterEach(async () => {

@@ -194,6 +194,14 @@ describe('HTTP over the served tree (curl)', () => {
     assert.equal(post.stdout, '405');
   });
 
+  it('a refusal closes the connection (shim through OVMF\'s HTTP stack stalled about 6 s after each kept-alive 404)', () => {
+    const r = spawnSync('curl', ['-sS', '-v', '-o', '/dev/null', `${base}/missing.img`, '-o', '/dev/null', `${base}/grub/grub.cfg`], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /< HTTP\/1\.1 404[^]*< Connection: close/i);
+    assert.doesNotMatch(r.stderr, /Re-using existing connection/, 'the 404 ended its connection');
+    assert.match(r.stderr, /< HTTP\/1\.1 200/);
+  });
+
   it("an image's iPXE script is rendered for the client that asks, and what it names is served", () => {
     const r = curl(`${base}/_pxecast/ipxe/lab?mac=52%3A54%3A00%3A12%3A34%3A56&arch=bios`);
     assert.equal(r.status, 0, r.stderr);

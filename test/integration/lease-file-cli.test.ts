@@ -1,6 +1,7 @@
 // The lease file as an operator meets it, with the real `pxecast serve` (full DHCP on loopback,
 // unprivileged ports): an empty file (`touch`) is an empty table; a damaged one is named with what
-// is wrong, set aside (never deleted), every readable lease is kept, and the daemon serves.
+// is wrong, set aside (never deleted), every readable lease is kept, and the daemon serves. A
+// journal whose last entry was cut by a crash keeps everything before it, with a warning.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -86,6 +87,32 @@ describe('pxecast serve with a damaged or empty lease file', () => {
       assert.equal(leases.status, 0, leases.stderr);
       assert.match(leases.stdout, /127\.0\.0\.101/);
       assert.match(leases.stdout, /127\.0\.0\.102/);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  it('a journal cut in its last entry (a crash mid-write) keeps every entry before it, sets the tail aside and warns', async () => {
+    const dir = mkdtempSync(join(work, 'journal-'));
+    const { config, stateFile } = await configIn(dir);
+    writeFileSync(stateFile, JSON.stringify({ version: 1, leases: [lease(1)] }, null, 1));
+    const tail = JSON.stringify(lease(3)).slice(0, 30);
+    writeFileSync(`${stateFile}.journal`, `${JSON.stringify(lease(2))}\n${JSON.stringify({ address: lease(1).address, removed: true })}\n${tail}`);
+    const daemon = await DaemonProcess.start(config);
+    try {
+      assert.match(daemon.output, /dhcp listening/);
+      assert.doesNotMatch(daemon.output, /\berror\b/, 'the normal crash case is no error');
+      const line = daemon.output.split('\n').find((l) => /lease journal ended in an incomplete entry/.test(l));
+      assert.ok(line, daemon.output);
+      assert.match(line, /\bwarn\b/);
+      assert.ok(line.includes(`${stateFile}.journal`), 'names the file');
+      const aside = readdirSync(dir).filter((f) => f.startsWith('leases.json.journal.torn-'));
+      assert.equal(aside.length, 1);
+      assert.ok(line.includes(aside[0]!), 'says where the tail went');
+      assert.equal(readFileSync(join(dir, aside[0]!), 'utf8'), tail, 'the torn bytes are kept');
+      const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as { leases: Array<{ address: string }> };
+      assert.deepEqual(saved.leases.map((l) => l.address), [lease(2).address], 'journal folded into the snapshot');
+      assert.equal(readFileSync(`${stateFile}.journal`, 'utf8'), '');
     } finally {
       await daemon.stop();
     }

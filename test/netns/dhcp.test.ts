@@ -2,7 +2,7 @@
 // (busybox udhcpc, ISC dhclient), a real dnsmasq (proxy mode), and crafted PXE packets built from
 // the captured iPXE DISCOVER/REQUEST (sent by test/support/dhcp-probe.ts inside a namespace).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,6 +10,7 @@ import { decodeDhcp, DhcpMessageType } from '../../src/codec/dhcp-message.js';
 import { decodeMtftpSubOptions, decodePxeVendorOptions } from '../../src/codec/pxe-options.js';
 import { dhcpExchange, ipBytes, plainDhcpPacket } from '../support/dhcp-exchange.js';
 import { startDaemonIn } from '../support/netns-daemon.js';
+import { storedLeases } from '../support/stored-leases.js';
 import { capture } from '../support/fixtures.js';
 import {
   canUseNetns,
@@ -180,8 +181,7 @@ describe('DHCP full mode (bridged netns LAN)', () => {
     await dhcpExchange(clientEnds[2]!, plainDhcpPacket(DhcpMessageType.DECLINE, mac, [50, 4, ...ipBytes(address)]), { waitMs: 300 });
     const [other] = await dhcpExchange(clientEnds[2]!, plainDhcpPacket(DhcpMessageType.DISCOVER, 0x42, [50, 4, ...ipBytes(address)]));
     assert.notEqual(other?.msg.yiaddr, address, 'a declined address is quarantined');
-    const leases = JSON.parse(readFileSync(stateFile, 'utf8')) as { leases: Array<{ address: string; state: string }> };
-    assert.equal(leases.leases.find((l) => l.address === address)?.state, 'declined');
+    assert.equal(storedLeases(stateFile).find((l) => l.address === address)?.state, 'declined');
   });
 
   it('a request through a relay (giaddr) is answered to the relay on port 67', async () => {

@@ -14,8 +14,8 @@ import { awaitClient, startAtftpMulticast } from '../support/atftp-multicast.js'
 import { cliPath, writeTempConfig } from '../support/daemon-process.js';
 import { repoRoot } from '../support/fixtures.js';
 import { controlSocketPath, startDaemonIn } from '../support/netns-daemon.js';
-import { canUseNetns, createBridge, createNamespace, runInNamespace, teardown, type LinkEnd, type Namespace, type ProcessHandle } from '../support/netns.js';
-import { downloadWithTftpHpa, findPeer, sha256File } from '../support/peers.js';
+import { canUseNetns, createBridge, createNamespace, dropFirstAck, runInNamespace, teardown, type LinkEnd, type Namespace, type ProcessHandle } from '../support/netns.js';
+import { downloadWithAtftp, downloadWithTftpHpa, findPeer, sha256File } from '../support/peers.js';
 import { expectCompleteOrCleanFailure, failedTransferLine, logLinesSince, type FailureEvidence } from '../support/transfer-outcome.js';
 
 const work = mkdtempSync(join(tmpdir(), 'pxecast-rel-faults-'));
@@ -199,6 +199,21 @@ describe('a unicast client sends ERROR mid-stream (netns)', () => {
     const since = new Date();
     const r = await downloadWithTftpHpa({ host: server.address, port: 69, remote: 'image.img', local: out, netns: clients[1]!, timeoutMs: BOUND_MS });
     assert.equal(await expectCompleteOrCleanFailure(r, out, [expected], BOUND_MS, failureEvidence(clients[1]!, since, true)), 'complete');
+  });
+});
+
+describe('a lost ACK of our OACK (netns)', () => {
+  it('atftp whose ACK 0 is lost completes: its own re-sent ACK 0 comes before a second OACK, on which it would abort', async () => {
+    const restore = dropFirstAck(clients[1]!, '00040000');
+    try {
+      const out = local();
+      const since = new Date();
+      const r = await downloadWithAtftp({ host: server.address, port: 69, remote: 'image.img', local: out, netns: clients[1]!, timeoutMs: BOUND_MS, blksize: 1428 });
+      assert.match(r.stderr, /timeout: retrying/, `the ACK 0 was lost and atftp retried it:\n${r.stderr}`);
+      assert.equal(await expectCompleteOrCleanFailure(r, out, [expected], BOUND_MS, failureEvidence(clients[1]!, since, true)), 'complete', r.stderr);
+    } finally {
+      restore();
+    }
   });
 });
 

@@ -122,18 +122,25 @@ describe('unicast under random loss in both directions (iptables statistic, netn
   }
 });
 
+/** Starts the impairment relay in the relay namespace on 127.0.0.1:`port` (see its header). */
+async function startRelay(port: number, duplicate: number, reorder: number, oack: 'once' | 'late-copy'): Promise<ProcessHandle> {
+  const relay = spawnInNamespace(relayEnd.namespace, process.execPath, [relayScript, `127.0.0.1:${port}`, `${server.address}:69`, String(duplicate), String(reorder), '20', '2090', '120000', oack]);
+  const deadline = Date.now() + 5000;
+  while (!/relay ready/.test(relay.outputTail())) {
+    assert.ok(relay.isRunning() && Date.now() < deadline, `relay did not start: ${relay.outputTail()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return relay;
+}
+
 describe('unicast through the impairment relay: duplicated and reordered datagrams both ways', () => {
   let relay: ProcessHandle;
   const RELAY_PORT = 6969;
 
   before(async () => {
-    // 10% duplicated, 20% held back 1-20 ms (overtaken by later datagrams), fixed seed.
-    relay = spawnInNamespace(relayEnd.namespace, process.execPath, [relayScript, `127.0.0.1:${RELAY_PORT}`, `${server.address}:69`, '0.1', '0.2', '20', '2090', '120000']);
-    const deadline = Date.now() + 5000;
-    while (!/relay ready/.test(relay.outputTail())) {
-      assert.ok(relay.isRunning() && Date.now() < deadline, `relay did not start: ${relay.outputTail()}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    // 10% of DATA and ACKs duplicated, 20% held back 1-20 ms (overtaken by later datagrams), fixed
+    // seed. The option exchange passes once: its duplicates are the next describe's case.
+    relay = await startRelay(RELAY_PORT, 0.1, 0.2, 'once');
   });
 
   after(async () => {
@@ -160,5 +167,25 @@ describe('unicast through the impairment relay: duplicated and reordered datagra
     const counters = JSON.parse(relay.outputTail().trim().split('\n').at(-1)!) as { duplicated: number; delayed: number; flows: number };
     assert.ok(counters.duplicated > 100 && counters.delayed > 100, JSON.stringify(counters));
     assert.ok(counters.flows >= CLIENTS.length);
+  });
+});
+
+describe('a late duplicate of our OACK (netns, relay)', () => {
+  it('curl goes back to block 0 on it: the server ends the transfer with an ERROR naming that, and curl exits with it', async () => {
+    const relay = await startRelay(6970, 0, 0, 'late-copy');
+    try {
+      const started = new Date();
+      const local = join(work, 'late-oack-curl');
+      const r = await downloadWithCurl({ host: '127.0.0.1', port: 6970, remote: 'small.bin', local, netns: relayEnd.namespace, timeoutMs: BOUND_MS, blksize: 1428 });
+      assert.match(relay.outputTail(), /late OACK copy/, 'the copy reached curl after DATA');
+      const serverEnd = () => failedTransferLine(logLinesSince(daemon.outputTail(), started), relayEnd.address);
+      const outcome = await expectCompleteOrCleanFailure(r, local, [expected['small.bin']!], BOUND_MS, { size: SIZE_AT_20, serverEnd });
+      assert.equal(outcome, 'clean-failure', `curl cannot complete after going back (it appends): ${r.stderr}`);
+      assert.match(r.stderr, /curl: \(71\)/, 'curl reports the ERROR (illegal operation)');
+      assert.match(serverEnd() ?? '', /outcome=protocol-error .*went back to block 0 after acknowledging block \d+/);
+      assert.ok(r.ms < 20_000, `ended in ${Math.round(r.ms)} ms, not at the client's bound`);
+    } finally {
+      await relay.kill();
+    }
   });
 });

@@ -12,9 +12,16 @@ import { MemoryFileSystem } from './memory-fs.js';
 
 const silent: Logger = { child: () => silent, debug() {}, info() {}, warn() {}, error() {} };
 
+export interface FakeDhcpServerOptions {
+  /** Default: silent. */
+  readonly logger?: Logger;
+  /** Its wall clock (episodes, leases); default always 0. */
+  readonly wallClock?: () => number;
+}
+
 /** Starts it; `files` are paths under the config's root with their contents. Its sockets, in
  *  bind order: the wildcard port-67 socket, the serving-address one (every reply), port 4011. */
-export async function startFakeDhcpServer(configText: string, files: Readonly<Record<string, Buffer>>) {
+export async function startFakeDhcpServer(configText: string, files: Readonly<Record<string, Buffer>>, options: FakeDhcpServerOptions = {}) {
   const config = parseConfig(configText, '/etc/pxecast/pxecast.ini');
   const fs = new MemoryFileSystem();
   for (const [path, data] of Object.entries(files)) fs.addFile(path, data);
@@ -22,10 +29,10 @@ export async function startFakeDhcpServer(configText: string, files: Readonly<Re
   const server = new DhcpServer({
     sockets,
     catalog: new CatalogStore(await buildCatalog(config, fs, 0)),
-    logger: silent,
+    logger: options.logger ?? silent,
     settings: config.dhcp,
-    wallClock: () => 0,
-    leaseStore: { load: async () => ({ leases: [], damage: null }), save: async () => undefined },
+    wallClock: options.wallClock ?? (() => 0),
+    leaseStore: { load: async () => ({ leases: [], damage: [], tornTail: null }), record: async () => undefined },
     nextServer: '10.0.0.1',
     mtftp: NO_MTFTP,
     http: NO_HTTP,

@@ -109,6 +109,30 @@ export function dhcpCaptures(): Buffer[] {
   return ['ipxe-dhcp-discover', 'ipxe-dhcp-request', 'dnsmasq-offer-pxe-option43'].map((name) => capture(name));
 }
 
+/** Option 60 values a boot client might send broken (issue 15): each is answered as if absent. */
+const UNREADABLE_BOOT_CLASSES = [
+  '', 'PXEClient:Arch:', 'PXEClient:Arch:abcde:UNDI:003016', 'PXEClient:Arch:99999:UNDI:003016', 'PXEClient:Arch:0x007',
+  'PXEClient:Arch:00007:UNDI:3.0', 'PXEClient:Arch:00007\xff\x00', 'HTTPClient:Arch:-0016', 'HTTPClient\x80',
+];
+
+/** The iPXE DISCOVER's header with options 53, 60 and 93 as given: a boot client's DISCOVER. */
+function discoverWith(vendorClass: Buffer, arch: Buffer): Buffer {
+  const header = capture('ipxe-dhcp-discover').subarray(0, DHCP_HEADER);
+  return Buffer.concat([header, COOKIE, tlv(53, Buffer.from([1])), tlv(60, vendorClass), tlv(93, arch), Buffer.from([255])]);
+}
+
+/** Seeds for DHCP fuzzing: the captures, and boot clients' DISCOVERs whose option 60 or 93 cannot
+ *  be read (empty or odd 93; a boot class with unreadable fields), next to well-formed ones. */
+export function dhcpSeeds(): Buffer[] {
+  const edk2 = Buffer.from('PXEClient:Arch:00007:UNDI:003016', 'latin1');
+  return [
+    ...dhcpCaptures(),
+    discoverWith(edk2, Buffer.from([0, 7])),
+    ...[Buffer.alloc(0), Buffer.from([7]), Buffer.from([0, 7, 0])].map((arch) => discoverWith(edk2, arch)),
+    ...UNREADABLE_BOOT_CLASSES.map((text) => discoverWith(Buffer.from(text, 'latin1'), Buffer.from([0, 7]))),
+  ];
+}
+
 function tlv(tag: number, value: Buffer, lengthLie?: number): Buffer {
   return Buffer.concat([Buffer.from([tag, lengthLie ?? value.length]), value]);
 }
@@ -140,7 +164,7 @@ function dhcpOption(random: Random): Buffer {
       value = pxeVendorBody(random);
       break;
     case 60:
-      value = Buffer.from(pick(random, ['PXEClient', 'PXEClient:Arch:00007:UNDI:003016', 'PXEClient:Arch:99999', 'PXE', 'HTTPClient:Arch:00016']), 'latin1');
+      value = Buffer.from(pick(random, ['PXEClient', 'PXEClient:Arch:00007:UNDI:003016', 'PXE', 'HTTPClient:Arch:00016', ...UNREADABLE_BOOT_CLASSES]), 'latin1');
       break;
     case 93:
       value = randomBytes(random, pick(random, [0, 1, 2, 3, 4]));

@@ -1,4 +1,5 @@
 import type { FileStat, FileSystem, OpenedFile } from '../../src/io/ports.js';
+import type { DurableFiles } from '../../src/io/durable-files.js';
 
 export function memoryFile(data: Buffer, onRelease: () => void = () => undefined, identity = 'memory'): OpenedFile & { released: boolean } {
   const file = {
@@ -56,5 +57,88 @@ export class MemoryFileSystem implements FileSystem {
     if (!data) throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
     this.openCount++;
     return memoryFile(data, () => this.openCount--, `${path}:${data.length}`);
+  }
+}
+
+type DurableOp = 'read' | 'append' | 'replace' | 'truncate' | 'rename';
+
+/**
+ * In-memory DurableFiles that knows what a crash keeps: `files` is what the process sees, `durable`
+ * what would be read back after a crash (an append counts once its sync is done). `holdSyncs()`
+ * stops appends before their sync, so a test can look at the moment between write and sync;
+ * `failNext` makes the next call of an operation reject; `ops` lists every call in order.
+ */
+export class MemoryDurableFiles implements DurableFiles {
+  readonly files = new Map<string, string>();
+  readonly durable = new Map<string, string>();
+  readonly ops: string[] = [];
+  readonly failNext = new Map<DurableOp, Error>();
+  private held: Array<() => void> | null = null;
+
+  /** A file the process and a crash both see (test setup). */
+  put(path: string, text: string): this {
+    this.files.set(path, text);
+    this.durable.set(path, text);
+    return this;
+  }
+
+  /** The files as a restart after a crash (or SIGKILL) right now would find them. */
+  afterCrash(): MemoryDurableFiles {
+    const fs = new MemoryDurableFiles();
+    for (const [path, text] of this.durable) fs.put(path, text);
+    return fs;
+  }
+
+  holdSyncs(): void {
+    this.held ??= [];
+  }
+
+  releaseSyncs(): void {
+    const waiting = this.held ?? [];
+    this.held = null;
+    for (const go of waiting) go();
+  }
+
+  private begin(op: DurableOp, path: string): void {
+    this.ops.push(`${op} ${path}`);
+    const failure = this.failNext.get(op);
+    if (failure) {
+      this.failNext.delete(op);
+      throw failure;
+    }
+  }
+
+  async read(path: string): Promise<string | null> {
+    this.begin('read', path);
+    return this.files.get(path) ?? null;
+  }
+
+  async append(path: string, text: string): Promise<void> {
+    this.begin('append', path);
+    this.files.set(path, (this.files.get(path) ?? '') + text);
+    if (this.held) await new Promise<void>((resolve) => this.held!.push(resolve));
+    this.durable.set(path, this.files.get(path)!);
+  }
+
+  async replace(path: string, text: string): Promise<void> {
+    this.begin('replace', path);
+    this.files.set(path, text);
+    this.durable.set(path, text);
+  }
+
+  async truncate(path: string): Promise<void> {
+    this.begin('truncate', path);
+    if (!this.files.has(path)) return;
+    this.files.set(path, '');
+    this.durable.set(path, '');
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    this.begin('rename', `${from} ${to}`);
+    const text = this.files.get(from);
+    if (text === undefined) throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
+    this.files.delete(from);
+    this.durable.delete(from);
+    this.put(to, text);
   }
 }

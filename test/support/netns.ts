@@ -202,6 +202,22 @@ export function txBytes(end: LinkEnd): number {
   return link.stats64.tx.bytes;
 }
 
+/**
+ * Drops the first IPv4 UDP datagram `ns` sends whose payload is exactly these 4 bytes (a TFTP ACK:
+ * "00040000" is ACK 0), and no later one: one loss exactly where a test wants it. Returns the
+ * rule's removal.
+ */
+export function dropFirstAck(ns: Namespace, payloadHex: string): () => void {
+  assertOwned(ns);
+  if (!/^[0-9a-f]{8}$/.test(payloadHex)) throw new Error(`bad 4-byte payload '${payloadHex}'`);
+  // 32 bytes = IPv4 header (20, no options) + UDP header (8) + payload (4); the payload is at 28.
+  // statistic nth with --packet 0 matches the first packet counted and then one in a million.
+  const rule = ['OUTPUT', '-p', 'udp', '-m', 'length', '--length', '32', '-m', 'u32', '--u32', `28=0x${payloadHex}`,
+    '-m', 'statistic', '--mode', 'nth', '--every', '1000000', '--packet', '0', '-j', 'DROP'];
+  tool('ip', ['netns', 'exec', ns.name, 'iptables', '-w', '-A', ...rule]);
+  return () => tool('ip', ['netns', 'exec', ns.name, 'iptables', '-w', '-D', ...rule]);
+}
+
 /** Appends `-p udp [-s SOURCE] -m statistic --mode random --probability P -j DROP` to a chain of `ns`. */
 export function addRandomDrop(ns: Namespace, rule: RandomDropRule): void {
   assertOwned(ns);

@@ -18,6 +18,7 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSy
 import { delimiter, join } from 'node:path';
 import { repoRoot } from './fixtures.js';
 import { startDaemonIn } from './netns-daemon.js';
+import { startSiteDhcp, type SiteServerKind } from './site-dhcp.js';
 import {
   addIpv6Address,
   addTap,
@@ -42,7 +43,7 @@ export interface LabPlan {
   readonly scheme: BootScheme;
   readonly dhcp: DhcpRole;
   /** The site's DHCP server beside pxecast in proxy mode (default dnsmasq). */
-  readonly siteServer?: 'dnsmasq' | 'kea';
+  readonly siteServer?: SiteServerKind;
   /** Size of the random test image. */
   readonly imageBytes: number;
   /** Extra settings by section, e.g. { multicast: { max_rate: '2' }, mtftp: { open_hold: '0' } }. */
@@ -237,48 +238,11 @@ export class PxeLab {
       `--dhcp-range=::,constructor:${this.server.ifname},ra-only`,
       `--pid-file=${join(this.plan.workDir, 'ra.pid')}`,
     ]));
-    if (this.plan.dhcp === 'proxy' && this.plan.siteServer === 'kea') {
-      this.helpers.push(await this.startKea());
-    } else if (this.plan.dhcp === 'proxy') {
+    if (this.plan.dhcp === 'proxy') {
       const p = this.subnetPrefix;
-      this.helpers.push(spawnInNamespace(this.site.namespace, 'dnsmasq', [
-        '--keep-in-foreground', '--user=root', '--port=0', '--no-resolv', '--no-hosts', '--log-facility=-', '--log-dhcp',
-        '--no-ping', `--interface=${this.site.ifname}`, '--bind-interfaces',
-        `--dhcp-range=${p}.150,${p}.199,255.255.255.0,1h`,
-        `--dhcp-leasefile=${join(this.plan.workDir, 'site.leases')}`,
-        `--pid-file=${join(this.plan.workDir, 'site.pid')}`,
-      ]));
+      this.helpers.push(await startSiteDhcp(this.site, { kind: this.plan.siteServer ?? 'dnsmasq', workDir: this.plan.workDir, first: `${p}.150`, last: `${p}.199` }));
     }
     this.daemonHandle = await startDaemonIn(this.server.namespace, configFile, /pxecast started/, 20_000);
-  }
-
-  /**
-   * ISC Kea (kea-dhcp4) as the site server: the same range as the dnsmasq site server, memfile
-   * leases and its pid and lock files in the work folder; resolves once Kea serves its interface.
-   */
-  private async startKea(): Promise<ProcessHandle> {
-    const p = this.subnetPrefix;
-    const dir = this.plan.workDir;
-    const config = join(dir, 'kea-dhcp4.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        Dhcp4: {
-          'interfaces-config': { interfaces: [this.site.ifname] },
-          'lease-database': { type: 'memfile', persist: true, name: join(dir, 'kea-leases4.csv'), 'lfc-interval': 0 },
-          'valid-lifetime': 3600,
-          subnet4: [{ id: 1, subnet: `${p}.0/24`, pools: [{ pool: `${p}.150 - ${p}.199` }] }],
-          loggers: [{ name: 'kea-dhcp4', output_options: [{ output: 'stdout' }], severity: 'INFO' }],
-        },
-      }),
-    );
-    const kea = spawnInNamespace(this.site.namespace, 'env', [`KEA_PIDFILE_DIR=${dir}`, `KEA_LOCKFILE_DIR=${dir}`, 'kea-dhcp4', '-c', config]);
-    const deadline = Date.now() + 15_000;
-    while (!/DHCPSRV_CFGMGR_ADD_IFACE|DHCP4_STARTED/.test(kea.outputTail())) {
-      if (!kea.isRunning() || Date.now() > deadline) throw new Error(`kea-dhcp4 did not start:\n${kea.outputTail()}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return kea;
   }
 
   /** For `http`: the script pxecast renders per VM; everything it names comes over HTTP. */

@@ -27,8 +27,8 @@ export type ClientFailure = 'error-received' | 'client-timeout' | 'client-abort'
 // - tftp-hpa: "Error code N: TEXT", or "Transfer timed out.";
 // - curl: exit codes 68-74 carry a TFTP ERROR ("curl: (68) TFTP: File Not Found"), 28 a timeout.
 // Two atftp aborts of its own, seen under 20% loss, count as well (the daemon's record of the end
-// is required for them like for any other): "tftp: unexpected OACK", when its ACK of our OACK was
-// lost and our OACK came again (it sends ERROR and quits; the daemon logs aborted-by-client), and
+// is required for them like for any other): "tftp: unexpected OACK", when its ACK of our OACK and
+// its own retry of it were lost and our OACK came again (it sends ERROR and quits; the daemon logs aborted-by-client), and
 // "tftp: unknown error.", its socket error from the ICMP port unreachable it gets when it ACKs a
 // transfer or multicast session the server has already ended (timed out, or its ERROR lost).
 const ERROR_RECEIVED = /^m?tftp: error received from server|^Error code \d+:|^curl: \((?:6[89]|7[0-4])\)/m;
@@ -92,6 +92,11 @@ export function lastLogFields(output: string, pattern: RegExp): Record<string, s
   const line = output.split('\n').filter((l) => pattern.test(l)).at(-1);
   if (line === undefined) return null;
   return logFields(line);
+}
+
+/** One key's value in a daemon log line (quotes removed), or undefined. */
+export function logField(line: string, key: string): string | undefined {
+  return new RegExp(`(?:^| )${key}=("[^"]*"|\\S+)`).exec(line)?.[1]?.replace(/"/g, '');
 }
 
 /** key=value fields of one daemon log line. */

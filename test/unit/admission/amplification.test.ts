@@ -72,7 +72,7 @@ async function lab() {
       logger: silent,
       settings,
       wallClock: () => clock.now(),
-      leaseStore: { load: async () => ({ leases: [], damage: null }), save: async () => undefined },
+      leaseStore: { load: async () => ({ leases: [], damage: [], tornTail: null }), record: async () => undefined },
       nextServer: '10.0.0.1',
       mtftp,
       http: NO_HTTP,

@@ -101,7 +101,7 @@ async function startLab(initialText: string) {
     },
     loopLagMs: () => 0,
     wallClock: () => 1_000_000,
-    leaseStore: () => ({ load: async () => ({ leases: [], damage: null }), save: async () => undefined }),
+    leaseStore: () => ({ load: async () => ({ leases: [], damage: [], tornTail: null }), record: async () => undefined }),
   };
   const first = parseConfig(text, CONFIG_FILE);
   const daemon = await Daemon.start(CONFIG_FILE, deps, { config: first, catalog: await buildCatalog(first, fs, 0) });

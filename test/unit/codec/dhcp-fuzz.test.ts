@@ -7,7 +7,7 @@ import { DecodeError } from '../../../src/codec/decode-error.js';
 import { decodeDhcp, DhcpMessageType, encodeDhcp, type DhcpReply } from '../../../src/codec/dhcp-message.js';
 import { classifyClient } from '../../../src/dhcp/client-class.js';
 import { decodesOrThrowsDecodeError } from '../../support/decode-property.js';
-import { dhcpCaptures, fuzzDhcpDatagram, printable, pxeVendorBody } from '../../support/fuzz-corpus.js';
+import { dhcpSeeds, fuzzDhcpDatagram, printable, pxeVendorBody } from '../../support/fuzz-corpus.js';
 import { pick, randomBytes, randomInt, type Random } from '../../support/fuzz-mutate.js';
 import { seededRandom } from '../../support/round-trip.js';
 
@@ -65,7 +65,7 @@ describe('dhcp codec properties (seeded)', () => {
 
   it('decodes and classifies 20,000 generated, mutated and random datagrams with nothing but DecodeError, silently', () => {
     const random = seededRandom(4578);
-    const seeds = dhcpCaptures();
+    const seeds = dhcpSeeds();
     const { result: decoded, printed } = silencingConsole(() => {
       let n = 0;
       for (let i = 0; i < 20_000; i++) {
@@ -78,5 +78,25 @@ describe('dhcp codec properties (seeded)', () => {
     });
     assert.equal(printed, 0, 'the dhcp package logged to the console');
     assert.ok(decoded > 2000, `only ${decoded} datagrams decoded`);
+  });
+
+  it('classifies a request with an unreadable option 60 or 93 exactly as the same request without it (20,000 datagrams)', () => {
+    const random = seededRandom(9360);
+    const seeds = dhcpSeeds();
+    let fallbacks = 0;
+    silencingConsole(() => {
+      for (let i = 0; i < 20_000; i++) {
+        const msg = decodesOrThrowsDecodeError(decodeDhcp, fuzzDhcpDatagram(random, seeds));
+        if (msg instanceof DecodeError) continue;
+        const client = classifyClient(msg);
+        if (client.malformed.length === 0) continue;
+        fallbacks++;
+        const unreadable = [60, 93].filter((tag) => client.malformed.some((problem) => problem.includes(`option ${tag}`)));
+        assert.ok(unreadable.length > 0, client.malformed.join('; '));
+        const without = classifyClient({ ...msg, raw: new Map([...msg.raw].filter(([tag]) => !unreadable.includes(tag))) });
+        assert.deepEqual({ ...client, malformed: [] }, without);
+      }
+    });
+    assert.ok(fallbacks > 500, `only ${fallbacks} requests had an unreadable 60 or 93`);
   });
 });

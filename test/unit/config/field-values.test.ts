@@ -7,6 +7,7 @@ import {
   isIpv4,
   isIpv6,
   parseBool,
+  parseDuid,
   parseDuration,
   parseInteger,
   parseList,
@@ -170,4 +171,17 @@ test('paths in the TFTP root: syntactic checks and normalisation', () => {
     ['./', '"./" names no file'],
   ];
   for (const [text, message] of rejected) assert.equal(messageOf(parseServedPath(text)), message, text);
+});
+
+test('DUIDs: hex bytes, colon-separated or run together, any case; stored as bare lower-case hex', () => {
+  assert.equal(valueOf(parseDuid('00:03:00:01:52:54:00:AA:BB:01')), '00030001525400aabb01');
+  assert.equal(valueOf(parseDuid('00030001525400AABB01')), '00030001525400aabb01');
+  assert.equal(valueOf(parseDuid('')), null);
+  for (const text of ['0:3:0:1:52:54', '00-03-00-01-52-54', '000300015', '00:03:zz', '00::03:00', ' 0003']) {
+    assert.match(messageOf(parseDuid(text)), /is not a DUID: hex bytes, colon-separated or not \(e\.g\. 00:03:00:01:52:54:00:12:34:56\)/, text);
+  }
+  // RFC 8415 11.1: a 2-byte type and 1..128 bytes after it.
+  assert.match(messageOf(parseDuid('00:03')), /a DUID is 3\.\.130 bytes, "00:03" has 2/);
+  assert.equal(valueOf(parseDuid('00'.repeat(130)))?.length, 260);
+  assert.match(messageOf(parseDuid('00'.repeat(131))), /has 131/);
 });

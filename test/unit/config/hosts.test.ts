@@ -41,8 +41,8 @@ describe('[host NAME]', () => {
       FILE,
     );
     assert.deepEqual(config.hosts, [
-      { name: 'node07', mac: '52:54:00:aa:bb:07', image: 'efi', address: '10.0.0.57', hostname: 'node07.lab' },
-      { name: 'node08', mac: '52:54:00:aa:bb:08', image: null, address: null, hostname: null },
+      { name: 'node07', mac: '52:54:00:aa:bb:07', duid: null, image: 'efi', address: '10.0.0.57', hostname: 'node07.lab' },
+      { name: 'node08', mac: '52:54:00:aa:bb:08', duid: null, image: null, address: null, hostname: null },
     ]);
     assert.deepEqual(config.dhcp.pools[0]!.reservations, [
       { mac: '52:54:00:00:00:99', address: '10.0.0.99' },
@@ -82,8 +82,11 @@ describe('[host NAME]', () => {
     ]);
   });
 
-  it('a host needs a MAC; unknown_clients takes serve or ignore', () => {
-    assert.match(issuesOf(`${BASE}[host x]\nimage = bios\n`).join('\n'), /\[host x\] mac: .*required/i);
+  it('a host needs a MAC or a DUID, and a fixed address needs the MAC; unknown_clients takes serve or ignore', () => {
+    assert.deepEqual(issuesOf(`${BASE}[host x]\nimage = bios\n`), [`${FILE}:15: [host x]: needs \`mac\` or \`duid\` (or both) to know the machine by`]);
+    assert.deepEqual(issuesOf(`${BASE}[host x]\nduid = 00:03:00:01:52:54:00:aa:bb:01\naddress = 10.0.0.57\n`), [
+      `${FILE}:17: [host x] address: a fixed address is reserved by MAC: this host needs \`mac\``,
+    ]);
     assert.equal(parseConfig(BASE.replace('mode = full', 'mode = full\nunknown_clients = ignore'), FILE).dhcp.unknownClients, 'ignore');
     assert.match(issuesOf(BASE.replace('mode = full', 'mode = full\nunknown_clients = drop')).join('\n'), /unknown_clients/);
   });

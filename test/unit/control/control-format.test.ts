@@ -125,15 +125,17 @@ describe('control output', () => {
         },
       ],
       hosts: [
-        { name: 'node07', mac: '52:54:00:12:34:56', image: 'lab', address: '10.0.0.57', hostname: 'node07.lab' },
-        { name: 'node08', mac: '52:54:00:12:34:57', image: null, address: null, hostname: null },
+        { name: 'node07', mac: '52:54:00:12:34:56', duid: null, image: 'lab', address: '10.0.0.57', hostname: 'node07.lab' },
+        { name: 'node08', mac: '52:54:00:12:34:57', duid: null, image: null, address: null, hostname: null },
+        { name: 'node09', mac: null, duid: '000300015254001234ff', image: 'lab', address: null, hostname: null },
       ],
     });
     assert.match(catalog[3]!, /^lab\s+undionly\.kpxe \(iPXE: menu\.ipxe\)\s+68 KiB\s+bios\s+yes\s+239\.255\.1\.1:3001, 1759, 2\/2\s+BIOS$/);
     assert.deepEqual(catalog.slice(5), [
-      'HOST    MAC                IMAGE            ADDRESS    HOSTNAME',
-      'node07  52:54:00:12:34:56  lab              10.0.0.57  node07.lab',
-      'node08  52:54:00:12:34:57  (catalog rules)  (pool)     -',
+      'HOST    MAC                DUID                  IMAGE            ADDRESS    HOSTNAME',
+      'node07  52:54:00:12:34:56  -                     lab              10.0.0.57  node07.lab',
+      'node08  52:54:00:12:34:57  -                     (catalog rules)  (pool)     -',
+      'node09  -                  000300015254001234ff  lab              (pool)     -',
     ]);
     assert.deepEqual(formatLeases({ responder: 'off', note: 'DHCP responder is off ([dhcp] mode = off)', leases: [] }), [
       'DHCP responder is off ([dhcp] mode = off)',

@@ -48,6 +48,7 @@ const client = (over: Partial<ClientInfo>): ClientInfo => ({
   archType: 0,
   arch: 'bios',
   machineId: null,
+  malformed: [],
   ...over,
 });
 
@@ -62,6 +63,7 @@ describe('client classification', () => {
       archType: 0,
       arch: 'bios',
       machineId: 17,
+      malformed: [],
     });
   });
 });

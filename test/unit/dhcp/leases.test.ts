@@ -199,6 +199,30 @@ describe('LeaseTable', () => {
     assert.equal(again.table.offer(MAC(1), pool, null)?.address, '10.0.0.10');
   });
 
+  it('reports what to store: bindings, moves, quarantines and releases; not offers, restores or expiries', () => {
+    const { table, advance } = setup();
+    table.restore([{ address: '10.0.0.13', mac: MAC(3), pool: 'lab', state: 'bound', expiresAt: 1_000_000 + 60_000 }]);
+    table.offer(MAC(1), pool, null);
+    assert.deepEqual(table.takeChanges(), [], 'restored leases and offers are not changes');
+    const bound = table.request(MAC(1), pool, '10.0.0.10');
+    assert.ok(bound.ack);
+    assert.deepEqual(table.takeChanges(), [{ address: '10.0.0.10', lease: bound.lease }]);
+    assert.deepEqual(table.takeChanges(), [], 'taken once');
+    assert.equal(table.request(MAC(2), pool, '10.0.0.12').ack, false, 'reserved for another MAC');
+    assert.deepEqual(table.takeChanges(), [], 'a NAK changes nothing');
+    advance(61_000);
+    table.all(); // the restored lease of 10.0.0.13 expires
+    assert.deepEqual(table.takeChanges(), [], 'expiries are not changes');
+    const moved = table.request(MAC(1), pool, '10.0.0.13');
+    assert.ok(moved.ack);
+    assert.deepEqual(table.takeChanges(), [{ address: '10.0.0.10', lease: null }, { address: '10.0.0.13', lease: moved.lease }], 'a move frees the old address');
+    assert.ok(table.decline(MAC(1), '10.0.0.13'));
+    assert.deepEqual(table.takeChanges(), [{ address: '10.0.0.13', lease: table.all().find((l) => l.address === '10.0.0.13') }]);
+    assert.ok(table.request(MAC(2), pool, '10.0.0.10').ack);
+    assert.ok(table.release(MAC(2), '10.0.0.10'));
+    assert.deepEqual(table.takeChanges(), [{ address: '10.0.0.10', lease: null }], 'bound then released: only the end state');
+  });
+
   it('picks the pool by the relay address (giaddr) or the serving address', () => {
     const { table } = setup();
     assert.equal(table.poolFor('10.0.0.1')?.name, 'lab');

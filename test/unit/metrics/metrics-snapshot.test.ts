@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 
 import type { DhcpCounters } from '../../../src/dhcp/dhcp-server.js';
 import type { Lease } from '../../../src/dhcp/leases.js';
+import type { Dhcp6Counters } from '../../../src/dhcp6/dhcp6-server.js';
 import { metricsSnapshot, PXECAST_METRICS, type MetricsSource } from '../../../src/metrics/metrics-snapshot.js';
 import type { PassProgress } from '../../../src/multicast/mtftp-channel.js';
 import type { MtftpCounters } from '../../../src/multicast/mtftp-server.js';
@@ -73,6 +74,14 @@ const dhcpCounters: DhcpCounters = {
   limited: { 'offer-reclaimed': 3 },
 };
 
+const dhcp6Counters: Dhcp6Counters = {
+  received: { SOLICIT: 2 },
+  sent: { ADVERTISE: 2 },
+  ignored: {},
+  decodeErrors: { TRUNCATED: 5, RELAY_TOO_DEEP: 2 },
+  leaseWriteErrors: 0,
+};
+
 const lease = (address: string, state: Lease['state']): Lease => ({ address, mac: '52:54:00:00:00:01', pool: 'lab', state, expiresAt: 0 });
 
 const everything: MetricsSource = {
@@ -88,6 +97,7 @@ const everything: MetricsSource = {
   },
   mtftp: { counters: mtftpCounters, passes: () => [pass] },
   dhcp: { counters: dhcpCounters, leaseList: () => [lease('10.0.0.100', 'bound'), lease('10.0.0.101', 'offered'), lease('10.0.0.102', 'bound'), lease('10.0.0.103', 'declined')] },
+  dhcp6: { counters: dhcp6Counters },
   http: {
     counters: { responses: { 200: 4, 206: 1, 400: 1, 404: 2 }, transfers: { complete: 4, 'client-gone': 1 }, bytesSent: 5000, clientErrors: { 400: 2, 431: 1 } },
     progress: () => [{ client: '10.0.0.9:40000', file: '/x', bytes: 1, total: 2, startedAt: 0 }],
@@ -137,10 +147,12 @@ describe('metrics snapshot', () => {
     assert.deepEqual(lines(m.pxecast_dhcp_leases_in_use), [' 2']);
   });
 
-  it('decode errors by service and reason; loop lag in seconds', () => {
+  it('decode errors by service (DHCPv6 included) and reason; loop lag in seconds', () => {
     const m = metricsSnapshot(everything, 12);
     assert.deepEqual(lines(m.pxecast_decode_errors_total), [
       'service=dhcp,reason=BAD_MAGIC 1',
+      'service=dhcp6,reason=RELAY_TOO_DEEP 2',
+      'service=dhcp6,reason=TRUNCATED 5',
       'service=mtftp,reason=BAD_OPCODE 2',
       'service=tftp,reason=TRUNCATED 3',
       'service=tftp,reason=UNKNOWN_OPCODE 1',
@@ -166,7 +178,7 @@ describe('metrics snapshot', () => {
   });
 
   it('with every service off, gauges read 0 and counters have no series', () => {
-    const m = metricsSnapshot({ tftp: null, mtftp: null, dhcp: null, http: null }, 0);
+    const m = metricsSnapshot({ tftp: null, mtftp: null, dhcp: null, dhcp6: null, http: null }, 0);
     assert.deepEqual(m.pxecast_transfers_total, []);
     assert.deepEqual(m.pxecast_bytes_sent_total, []);
     assert.deepEqual(m.pxecast_dhcp_messages_total, []);

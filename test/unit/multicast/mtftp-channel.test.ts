@@ -191,6 +191,35 @@ describe('MtftpChannel (PXE MTFTP)', () => {
     assert.equal(s.channel.channelState, 'idle', 'no third pass for the host that reopened');
   });
 
+  it('a late host the late-opener pass did not cover (its master had listened earlier) masters one more pass', async () => {
+    const s = setup({ openHoldMs: 0 });
+    s.channel.onOpen(peer(1));
+    await settle();
+    s.channel.onAck(peer(1), 1);
+    await settle();
+    s.channel.onAck(peer(1), 2);
+    await settle();
+    s.channel.onOpen(peer(2)); // block 3 in flight: it hears 3-5, misses 1-2
+    s.channel.onAck(peer(1), 3);
+    await settle();
+    s.channel.onOpen(peer(3)); // block 4 in flight, but it had listened since block 2: misses only 1
+    for (const block of [4, 5]) {
+      s.channel.onAck(peer(1), block);
+      await settle();
+    }
+    assert.deepEqual(s.drain().slice(-2), ['c3: DATA 1', 'group: DATA 1'], 'the host that opened latest masters');
+    s.channel.onAck(peer(3), 5); // it has everything now; the group carried block 1 only
+    await settle();
+    assert.deepEqual(s.passes.map((p) => p.outcome), ['complete', 'complete']);
+    assert.deepEqual(s.drain(), ['c2: DATA 1', 'group: DATA 1'], 'c2 still lacks block 2: it masters the next pass');
+    s.channel.onAck(peer(2), 1);
+    await settle();
+    assert.deepEqual(s.drain(), ['group: DATA 2']);
+    s.channel.onAck(peer(2), 5);
+    assert.equal(s.passes.length, 3);
+    assert.equal(s.channel.channelState, 'idle', 'nobody else is owed anything');
+  });
+
   it('keeps the group fed while the master is slow: the block in flight again every 150 ms, no back-off, no deafness', async () => {
     const s = setup({ openHoldMs: 0, rtoInitialMs: 1000 });
     s.channel.onOpen(peer(1));

@@ -113,6 +113,63 @@ describe('MulticastSession (RFC 2090 + flow control)', () => {
     assert.deepEqual(drain(s.socket), []);
   });
 
+  describe('scheduled start: members kept waiting through a long gathering', () => {
+    const LONG = { startDelayMs: 600_000, minClients: 10 };
+    const MASTER_OACK = 'c1: OACK multicast=239.255.0.7,1758,1';
+    const LISTENER_OACK = 'c2: OACK multicast=239.255.0.7,1758,0';
+
+    it('a master retrying ACK 0 every 5 s for 60 s gets one OACK per retry, nothing for its echo of it', async () => {
+      const s = setup({ settings: LONG });
+      s.join(1);
+      s.ack(1, 0); // its answer to the OACK
+      await settle();
+      assert.deepEqual(lines(drain(s.socket)), [MASTER_OACK]);
+      for (let t = 5_000; t <= 60_000; t += 5_000) {
+        s.clock.advance(5_000);
+        s.ack(1, 0); // atftp's timer: re-sends ACK 0
+        await settle();
+        assert.deepEqual(lines(drain(s.socket)), [MASTER_OACK], `retry at ${t} ms`);
+        s.ack(1, 0); // atftp answers the OACK at once: no ping-pong
+        s.clock.advance(50);
+        s.ack(1, 0);
+        await settle();
+        assert.deepEqual(drain(s.socket), [], `echo at ${t} ms`);
+      }
+      assert.deepEqual(s.ended, []);
+      assert.equal(s.session.sessionState, 'gathering');
+    });
+
+    it('a listener re-sending its RRQ (or ACKing) during the gathering is answered and never dropped', async () => {
+      const s = setup({ settings: LONG });
+      s.join(1);
+      s.ack(1, 0);
+      s.join(2);
+      await settle();
+      drain(s.socket);
+      for (let t = 5_000; t <= 60_000; t += 5_000) {
+        s.clock.advance(5_000);
+        s.join(2); // atftp listener's timer: re-sends its RRQ
+        await settle();
+        assert.deepEqual(lines(drain(s.socket)), [LISTENER_OACK], `RRQ at ${t} ms`);
+      }
+      // A listener that ACKs instead (it has been heard): more than MAX_STRAY_ACKS repeats, each
+      // answered once the interval has passed, none counted against it while gathering.
+      for (let i = 0; i < MAX_STRAY_ACKS * 3; i++) {
+        s.clock.advance(5_000);
+        s.ack(2, 0);
+        s.ack(2, 0); // at once again: within the interval, absorbed
+        await settle();
+        assert.deepEqual(lines(drain(s.socket)), [LISTENER_OACK], `ACK round ${i}`);
+      }
+      assert.deepEqual(s.ended, [], 'nobody dropped while gathering');
+      // min_clients still starts it; from then on the usual rules apply (the stray-ACK test below).
+      for (let n = 3; n <= 10; n++) s.join(n);
+      await settle();
+      assert.equal(s.session.sessionState, 'sending');
+      assert.ok(lines(drain(s.socket)).includes('group: DATA 1'));
+    });
+  });
+
   it('T3: starts as soon as min_clients have joined', async () => {
     const s = setup({ settings: { minClients: 3 } });
     s.join(1);

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TftpPacket } from '../../../src/codec/tftp-packet.js';
-import { encodeTftp } from '../../../src/codec/tftp-packet.js';
+import { decodeTftp, encodeTftp } from '../../../src/codec/tftp-packet.js';
 import { NetasciiBlocks, OctetBlocks } from '../../../src/tftp/block-producer.js';
 import { FINAL_BLOCK_RETRIES, QUIET_AFTER_EXPIRIES, QUIET_MS, ReadTransfer } from '../../../src/tftp/read-transfer.js';
 import type { TransferResult } from '../../../src/tftp/transfer-types.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { FakeSocket, settle } from '../../support/fake-socket.js';
 import type { DatagramSocket, OpenedFile, PeerAddress } from '../../../src/io/ports.js';
-import { decodeTftp } from '../../../src/codec/tftp-packet.js';
 import { memoryFile } from '../../support/memory-fs.js';
 
 const peer = { address: '10.0.0.2', port: 2000 };
@@ -120,15 +119,26 @@ describe('ReadTransfer state machine', () => {
     assert.equal(s.results[0]?.outcome, 'complete');
   });
 
-  it('sends the OACK first, resends it on timeout, and starts DATA on ACK 0', async () => {
+  it('sends the OACK first, resends it only after the client\'s own retry time, and starts DATA on ACK 0', async () => {
+    // atftp aborts on a second OACK: its re-sent ACK 0 (after 5 s) must come first.
     const s = setup({ oack: true });
     s.t.start();
     assert.deepEqual(blocksOf(s.socket.take()), ['OACK']);
-    s.clock.advance(100);
+    s.clock.advance(QUIET_MS - 1);
+    assert.deepEqual(s.socket.take(), [], 'no second OACK before the client has retried');
+    s.clock.advance(1);
     assert.deepEqual(blocksOf(s.socket.take()), ['OACK']);
     s.ack(0);
     await settle();
     assert.deepEqual(blocksOf(s.socket.take()), [1]);
+  });
+
+  it('resends an unanswered OACK within a negotiated RFC 2349 timeout', () => {
+    const s = setup({ oack: true, timeoutS: 1 });
+    s.t.start();
+    s.socket.take();
+    s.clock.advance(1000);
+    assert.ok(blocksOf(s.socket.take()).includes('OACK'), 'the OACK was sent again within the negotiated 1 s');
   });
 
   it('retransmits on its own timer with exponential back-off', async () => {
@@ -202,6 +212,45 @@ describe('ReadTransfer state machine', () => {
     s.ack(2);
     await settle();
     assert.deepEqual(s.socket.take(), []);
+  });
+
+  it('ends a transfer whose client went back to an earlier block and stays there: an ERROR once it had time to re-ACK (curl after a late duplicate OACK)', async () => {
+    const s = setup({ oack: true });
+    s.t.start();
+    s.socket.take();
+    s.ack(0);
+    for (let block = 1; block <= 3; block++) {
+      await settle();
+      s.socket.take();
+      s.ack(block);
+    }
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [4]);
+    s.ack(0); // curl took a late copy of the OACK: it waits for block 1 and ignores block 4
+    const wentBack = s.clock.now();
+    for (let i = 0; i < 3000 && s.results.length === 0; i++) {
+      s.clock.advance(10);
+      await settle();
+    }
+    const elapsed = s.clock.now() - wentBack;
+    assert.equal(s.results[0]?.outcome, 'protocol-error');
+    assert.match(s.results[0]?.detail ?? '', /went back to block 0 after acknowledging block 3/);
+    assert.ok(elapsed >= QUIET_MS && elapsed < QUIET_MS + 7000, `ended ${elapsed} ms after it went back`);
+    const last = s.socket.sent.map(({ data }) => decodeTftp(data)).at(-1);
+    assert.equal(last?.op, 'ERROR', 'the client is told, so it stops waiting');
+  });
+
+  it('a stale ACK copy followed by progress is forgotten', async () => {
+    const s = setup({ size: 512 * 40 });
+    await ackThrough(s, 3);
+    s.ack(1); // a late copy
+    for (let block = 4; block <= 41 && s.results.length === 0; block++) {
+      s.clock.advance(200); // a slow client: 7.6 s in all, past the 6 s
+      await settle();
+      s.socket.take();
+      s.ack(block);
+    }
+    assert.equal(s.results[0]?.outcome, 'complete');
   });
 
   it('sends a whole window at once and slides on the ACK of its last block', async () => {

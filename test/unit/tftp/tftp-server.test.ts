@@ -331,6 +331,24 @@ describe('TftpServer abuse limits', () => {
     assert.equal(decodeTftp(tid.sent[0]!.data).op, 'DATA');
   });
 
+  it('keeps a client whose first answers were lost until its own retry timer fires (curl re-sends ACK 0 after 6 s)', async () => {
+    // The default unconfirmed_timeout: a real client on a lossy link, every OACK and ACK of its
+    // first 6 s lost. curl's TFTP client re-sends its last packet every 6 s (atftp and tftp-hpa
+    // every 5 s); a transfer dropped before that leaves the client waiting on a closed port.
+    const s = await setup();
+    await s.request({ op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [{ name: 'blksize', value: '1024' }] }, { address: '10.0.0.1', port: 2000 });
+    const tid = s.sockets.bound[2]!.socket;
+    for (let t = 0; t < 6000; t += 250) {
+      s.clock.advance(250);
+      await settle();
+    }
+    assert.ok(!tid.closed, 'the transfer still listens when the client re-sends');
+    tid.deliver(encodeTftp({ op: 'ACK', block: 0 }), { address: '10.0.0.1', port: 2000 });
+    await settle();
+    const last = decodeTftp(tid.sent.at(-1)!.data);
+    assert.deepEqual(last.op === 'DATA' ? [last.op, last.block] : [last.op], ['DATA', 1]);
+  });
+
   it('ends an unconfirmed transfer after unconfirmed_timeout without an ERROR; confirmed ones keep idle_timeout', async () => {
     const s = await setup({ unconfirmedTimeoutMs: 3000, idleTimeoutMs: 20_000 });
     await s.request({ op: 'RRQ', filename: 'boot.img', mode: 'octet', options: [] }, { address: '10.9.0.1', port: 1000 });
