@@ -9,7 +9,7 @@
 //   flock /tmp/pxecast-heavy.lock env PXECAST_BASELINE=DIR node scripts/bench/unicast-vs-baseline.mjs
 //
 // Usage: node scripts/bench/unicast-vs-baseline.mjs [--runs N] [--file-mib N] [--timeout S]
-//          [--settings atftp:512:1,atftp:1428:1,atftp:8192:1,atftp:1428:16,atftp:8192:16,curl:512,curl:1428,curl:8192]
+//          [--keep-logs] [--settings atftp:512:1,atftp:1428:1,atftp:8192:1,atftp:1428:16,atftp:8192:16,curl:512,curl:1428,curl:8192]
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,6 +30,7 @@ const { values: flags } = parseArgs({
     'file-mib': { type: 'string', default: '16' },
     timeout: { type: 'string', default: '60' },
     settings: { type: 'string', default: DEFAULT_SETTINGS },
+    'keep-logs': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -88,6 +89,7 @@ async function main() {
     console.error(`written to ${writeReport('unicast-vs-baseline', report)}`);
   } finally {
     await Promise.all(builds.map((b) => b.handle.kill()));
+    for (const b of builds) if (flags['keep-logs']) console.error(`server log: ${writeReport(`unicast-vs-baseline-${b.name}-log`, b.log.join('\n') + '\n')}`);
   }
 }
 
@@ -96,12 +98,15 @@ async function startBuild(name, cli) {
   const ini = join(tmp, `${name}.ini`);
   writeFileSync(ini, ['[log]', 'level = info', '[tftp]', 'listen = 127.0.0.1', `port = ${port}`, `root = ${root}`,
     'max_blksize = 65464', 'max_windowsize = 64', '[control]', `socket = ${ini}.sock`, ''].join('\n'));
-  const build = { name, port, summaries: [], partial: '' };
+  const build = { name, port, summaries: [], partial: '', log: [] };
   build.handle = netns.spawnInNamespace(null, process.execPath, [cli, 'serve', '--config', ini], {
     onOutput: (chunk) => {
       const lines = (build.partial + chunk.toString()).split('\n');
       build.partial = lines.pop();
-      for (const line of lines) if (line.includes('outcome=') && line.includes(PAYLOAD)) build.summaries.push(parseFields(line));
+      for (const line of lines) {
+        if (flags['keep-logs']) build.log.push(line);
+        if (line.includes('outcome=') && line.includes(PAYLOAD)) build.summaries.push(parseFields(line));
+      }
     },
   });
   await waitUntilServing(peers, build.handle, { host: '127.0.0.1', port, remote: READY_PROBE, local: join(tmp, 'ready.out') });
