@@ -83,6 +83,8 @@ export interface MulticastConfig {
   readonly masterTimeoutMs: number;
   readonly masterTries: number;
   readonly deafAfter: number;
+  /** How long a host found deaf to the group is served by unicast at once (0: not remembered). */
+  readonly deafMemoryMs: number;
 }
 
 export interface MtftpConfig {

@@ -204,6 +204,7 @@ function buildMulticast(m: SectionValues): MulticastConfig {
     masterTimeoutMs: m.int('master_timeout'),
     masterTries: m.int('master_tries'),
     deafAfter: m.int('deaf_after'),
+    deafMemoryMs: m.int('deaf_memory'),
   };
 }
 

@@ -169,12 +169,14 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         key: 'unconfirmed_timeout',
         type: { kind: 'duration', bareUnit: 's', minMs: 1 * SECOND, maxMs: 10 * MINUTE },
         required: false,
-        // Longer than clients' own retry timers (curl 6 s, atftp and tftp-hpa 5 s): a client whose
-        // first answers were lost is still served when its timer re-sends, never left on a closed port.
-        default: '10s',
+        // Room for several rounds of clients' own retries (curl 6 s, atftp and tftp-hpa 5 s) and our
+        // OACK resends (6 s apart, read-transfer.ts): a client whose first answers were lost is still
+        // served when its timer re-sends, never left on a closed port. At 10 s an atftp at 20% loss
+        // had two chances and sometimes lost both ("unknown error." on the closed port).
+        default: '20s',
         description:
-          'How long a transfer waits for the first answer of its client before it is dropped without an ERROR (capped by `idle_timeout`); longer than clients\' own retry timers (curl re-sends after 6 s).',
-        example: '10s',
+          'How long a transfer waits for the first answer of its client before it is dropped without an ERROR (capped by `idle_timeout`); room for several of the clients\' own retries (curl re-sends after 6 s, atftp after 5 s) and our OACK resends (6 s apart).',
+        example: '20s',
       },
       {
         key: 'max_transfer_time',
@@ -361,6 +363,14 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         default: '3',
         description: 'Times a master may ask again for a block already multicast before it is served by unicast (it cannot hear the group).',
         example: '3',
+      },
+      {
+        key: 'deaf_memory',
+        type: { kind: 'duration', bareUnit: 's', minMs: 0, maxMs: 24 * HOUR },
+        required: false,
+        default: '10m',
+        description: 'How long a host found unable to hear the group (iPXE `tftm://`) is remembered: its next multicast request is served by unicast at once, without gathering; 0 forgets at once.',
+        example: '10m',
       },
     ],
   },

@@ -15,7 +15,7 @@
 // the head of an oldest-first queue, reservations are looked up in maps.
 import { ipv4ToNumber, numberToIpv4, subnetOf } from '../codec/ipv4.js';
 import type { DhcpPoolConfig } from '../config/config-types.js';
-import type { Lease, LeaseChange, LeaseState, LeaseStore } from '../io/ports.js';
+import type { Lease, LeaseChange } from '../io/ports.js';
 
 export type { Lease, LeaseChange, LeaseFileDamage, LeaseLoad, LeaseState, LeaseStore } from '../io/ports.js';
 

@@ -11,7 +11,7 @@
 import { formatIpv6, parseIpv6 } from '../codec/dhcp6-message.js';
 
 export type { Lease6, Lease6Load, Lease6State, Lease6Store } from '../io/ports.js';
-import type { Lease6, Lease6Store } from '../io/ports.js';
+import type { Lease6 } from '../io/ports.js';
 
 export const DECLINE6_QUARANTINE_MS = 10 * 60_000;
 

@@ -49,6 +49,12 @@ export class AckAccounting {
     return true;
   }
 
+  /** The copies of ACK `index` counted so far are more than our own sends explain: the peer
+   *  re-sent it on its own timer (evidence about what it received, whether or not it resends). */
+  unexplainedCopy(index: number): boolean {
+    return index === this.acked && this.copies > this.explained;
+  }
+
   /** A window restart already resent `index`: later duplicates must not resend it again. */
   resentOnAck(index: number): void {
     this.resentFor = index;

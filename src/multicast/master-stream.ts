@@ -18,6 +18,7 @@ import { AimdRate, type CongestionSignal } from '../flowcontrol/rate-reduction.j
 import { ResendLimiter } from '../flowcontrol/resend-on-unexpected.js';
 import { LazyTimer } from '../tftp/lazy-timer.js';
 import { RttEstimator, type RtoBounds } from '../flowcontrol/rtt-estimator.js';
+import { judgeReAsk } from './deafness.js';
 
 /** What the stream needs to know about the client currently driving it. */
 export interface StreamMaster {
@@ -56,6 +57,8 @@ export interface MasterStreamDeps {
    */
   readonly groupKeepaliveMs: number | null;
   readonly log: Logger;
+  /** The master was found deaf to the group (deafness.ts) and is served by unicast from now on. */
+  readonly onDeaf?: (master: StreamMaster, why: string) => void;
   /** The retransmission timer expired with a block outstanding: return false to take over (the
    *  caller ends the stream, or has something else to resend). */
   readonly beforeRetransmit: () => boolean;
@@ -81,6 +84,8 @@ export class MasterStream {
   private master: StreamMaster | null = null;
   /** The block the master last asked for and we sent (0: none yet this turn). */
   private current = 0;
+  /** The first block sent in this master's turn (0: none yet): its opening ACK asked for it. */
+  private turnFirst = 0;
   private readonly acks = new AckAccounting();
   /** Group transmissions of each block during this master's turn (deafness evidence). */
   private readonly groupSends = new Map<number, number>();
@@ -120,6 +125,7 @@ export class MasterStream {
   beginTurn(master: StreamMaster): void {
     this.master = master;
     this.current = 0;
+    this.turnFirst = 0;
     this.acks.reset();
     this.groupSends.clear();
     this.firstSentAt.clear();
@@ -166,12 +172,11 @@ export class MasterStream {
       this.send(want);
     } else if (want === this.current) {
       // It asks again for what we last sent: explained by our own retransmissions, or proof of
-      // loss (resent once), and evidence that it may not hear the group.
-      if (this.acks.duplicateProvesLoss(n)) {
-        this.rate.congestion('re-requested-block');
-        this.noteReRequest(master, want);
-        this.resend(want);
-      }
+      // loss (resent once), and evidence that it may not hear the group (then resent by unicast).
+      const provesLoss = this.acks.duplicateProvesLoss(n);
+      if (provesLoss) this.rate.congestion('re-requested-block');
+      const deaf = this.acks.unexplainedCopy(n) && this.judgeDeafness(master, want, true);
+      if (provesLoss || deaf) this.resend(want);
     } else {
       // Any other block: the master fills its own gaps (or skips what it already has).
       if (this.current > 0 && want > this.current) this.onProgress(master, this.current);
@@ -234,11 +239,25 @@ export class MasterStream {
     if (!reachedByUnicast) master.heardGroup = true;
   }
 
-  /** A master that never acknowledged a group-only block keeps re-asking: it cannot hear the group. */
-  private noteReRequest(master: StreamMaster, block: number): void {
-    if (master.unicast || master.heardGroup) return;
-    if ((this.groupSends.get(block) ?? 0) < this.deps.deafAfter) return;
-    this.markDeaf(master, block, `asked again for block ${block} after ${this.groupSends.get(block)} group sends`);
+  /** Asks deafness.ts whether this re-ask (or our own timer's resend) shows the master cannot hear
+   *  the group; if so it is served by unicast from now on. */
+  private judgeDeafness(master: StreamMaster, block: number, unexplainedReAsk: boolean): boolean {
+    const firstSentAt = this.firstSentAt.get(block);
+    const verdict = judgeReAsk({
+      unicast: master.unicast,
+      heardGroup: master.heardGroup,
+      openingBlock: block === this.turnFirst,
+      alsoUnicast: block === 1 && this.deps.firstBlockAlsoUnicast,
+      groupSends: this.groupSends.get(block) ?? 0,
+      unexplainedReAsk,
+      sinceFirstSendMs: firstSentAt === undefined ? 0 : this.deps.clock.now() - firstSentAt,
+      // No RTT sample of a deaf master exists (it never ACKs group data): rto_min bounds it below.
+      crossingMs: Math.max(2 * (this.rtt.minRttMs() ?? 0), this.deps.rto.minMs),
+      deafAfter: this.deps.deafAfter,
+    });
+    if (!verdict.deaf) return false;
+    this.markDeaf(master, block, verdict.why);
+    return true;
   }
 
   private markDeaf(master: StreamMaster, block: number, why: string): void {
@@ -248,6 +267,7 @@ export class MasterStream {
       block,
       why,
     });
+    this.deps.onDeaf?.(master, why);
   }
 
   private onTimeout(): void {
@@ -256,7 +276,7 @@ export class MasterStream {
     if (!this.deps.beforeRetransmit()) return;
     this.rtt.expired();
     this.rate.congestion('retransmission-timeout');
-    this.noteReRequest(master, this.current);
+    this.judgeDeafness(master, this.current, false);
     this.resend(this.current);
   }
 
@@ -272,6 +292,7 @@ export class MasterStream {
     // Decided now, even if the read or the pacer delays the bytes: an ACK arriving meanwhile must
     // see this block as the one in flight, or it would be taken for progress and sent twice.
     this.current = index;
+    if (this.turnFirst === 0) this.turnFirst = index;
     const now = this.deps.clock.now();
     this.bucket.setRate(mbpsToBytesPerMs(this.rate.mbps), now);
     const size = this.deps.blksize + 4;

@@ -7,9 +7,8 @@
 // - join: later requesters get mc=0 and the rest of the stream, their head when they are master;
 // - pacing: a token bucket per session (AIMD on congestion) under a global bucket;
 // - resend on unexpected packets, rate-limited; no Sorcerer's Apprentice on duplicate ACKs;
-// - a silent master is passed over and dropped after `master_tries`; a master that cannot hear
-//   the group (it never ACKs a block sent only to the group and keeps re-asking) is served its
-//   blocks by unicast from the same session.
+// - a silent master is passed over and dropped after `master_tries`; one deaf to the group gets its
+//   blocks by unicast from the same session (deafness.ts), known deaf hosts from the start.
 import { encodeTftp, TftpErrorCode, type TftpPacket } from '../codec/tftp-packet.js';
 import type { RequestedOptions } from '../codec/tftp-options.js';
 import type { PeerAddress } from '../io/ports.js';
@@ -92,7 +91,8 @@ export class MulticastSession {
     }
     if (known) this.members.remove(known); // finished: a new transfer
     const granted = grantMemberOptions(requested, optionOrder, { blksize: this.blksize, fileSize: this.deps.fileSize, timeoutS: this.deps.timeoutS });
-    const member = SessionMembers.create(peer, this.deps.clock.now(), this.stream.stats().dataSent, granted, () => this.stream.rtt.rtoMs());
+    const member = SessionMembers.create(peer, this.deps.clock.now(), this.stream.stats().dataSent, granted, () => this.stream.rtt.rtoMs(), this.deps.deafHosts.has(peer.address));
+    if (member.unicast) this.deps.log.info('member known deaf to the group: serving it by unicast', { peer: `${peer.address}:${peer.port}` });
     // Added before the same host's older entry ends, so that ending it (it may be the master, or
     // the only member) promotes this one instead of closing the session under it.
     this.members.add(member);
@@ -331,6 +331,7 @@ export class MulticastSession {
       members: this.memberCount(),
       delayOver: deadlinePassed || this.gatherTimer === null,
       masterAnswered: this.masterAnswered,
+      allKnownDeaf: this.members.allLiveUnicast(),
     });
     if (!decision.start) {
       // Waiting for the master's ACK 0 is bounded by the master timer.

@@ -17,6 +17,7 @@ import { OctetBlocks } from '../tftp/block-producer.js';
 import type { SessionEntry, SessionTable } from '../tftp/session-table.js';
 import { summarizeTransfer } from '../tftp/transfer-summary.js';
 import type { Transfer, TransferResult } from '../tftp/transfer-types.js';
+import { DeafHosts } from './deaf-hosts.js';
 import { GroupPool } from './group-pool.js';
 import { MulticastSession } from './multicast-session.js';
 import type { Member, SessionSummary } from './session-records.js';
@@ -69,8 +70,12 @@ interface LiveMulticastSession {
 export class Rfc2090Sessions {
   private readonly live = new Set<LiveMulticastSession>();
   private groupPool: GroupPool | null = null;
+  /** Hosts found deaf to the group, served by unicast at once for `deaf_memory`. */
+  private readonly deafHosts: DeafHosts;
 
-  constructor(private readonly deps: Rfc2090Deps) {}
+  constructor(private readonly deps: Rfc2090Deps) {
+    this.deafHosts = new DeafHosts(deps.clock, () => deps.multicastSettings().deafMemoryMs);
+  }
 
   start(): void {
     const mc = this.deps.multicastSettings();
@@ -154,6 +159,7 @@ export class Rfc2090Sessions {
         globalBucket: this.deps.globalBucket,
         lossMeter: this.deps.lossMeter,
         mayAnswerStray: (address) => this.deps.limits.mayAnswerUnsolicited(address),
+        deafHosts: this.deafHosts,
         log: sessionLog,
         onMemberEnd: (member, result) => this.onMemberEnd(live, member, result),
         onClose: (summary) => {

@@ -10,8 +10,9 @@ const isLive = (m: Member) => m.state === 'listening' || m.state === 'master';
 export class SessionMembers {
   private readonly list: Member[] = [];
 
-  /** A new member record, listening, not yet heard from. */
-  static create(peer: PeerAddress, joinedAt: number, joinedAfterPackets: number, granted: readonly TftpOption[], oackIntervalMs: () => number): Member {
+  /** A new member record, listening, not yet heard from; served by unicast when its host is known
+   *  to be deaf to the group. */
+  static create(peer: PeerAddress, joinedAt: number, joinedAfterPackets: number, granted: readonly TftpOption[], oackIntervalMs: () => number, knownDeaf: boolean): Member {
     return {
       peer,
       joinedAt,
@@ -22,7 +23,7 @@ export class SessionMembers {
       heardSinceJoin: false,
       strayAcks: 0,
       lastOackAt: -Infinity,
-      unicast: false,
+      unicast: knownDeaf,
       heardGroup: false,
       retransmits: 0,
       oackLimiter: new ResendLimiter(oackIntervalMs),
@@ -46,6 +47,11 @@ export class SessionMembers {
   /** Members still listening or master. */
   liveCount(): number {
     return this.list.filter(isLive).length;
+  }
+
+  /** Every live member is served by unicast (known deaf to the group). */
+  allLiveUnicast(): boolean {
+    return this.list.filter(isLive).every((m) => m.unicast);
   }
 
   add(member: Member): void {

@@ -9,6 +9,7 @@ import type { RtoBounds } from '../flowcontrol/rtt-estimator.js';
 import type { Clock, DatagramSocket, Logger, PeerAddress } from '../io/ports.js';
 import type { BlockProducer } from '../tftp/block-producer.js';
 import type { TransferProgress, TransferResult } from '../tftp/transfer-types.js';
+import type { DeafHosts } from './deaf-hosts.js';
 import type { GroupPort } from './group-pool.js';
 import type { MasterStream, MasterStreamDeps, StreamMaster, StreamStats } from './master-stream.js';
 
@@ -72,6 +73,8 @@ export interface MulticastSessionDeps {
   /** Whether a packet from a source that is no member may be answered with ERROR 5: the same
    *  budget as unsolicited packets on port 69, so the session port is no reflector either. */
   readonly mayAnswerStray: (address: string) => boolean;
+  /** Hosts found deaf to the group, shared by every session: noted by the stream, consulted on join. */
+  readonly deafHosts: DeafHosts;
   readonly log: Logger;
   readonly onMemberEnd: (member: Member, result: TransferResult) => void;
   readonly onClose: (summary: SessionSummary) => void;
@@ -96,6 +99,7 @@ export function sessionStreamSettings(deps: MulticastSessionDeps): Omit<MasterSt
     firstBlockAlsoUnicast: false,
     groupKeepaliveMs: null, // RFC 2090 members time out on their own schedule (atftp: seconds)
     log: deps.log,
+    onDeaf: (master) => deps.deafHosts.note(master.peer.address),
   };
 }
 

@@ -409,7 +409,11 @@ export class ReadTransfer implements Transfer {
     if (this.state === 'done' || this.checkTimeLimit(now)) return;
     const silentMs = now - this.lastHeardAt;
     if (silentMs >= this.ctx.timing.idleTimeoutMs) {
-      this.finish('timeout', `no answer from the client for ${Math.round(silentMs / 1000)} s`);
+      const detail = `no answer from the client for ${Math.round(silentMs / 1000)} s`;
+      // A client that answered before may still be listening, its ACKs lost (atftp would run five
+      // more 5 s retries): tell it. One that never answered gets nothing (a forged source, maybe).
+      if (this.lastHeardAt > this.startedAt) this.fail('timeout', TftpErrorCode.NOT_DEFINED, detail, 'timed out');
+      else this.finish('timeout', detail);
       return;
     }
     if (this.finalIndex !== null && this.maxSent >= this.finalIndex && this.acked + 1 === this.finalIndex) {

@@ -29,6 +29,8 @@ import { logField as field } from '../support/transfer-outcome.js';
 // Image sizes: iPXE under TCG moves small blocks slowly; 1-2 MiB keeps the suite in its budget.
 // Odd lengths end every transfer in a short block.
 const IMAGE_BYTES = 1_500_001;
+// The deafness scenario times iPXE's tftm:// against plain tftp:// on the 8 MiB of issue 16.
+const DEAF_IMAGE_BYTES = 8 * 1024 * 1024 + 1;
 // Under TCG on two shared cores one VM boots in ~4 s; three take longer. Generous, never hit when
 // things work: a hang shows up as a failure, not a stuck suite.
 const VM_TIMEOUT_MS = 120_000;
@@ -142,6 +144,32 @@ describe('iPXE firmware in QEMU boots from pxecast', { concurrency: 1 }, () => {
     assert.equal(transfers.length, 3, transfers.join('\n'));
     for (const t of transfers) assert.equal(field(t, 'outcome'), 'complete', t);
     console.log(`# tftm x3: ${results.map((r) => (r.ms / 1000).toFixed(1)).join(' / ')} s; ${sessions[0]}`);
+  });
+
+  it('one VM with tftm://: found deaf to the group on its first fetch, served by unicast at once on the next', async () => {
+    // Plain tftp:// first (the baseline), then tftm:// twice: the first teaches pxecast that this
+    // host cannot hear the group (its ACK 0 comes again after group DATA 1), the second (the
+    // module checked byte for byte) goes by unicast from the start, without gathering.
+    const l = await startLab({ vms: 1, scheme: 'tftm', dhcp: 'full', imageBytes: DEAF_IMAGE_BYTES, warmUpFetches: ['tftp', 'tftm'] });
+    l.startVm(0);
+    const results = [await l.waitForVm(0, VM_TIMEOUT_MS)];
+    assertImageIntact(l, results);
+    const transfers = logLines(l, /info transfer .*file=image\.bin/);
+    assert.equal(transfers.length, 3, transfers.join('\n'));
+    for (const t of transfers) assert.equal(field(t, 'outcome'), 'complete', t);
+    const [plain, first, known] = transfers as [string, string, string];
+    assert.equal(field(plain, 'mode'), 'octet');
+    assert.equal(field(first, 'mode'), 'octet+multicast');
+    assert.equal(field(known, 'mode'), 'octet+multicast');
+    const found = logLines(l, /member cannot hear the group: serving it by unicast/);
+    assert.equal(found.length, 1, `found deaf once, on the first tftm fetch:\n${found.join('\n')}`);
+    assert.match(field(found[0]!, 'why') ?? '', /^opening ACK repeated/, 'by its repeated ACK 0, not by the slow rules');
+    assert.equal(logLines(l, /member known deaf to the group: serving it by unicast/).length, 1, 'the second fetch: known deaf');
+    const sending = logLines(l, /multicast session sending/);
+    assert.equal(sending.length, 2, sending.join('\n'));
+    assert.equal(field(sending[1]!, 'reason'), 'every member known deaf');
+    const ms = (t: string) => Number(field(t, 'duration_ms'));
+    console.log(`# tftm deaf, ${DEAF_IMAGE_BYTES} bytes: plain tftp ${ms(plain)} ms, first tftm ${ms(first)} ms, known-deaf tftm ${ms(known)} ms (${(ms(known) / ms(plain)).toFixed(2)}x plain)`);
   });
 
   it('three VMs with mtftp://: two join the running pass and everyone gets the image', async () => {

@@ -245,7 +245,7 @@ describe('Secure Boot: OVMF with Microsoft\'s keys boots Debian\'s signed shim -
 describe('UEFI HTTP Boot -> GRUB with its http module -> Linux, everything over HTTP (no Secure Boot)', { concurrency: 1 }, () => {
   it('GRUB reads /grub/grub.cfg, the kernel and the initrd from pxecast over HTTP on port 80; Linux sees the image\'s SHA-256 over TFTP and HTTP', async () => {
     const image = randomBytes(PAYLOAD_IMAGE_BYTES);
-    const { result, log, why, complete, report } = await bootSecureChain('http', image, 'http-built');
+    const { result, why, complete, report } = await bootSecureChain('http', image, 'http-built');
     console.log(`# HTTP Boot -> GRUB (http) -> Linux: ${(result.ms / 1000).toFixed(1)} s from power-on to the payload's last line; ${JSON.stringify(report)}`);
     for (const file of [GRUB_FILE, GRUB_CONFIG, KERNEL_FILE, INITRD_FILE]) {
       assert.ok(complete('http', file).length > 0, `${file} over HTTP\n${why}`);

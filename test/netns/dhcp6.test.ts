@@ -5,11 +5,12 @@
 // a file the test reads. The boot URL then downloads over TFTPv6 with curl, byte-checked.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeBootFileParams } from '../../src/codec/dhcp6-message.js';
+import { dhclient6 as runDhclient6, linkLocalReady } from '../support/dhclient6.js';
 import { startDaemonIn } from '../support/netns-daemon.js';
 import {
   addIpv6Address,
@@ -17,7 +18,6 @@ import {
   createBridge,
   createNamespace,
   runInNamespace,
-  spawnInNamespace,
   teardown,
   type LinkEnd,
   type Namespace,
@@ -74,49 +74,14 @@ async function startDaemon(mode: 'stateless' | 'stateful', hostLines: readonly s
   daemon = await startDaemonIn(serverNs, configFile, /dhcp6 listening/);
 }
 
-/** Waits until the interface's link-local address has finished duplicate address detection. */
-async function linkLocalReady(end: LinkEnd): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const r = await runInNamespace(end.namespace, 'ip', ['-6', 'addr', 'show', 'dev', end.ifname, 'scope', 'link'], { timeoutMs: 5000 });
-    if (/inet6 fe80::/.test(r.stdout) && !/tentative/.test(r.stdout)) return;
-    assert.ok(Date.now() < deadline, `no usable link-local address on ${end.ifname}: ${r.stdout}`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
-}
-
 async function macOf(end: LinkEnd): Promise<string> {
   const r = await runInNamespace(end.namespace, 'cat', [`/sys/class/net/${end.ifname}/address`], { timeoutMs: 5000 });
   return r.stdout.trim();
 }
 
-/** Runs dhclient -6 in the foreground until its script has reported `reason`; returns that report. */
-async function dhclient6(end: LinkEnd, name: string, args: readonly string[], reason: RegExp, arch: number): Promise<Record<string, string>> {
-  const out = join(work, `${name}.env`);
-  const script = join(work, `${name}.sh`);
-  const conf = join(work, `${name}.conf`);
-  writeFileSync(script, `#!/bin/sh\nenv | grep -E '^(reason|new_)' | sort > ${out}.tmp\nmv ${out}.tmp ${out}.$reason\n`);
-  chmodSync(script, 0o755);
-  // UEFI asks for 59/60 and sends its architecture (option 61), as protocols.md 13.3 says.
-  writeFileSync(conf, `also request dhcp6.bootfile-url, dhcp6.bootfile-param;\nsend dhcp6.client-arch-type ${arch};\n`);
-  const handle = spawnInNamespace(end.namespace, 'dhclient', [
-    '-6', '-d', '-v', ...args, '-cf', conf, '-lf', join(work, `${name}.leases`), '-pf', join(work, `${name}.pid`), '-sf', script, end.ifname,
-  ]);
-  try {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      // Read before checking the process: `-S` exits right after its script has run.
-      const running = handle.isRunning();
-      const done = readdirSync(work).filter((f) => f.startsWith(`${name}.env.`) && reason.test(f)).map((f) => join(work, f))[0];
-      if (done) {
-        return Object.fromEntries(readFileSync(done, 'utf8').split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-      }
-      assert.ok(running && Date.now() < deadline, `dhclient -6 got no ${reason} (script runs: ${readdirSync(work).filter((f) => f.startsWith(name)).join(' ')}):\n${handle.outputTail()}\n--- pxecast:\n${daemon?.outputTail()}`);
-      await new Promise((res) => setTimeout(res, 50));
-    }
-  } finally {
-    await handle.kill();
-  }
+/** dhclient -6 as a UEFI client of architecture `arch` (support/dhclient6.ts), named `name` in `work`. */
+function dhclient6(end: LinkEnd, name: string, args: readonly string[], reason: RegExp, arch: number): Promise<Record<string, string>> {
+  return runDhclient6(end, { work, name, args, reason, arch, context: () => `--- pxecast:\n${daemon?.outputTail()}` });
 }
 
 /**

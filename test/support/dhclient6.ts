@@ -54,7 +54,7 @@ export async function dhclient6(end: LinkEnd, run: Dhclient6Run): Promise<Record
       if (done) {
         return Object.fromEntries(readFileSync(done, 'utf8').split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
       }
-      assert.ok(running && Date.now() < deadline, `dhclient -6 got no ${run.reason}:\n${handle.outputTail()}\n${run.context?.() ?? ''}`);
+      assert.ok(running && Date.now() < deadline, `dhclient -6 got no ${run.reason} (script runs: ${readdirSync(work).filter((f) => f.startsWith(`${name}.env.`)).join(' ')}):\n${handle.outputTail()}\n${run.context?.() ?? ''}`);
       await new Promise((res) => setTimeout(res, 50));
     }
   } finally {

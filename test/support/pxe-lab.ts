@@ -46,6 +46,10 @@ export interface LabPlan {
   readonly siteServer?: SiteServerKind;
   /** Size of the random test image. */
   readonly imageBytes: number;
+  /** Fetches of the image before the one under test, each freed again (e.g. a plain `tftp`
+   *  baseline, or a first `tftm` fetch that teaches the server something); the server's
+   *  transfer lines time them. */
+  readonly warmUpFetches?: readonly Exclude<BootScheme, 'http'>[];
   /** Extra settings by section, e.g. { multicast: { max_rate: '2' }, mtftp: { open_hold: '0' } }. */
   readonly settings?: Readonly<Partial<Record<'multicast' | 'mtftp', Readonly<Record<string, string>>>>>;
 }
@@ -266,6 +270,10 @@ export class PxeLab {
       '#!ipxe',
       `echo pxecast-lab: ${this.plan.scheme} fetch of ${IMAGE_FILE}`,
       `kernel tftp://${server}/${CHECKER_FILE} || goto failed`,
+      ...(this.plan.warmUpFetches ?? []).flatMap((scheme, i) => [
+        `imgfetch --name warmup${i} ${scheme}://${server}/${IMAGE_FILE} || goto failed`,
+        `imgfree warmup${i} || goto failed`,
+      ]),
       `module ${this.plan.scheme}://${server}/${IMAGE_FILE} || goto failed`,
       'boot || goto failed',
       ':failed',

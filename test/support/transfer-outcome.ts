@@ -70,13 +70,27 @@ export async function expectCompleteOrCleanFailure(
     assert.ok(kind !== null, `a failed client names a TFTP ERROR, its own timeout or a known abort; it said:\n${run.stderr.trim().split('\n').slice(-5).join('\n')}`);
     const left = fileSize(local);
     if (failure.size !== null) assert.ok(left === null || left < failure.size, `${local}: a failed transfer (${kind}) left ${left} bytes, as many as a complete copy`);
-    const end = await failure.serverEnd();
-    assert.ok(end !== null, `the client failed (${kind}) but the daemon logged no end of its transfer with a reason`);
+    const end = await serverEndWithin(failure, SERVER_LOG_GRACE_MS);
+    assert.ok(end !== null, `the client failed (${kind}) but the daemon logged no end of its transfer with a reason within ${SERVER_LOG_GRACE_MS} ms`);
     return 'clean-failure';
   }
   const digest = await sha256File(local);
   assert.ok(accepted.includes(digest), `${local}: completed with a copy matching none of the expected contents (${digest}, ${statSync(local).size} bytes)`);
   return 'complete';
+}
+
+/** The daemon logs a transfer's end just after sending the ERROR that ends the client, and the line
+ *  reaches the test through a pipe: it can trail the client's exit (seen in CI: a tftp-hpa that got
+ *  the "file modified" ERROR exited before the daemon's line was read). */
+const SERVER_LOG_GRACE_MS = 5000;
+
+async function serverEndWithin(failure: FailureEvidence, graceMs: number): Promise<string | null> {
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    const end = await failure.serverEnd();
+    if (end !== null || Date.now() >= deadline) return end;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 function fileSize(path: string): number | null {

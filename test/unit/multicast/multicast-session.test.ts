@@ -9,6 +9,7 @@ import { decideJoin } from '../../../src/flowcontrol/join-running-session.js';
 import { LossMeter, mbpsToBytesPerMs, TokenBucket } from '../../../src/flowcontrol/pacing.js';
 import { chooseSessionParameters } from '../../../src/flowcontrol/qos-parameters.js';
 import { MAX_STRAY_ACKS } from '../../../src/flowcontrol/resend-on-unexpected.js';
+import { DeafHosts } from '../../../src/multicast/deaf-hosts.js';
 import { MulticastSession } from '../../../src/multicast/multicast-session.js';
 import type { SessionSummary } from '../../../src/multicast/session-records.js';
 import type { TransferResult } from '../../../src/tftp/transfer-types.js';
@@ -23,8 +24,8 @@ const peer = (n: number): PeerAddress => ({ address: `10.0.0.${n}`, port: 2000 +
 
 const settings: MulticastConfig = multicastSettings({ interface: '0.0.0.0' });
 
-function setup(opts: { size?: number; blksize?: number; settings?: Partial<MulticastConfig>; rateMbps?: number; rtoMinMs?: number } = {}) {
-  const clock = new FakeClock();
+function setup(opts: { size?: number; blksize?: number; settings?: Partial<MulticastConfig>; rateMbps?: number; rtoMinMs?: number; clock?: FakeClock; deafHosts?: DeafHosts } = {}) {
+  const clock = opts.clock ?? new FakeClock();
   const socket = new FakeSocket();
   const size = opts.size ?? 512 * 5 + 10;
   const blksize = opts.blksize ?? 512;
@@ -33,6 +34,7 @@ function setup(opts: { size?: number; blksize?: number; settings?: Partial<Multi
   const ended: Array<{ peer: PeerAddress; result: TransferResult }> = [];
   const closed: SessionSummary[] = [];
   const config = { ...settings, ...opts.settings };
+  const deafHosts = opts.deafHosts ?? new DeafHosts(clock, () => config.deafMemoryMs);
   const session = new MulticastSession({
     clock,
     socket,
@@ -49,6 +51,7 @@ function setup(opts: { size?: number; blksize?: number; settings?: Partial<Multi
     globalBucket: new TokenBucket(mbpsToBytesPerMs(config.maxRateMbps), 64 * 1024, 0),
     lossMeter: new LossMeter(),
     mayAnswerStray: () => true,
+    deafHosts,
     log: silent,
     onMemberEnd: (m, result) => ended.push({ peer: m.peer, result }),
     onClose: (s) => closed.push(s),
@@ -58,7 +61,7 @@ function setup(opts: { size?: number; blksize?: number; settings?: Partial<Multi
     session.join(peer(n), parseRequestedOptions(opts), opts.map((o) => o.name.toLowerCase()));
   };
   const ack = (n: number, block: number) => session.onPacket({ op: 'ACK', block }, peer(n));
-  return { clock, socket, session, join, ack, ended, closed, data };
+  return { clock, socket, session, join, ack, ended, closed, data, deafHosts };
 }
 
 type Sent = { to: string; what: string };
@@ -460,6 +463,110 @@ describe('MulticastSession (RFC 2090 + flow control)', () => {
     s.ack(1, 1);
     await settle();
     assert.deepEqual(lines(drain(s.socket)), ['c1: DATA 2']);
+  });
+
+  it('iPXE deafness: the first unexplained ACK 0 after group DATA 1 switches the master to unicast at once, and the host is remembered', async () => {
+    const s = setup({ settings: { startDelayMs: 0 } });
+    s.join(1);
+    s.ack(1, 0);
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)), ['c1: OACK multicast=239.255.0.7,1758,1', 'group: DATA 1']);
+    s.clock.advance(100); // our RTO: DATA 1 to the group again
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)), ['group: DATA 1']);
+    s.clock.advance(150); // iPXE's back-off: ACK 0 again, 250 ms after DATA 1
+    s.ack(1, 0);
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)), ['c1: DATA 1'], 'unicast at once, no third group send');
+    assert.ok(s.deafHosts.has('10.0.0.1'));
+    s.ack(1, 1);
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)), ['c1: DATA 2']);
+  });
+
+  it('a repeated ACK 0 that crossed DATA 1 in flight (within a round trip) is not deafness', async () => {
+    const s = setup({ settings: { startDelayMs: 0 } });
+    s.join(1);
+    s.ack(1, 0);
+    await settle();
+    drain(s.socket);
+    s.clock.advance(5); // under the 10 ms RTO floor: sent before DATA 1 could reach it
+    s.ack(1, 0);
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)), ['group: DATA 1'], 'resent once to the group (the loss rule), not by unicast');
+    s.ack(1, 1);
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)), ['group: DATA 2']);
+    assert.ok(!s.deafHosts.has('10.0.0.1'));
+  });
+
+  it('a crossing copy is no deafness either when the measured round trip is sub-millisecond (a hearing atftp late joiner)', async () => {
+    const s = setup({ settings: { startDelayMs: 0 } });
+    s.join(1);
+    s.ack(1, 0);
+    await settle();
+    s.join(2); // listens from block 2 on
+    for (let block = 1; block <= 6; block++) {
+      s.clock.advance(0.2); // a LAN: 0.2 ms round trips measured
+      s.ack(1, block);
+      await settle();
+    }
+    drain(s.socket);
+    s.ack(2, 0); // the new master asks for the block it missed
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)), ['group: DATA 1']);
+    s.clock.advance(0.3); // a copy that crossed DATA 1: later than two measured round trips, sooner than rto_min
+    s.ack(2, 0);
+    await settle();
+    assert.ok(!lines(drain(s.socket)).includes('c2: DATA 1'), 'not served by unicast');
+    assert.ok(!s.deafHosts.has('10.0.0.2'));
+  });
+
+  it('after a crossing ACK 0 drew the one loss resend, the next late ACK 0 still switches to unicast', async () => {
+    const s = setup({ settings: { startDelayMs: 0, deafAfter: 20 } }); // only the opening-ACK rule can decide
+    s.join(1);
+    s.ack(1, 0);
+    await settle();
+    drain(s.socket);
+    s.clock.advance(5);
+    s.ack(1, 0); // crossed DATA 1: the loss rule resends it to the group, once
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)), ['group: DATA 1']);
+    s.clock.advance(245); // our timer resends DATA 1 to the group meanwhile
+    await settle();
+    assert.ok(lines(drain(s.socket)).every((l) => l === 'group: DATA 1'));
+    s.ack(1, 0); // iPXE's back-off, unexplained and late: deaf
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)), ['c1: DATA 1']);
+  });
+
+  it('a host remembered deaf is served by unicast from its first block, without gathering', async () => {
+    const clock = new FakeClock();
+    const deafHosts = new DeafHosts(clock, () => 600_000);
+    deafHosts.note('10.0.0.1');
+    const s = setup({ clock, deafHosts }); // start_delay 2 s
+    s.join(1);
+    s.ack(1, 0);
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)), ['c1: OACK multicast=239.255.0.7,1758,1', 'c1: DATA 1'], 'no gathering, no group send');
+    s.ack(1, 1);
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)), ['c1: DATA 2']);
+  });
+
+  it('a session with one member that hears the group still gathers', async () => {
+    const clock = new FakeClock();
+    const deafHosts = new DeafHosts(clock, () => 600_000);
+    deafHosts.note('10.0.0.1');
+    const s = setup({ clock, deafHosts });
+    s.join(2);
+    s.ack(2, 0);
+    s.join(1);
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)), ['c2: OACK multicast=239.255.0.7,1758,1', 'c1: OACK multicast=239.255.0.7,1758,0']);
+    s.clock.advance(2000);
+    await settle();
+    assert.deepEqual(lines(drain(s.socket)), ['group: DATA 1']);
   });
 
   it('serves a master by unicast when it answers OACKs but stays silent after group DATA (atftp-style slow re-ask)', async () => {

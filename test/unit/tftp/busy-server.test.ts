@@ -256,6 +256,31 @@ describe('read transfers on a busy server', () => {
     assert.ok(s.t.progress().rtoMs >= 3 * (rto + 1), `rto ${s.t.progress().rtoMs} after a ${rto + 1} ms round trip`);
   });
 
+  it('an ACK inside a resent window, however soon, proves nothing spurious: the originals after it were lost (atftp, window tail dropped)', async () => {
+    const clock = new FakeClock();
+    const peerDelay = new PeerDelayMemory(clock);
+    const s = setup({ size: 512 * 40, windowsize: 4, clock, peerDelay });
+    s.t.start();
+    for (const last of [4, 8]) {
+      await settle();
+      s.socket.take();
+      s.clock.advance(4); // the window's last block comes back ACKed 4 ms after it left
+      s.ack(last);
+    }
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [9, 10, 11, 12]); // 11 and 12 never arrive
+    const rto = s.t.progress().rtoMs;
+    s.clock.advance(rto);
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [9, 10, 11, 12], 'the timer resends the window');
+    s.clock.advance(1); // atftp: the duplicate 9 draws an ACK of 10 at once
+    s.ack(10);
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [11, 12, 13, 14]);
+    assert.ok(s.t.progress().rtoMs <= 2 * rto, `rto ${s.t.progress().rtoMs} (was ${rto}): no spurious verdict`);
+    assert.equal(peerDelay.floorMs(peer.address), 0, 'no delay shared with other transfers');
+  });
+
   it('shares a proven ACK delay with the other transfers to the same address, for a while', async () => {
     const clock = new FakeClock();
     const peerDelay = new PeerDelayMemory(clock);

@@ -353,6 +353,18 @@ describe('ReadTransfer state machine', () => {
     assert.equal(s.results[0]?.outcome, 'timeout');
     assert.ok(s.clock.now() >= 30000 && s.clock.now() <= 33000, `gave up at ${s.clock.now()} ms`);
     assert.ok(s.socket.sent.length < 30, `${s.socket.sent.length} sends`);
+    assert.ok(s.socket.take().every((p) => p.op !== 'ERROR'), 'a client that never answered gets no ERROR');
+  });
+
+  it('tells a client that answered before, and then went silent for the idle timeout, with an ERROR', async () => {
+    const s = setup();
+    await ackThrough(s, 2, 1);
+    for (let i = 0; i < 100 && s.results.length === 0; i++) {
+      s.clock.advance(1000);
+      await settle();
+    }
+    assert.equal(s.results[0]?.outcome, 'timeout');
+    assert.equal(s.socket.take().at(-1)?.op, 'ERROR', 'so it stops waiting at once');
   });
 
   it('never lets the RTO exceed a negotiated timeout', async () => {
