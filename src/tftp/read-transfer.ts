@@ -7,8 +7,9 @@
 // read (lazy-timer.ts), and a resend the ACKs prove needless backs the timer off
 // (spurious-timeout.ts).
 // Per packet the hot path allocates little: DATA goes out as [header, slice of the cached chunk],
-// one send completion is asked for per burst (the socket sends in order, so when the last block of a burst left, all did), the
-// clock is read once per ACK, and the pump is synchronous unless a block must be read from disk.
+// one send completion is asked for per burst (the socket sends in order, so when the last block
+// of a burst left, all did), the clock is read once per ACK, and the pump is synchronous unless a
+// block must be read from disk.
 // Duplicate ACKs never make us resend the current block by themselves (Sorcerer's Apprentice,
 // RFC 1123 4.2.3.1) unless they cannot be explained by our own retransmissions, which proves the
 // peer re-ACKed on its own timer; then the window is resent once (protocols.md 10.5 b/d).
