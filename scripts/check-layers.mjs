@@ -55,6 +55,8 @@ const rules = [
   ['src/main.ts', () => false],
   ['src/cli.ts', () => false],
   ['src/control-cli.ts', () => false],
+  // The transfer worker thread's composition root (tftp/transfer-pool.ts starts it).
+  ['src/transfer-worker.ts', () => false],
   ['src/version.ts', (spec) => spec.startsWith('.')],
 ];
 // Everywhere outside src/io (main.ts, cli.ts, daemon.ts included): no HTTP server, no prom-client.

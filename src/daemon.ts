@@ -7,6 +7,7 @@ import { NO_MTFTP } from './catalog/served-mtftp.js';
 import { ConfigError, formatIssue } from './config/config-error.js';
 import type { Config, LogLevel } from './config/config-types.js';
 import type { Clock, FileSystem, HttpServerFactory, LeaseStore, Logger, SocketFactory, UploadStore } from './io/ports.js';
+import type { TransferPoolSettings } from './tftp/transfer-pool.js';
 import { LossMeter, mbpsToBytesPerMs, TokenBucket } from './flowcontrol/pacing.js';
 import { KeyedRateLimiter } from './admission/keyed-rate-limiter.js';
 import { MtftpServer } from './multicast/mtftp-server.js';
@@ -33,6 +34,8 @@ export interface DaemonDeps {
   readonly leaseStore: (path: string) => LeaseStore;
   /** The DHCPv6 lease store (`[dhcp6] mode = stateful`). */
   readonly lease6Store?: (path: string) => Lease6Store;
+  /** Transfer worker threads for unicast TFTP reads (`[tftp] workers`); absent: none. */
+  readonly transferWorkers?: TransferPoolSettings | null;
 }
 
 /** An IPv6 literal as a URL host; a wildcard listen address becomes the DHCPv6 serving address.
@@ -93,6 +96,7 @@ export class Daemon {
           globalBucket,
           lossMeter,
           requestRate,
+          workers: deps.transferWorkers ?? null,
         })
       : null;
     this.mtftp = initial.config.mtftp.enabled
@@ -174,6 +178,7 @@ export class Daemon {
       await daemon.dhcp6?.start();
     } catch (e) {
       daemon.tftp?.stop();
+      void daemon.tftp?.drain();
       daemon.mtftp?.stop();
       void daemon.http?.stop();
       daemon.dhcp?.stop();
@@ -207,8 +212,8 @@ export class Daemon {
     }
     const before = this.config.tftp;
     const after = next.config.tftp;
-    if (before.enabled !== after.enabled || before.listen !== after.listen || before.port !== after.port || before.uploadDir !== after.uploadDir) {
-      this.deps.logger.warn('[tftp] enabled, listen, port and upload_dir take effect only after a restart');
+    if (before.enabled !== after.enabled || before.listen !== after.listen || before.port !== after.port || before.uploadDir !== after.uploadDir || before.workers !== after.workers) {
+      this.deps.logger.warn('[tftp] enabled, listen, port, upload_dir and workers take effect only after a restart');
     }
     const m0 = this.config.multicast;
     const m1 = next.config.multicast;
@@ -240,6 +245,11 @@ export class Daemon {
     this.deps.setLogLevel(next.config.log.level);
     this.deps.logger.info('configuration reloaded', { images: next.catalog.images.map((i) => i.name).join(',') || 'none' });
     return { ok: true };
+  }
+
+  /** After stop(): resolves once the transfer workers have reported their transfers' ends. */
+  async drained(): Promise<void> {
+    await this.tftp?.drain();
   }
 
   stop(): void {

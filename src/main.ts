@@ -9,7 +9,9 @@ import { controlRequestHandler } from './control/control-server.js';
 import { createDaemonView } from './control/daemon-view.js';
 import { parseConfig } from './config/load-config.js';
 import { Daemon, loadConfigAndCatalog, type DaemonDeps } from './daemon.js';
-import { NodeFileSystem, NodeUploadStore } from './io/node-file-system.js';
+import { DEFAULT_CACHE_BYTES, NodeFileSystem, NodeUploadStore } from './io/node-file-system.js';
+import { nodeWorkerThreads } from './io/node-worker.js';
+import { transferPoolSize } from './tftp/transfer-pool.js';
 import { nodeUdp } from './io/node-udp.js';
 import { systemClock } from './io/system-clock.js';
 import { JsonLease6File } from './io/dhcp6-lease-file.js';
@@ -107,6 +109,11 @@ export async function runServe(configPath: string, options: ServeOptions = {}): 
   }
   const log = createWinstonLogger(initial.config.log.level, initial.config.log.format);
   const lag = startLoopLagSampler();
+  const threads = nodeWorkerThreads(new URL('./transfer-worker.js', import.meta.url));
+  const workers = initial.config.tftp.enabled ? transferPoolSize(initial.config.tftp.workers, threads.cpus) : 0;
+  // One chunk-cache budget for the process: the main thread (multicast, MTFTP, HTTP, uploads) and
+  // each transfer worker get an equal share.
+  const cacheShare = Math.floor(DEFAULT_CACHE_BYTES / (workers + 1));
   const deps: DaemonDeps = {
     loopLagMs: lag.lagMs,
     wallClock: () => Date.now(),
@@ -118,6 +125,8 @@ export async function runServe(configPath: string, options: ServeOptions = {}): 
     logger: log.logger,
     setLogLevel: log.setLevel,
     uploadStore: (dir) => new NodeUploadStore(dir),
+    fs: new NodeFileSystem(cacheShare),
+    transferWorkers: workers > 0 ? { threads, size: workers, cacheBytes: cacheShare } : null,
   };
   let daemon: Daemon;
   try {
@@ -152,7 +161,8 @@ export async function runServe(configPath: string, options: ServeOptions = {}): 
       // Give the final ERROR datagrams and log lines a moment to leave; closing the control
       // listener removes its socket file.
       const linger = new Promise((r) => setTimeout(r, 100).unref());
-      void Promise.all([control?.close(), metrics?.close(), linger]).then(() => done(0));
+      // Transfer workers report the ends of their aborted transfers first (one summary line each).
+      void Promise.all([control?.close(), metrics?.close(), daemon.drained(), linger]).then(() => done(0));
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

@@ -13,8 +13,11 @@
 // PXECAST_IN_TFTPD / PXECAST_ATFTPD at unpacked copies (apt-get download tftpd-hpa atftpd;
 // dpkg-deb -x) when they are not installed.
 //
+// `pxecast:W` runs pxecast with `[tftp] workers = W` (0, auto, N), so several pxecast settings can
+// be compared in the same interleaved run; plain `pxecast` uses the default.
+//
 // Usage: node scripts/bench/busy-server.mjs [--clients 200,500] [--rounds 1] [--timeout 120]
-//                                           [--servers pxecast,tftpd-hpa,atftpd]
+//                                           [--servers pxecast:0,pxecast:auto,tftpd-hpa,atftpd]
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -51,18 +54,24 @@ if (clientCounts.some((n) => n > 1000)) throw new Error('--clients: at most 1000
 const rounds = positiveInt(flags.rounds, '--rounds');
 const timeoutS = positiveInt(flags.timeout, '--timeout');
 
-const SERVERS = {
-  pxecast: {
-    missing: () => null,
-    command: (host, port, root, tmp) => {
-      const ini = join(tmp, `pxecast-${port}.ini`);
-      // Limits opened for one host running 500 clients; the RTO settings are the defaults.
-      writeFileSync(ini, ['[log]', 'level = info', '[tftp]', `listen = ${host}`, `port = ${port}`, `root = ${root}`,
-        'max_transfers = 2000', 'max_transfers_per_client = 2000', 'client_request_rate = 100000',
-        'client_request_burst = 2000', 'max_unconfirmed = 2000', ''].join('\n'));
-      return [process.execPath, [PXECAST_CLI, 'serve', '--config', ini]];
-    },
+/** pxecast, with `[tftp] workers = W` when given. */
+const pxecastServer = (workers) => ({
+  missing: () => null,
+  command: (host, port, root, tmp) => {
+    const ini = join(tmp, `pxecast-${port}.ini`);
+    // Limits opened for one host running 500 clients; the RTO settings are the defaults.
+    writeFileSync(ini, ['[log]', 'level = info', '[tftp]', `listen = ${host}`, `port = ${port}`, `root = ${root}`,
+      'max_transfers = 2000', 'max_transfers_per_client = 2000', 'client_request_rate = 100000',
+      'client_request_burst = 2000', 'max_unconfirmed = 2000', ...(workers === undefined ? [] : [`workers = ${workers}`]),
+      // A control socket of its own: several pxecast instances run side by side.
+      '[control]', `socket = ${join(tmp, `control-${port}.sock`)}`, ''].join('\n'));
+    return [process.execPath, [PXECAST_CLI, 'serve', '--config', ini]];
   },
+});
+const isPxecast = (name) => name === 'pxecast' || name.startsWith('pxecast:');
+
+const SERVERS = {
+  pxecast: pxecastServer(undefined),
   'tftpd-hpa': {
     missing: () => (peers.findPeer('tftpd-hpa') ? null : 'n/a (not installed; see PXECAST_IN_TFTPD)'),
     command: (host, port, root) => [peers.findPeer('tftpd-hpa').path, ['-L', '-s', root, '-a', `${host}:${port}`]],
@@ -77,6 +86,8 @@ const SERVERS = {
 
 const { tmp, root } = makeWorkDir();
 const names = flags.servers.split(',').map((n) => {
+  const workers = /^pxecast:(auto|\d+)$/.exec(n)?.[1];
+  if (workers !== undefined) SERVERS[n] = pxecastServer(workers);
   if (!SERVERS[n]) throw new Error(`--servers: unknown ${n}`);
   return n;
 });
@@ -155,7 +166,7 @@ async function loadRun(inst, n, expectedSha) {
     duplicates: outcomes.reduce((sum, o) => sum + o.duplicates, 0),
     clientsWithDuplicates: outcomes.filter((o) => o.duplicates > 0).length,
     reasons: [...new Set(outcomes.filter((o) => !o.ok).map((o) => o.reason))].slice(0, 3),
-    pxecast: inst.name === 'pxecast' ? pxecastCounters(inst) : null,
+    pxecast: isPxecast(inst.name) ? pxecastCounters(inst) : null,
   };
 }
 
@@ -196,18 +207,26 @@ function pxecastCounters(inst) {
   const last = Buffer.concat(inst.output).toString('utf8').split('\n').filter((l) => l.includes('info transfer') && l.includes(`file=${PAYLOAD}`));
   let retransmits = 0;
   let spurious = 0;
+  const workers = {};
   for (const line of last) {
     const f = parseFields(line);
     retransmits += Number(f.retransmits ?? 0);
     spurious += Number(f.spurious_timeouts ?? 0);
+    const w = f.worker ?? 'main';
+    workers[w] = (workers[w] ?? 0) + 1;
   }
-  return { summaries: last.length, retransmits, spurious };
+  return { summaries: last.length, retransmits, spurious, workers };
 }
 
 function describe(run) {
-  const px = run.pxecast ? `; pxecast: ${run.pxecast.retransmits} retransmits, ${run.pxecast.spurious} spurious timeouts (${run.pxecast.summaries} summaries read)` : '';
+  const px = run.pxecast ? `; pxecast: ${run.pxecast.retransmits} retransmits, ${run.pxecast.spurious} spurious timeouts (${run.pxecast.summaries} summaries read; by thread ${threads(run.pxecast.workers)})` : '';
   return `${run.ok} ok, ${run.failed} failed, ${run.duplicates} duplicate blocks at ${run.clientsWithDuplicates} clients, ` +
     `${(run.ms / 1000).toFixed(1)} s${px}${run.reasons.length ? `; ${run.reasons.join(' | ')}` : ''}`;
+}
+
+/** Transfers per thread that ran them: `main 200` or `1: 101, 2: 99`. */
+function threads(workers) {
+  return Object.entries(workers).sort(([a], [b]) => a.localeCompare(b)).map(([w, n]) => (w === 'main' ? `main ${n}` : `${w}: ${n}`)).join(', ');
 }
 
 function header() {
@@ -225,16 +244,20 @@ function header() {
 
 function table(instances, results) {
   const lines = [
-    '| clients | server | ok / failed | duplicate blocks (median) | clients with duplicates | wall s (median) | pxecast retransmits / spurious | duplicates vs pxecast |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|',
+    '| clients | server | ok / failed | duplicate blocks (median) | clients with duplicates | wall s (median) | wall ÷ fastest peer | pxecast retransmits / spurious | transfers per thread | duplicates vs pxecast |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---|---:|',
   ];
   for (const n of clientCounts) {
     const median = (runs, f) => [...runs.map(f)].sort((a, b) => a - b)[Math.floor(runs.length / 2)];
-    const ours = results.get(`pxecast/${n}`);
+    const firstPxecast = instances.find((i) => isPxecast(i.name) && !i.error);
+    const ours = firstPxecast && results.get(`${firstPxecast.name}/${n}`);
+    const peerWalls = instances.filter((i) => !isPxecast(i.name) && !i.error && results.get(`${i.name}/${n}`)?.length)
+      .map((i) => median(results.get(`${i.name}/${n}`), (r) => r.ms));
+    const fastestPeer = peerWalls.length ? Math.min(...peerWalls) : null;
     const ourDup = ours ? median(ours, (r) => r.duplicates) : null;
     for (const inst of instances) {
       if (inst.error) {
-        lines.push(`| ${n} | ${inst.name} | ${inst.error} | | | | | |`);
+        lines.push(`| ${n} | ${inst.name} | ${inst.error} | | | | | | | |`);
         continue;
       }
       const runs = results.get(`${inst.name}/${n}`) ?? [];
@@ -242,8 +265,11 @@ function table(instances, results) {
       const dup = median(runs, (r) => r.duplicates);
       const ok = runs.map((r) => `${r.ok}/${r.failed}`).join(', ');
       const px = runs[0].pxecast ? runs.map((r) => `${r.pxecast.retransmits} / ${r.pxecast.spurious}`).join(', ') : '';
-      const vs = inst.name === 'pxecast' || ourDup === null ? '' : dup === 0 ? (ourDup === 0 ? '1 (both 0)' : `∞ (${ourDup} vs 0)`) : `${Number((ourDup / dup).toPrecision(3))}×`;
-      lines.push(`| ${n} | ${inst.name} | ${ok} | ${dup} | ${median(runs, (r) => r.clientsWithDuplicates)} | ${(median(runs, (r) => r.ms) / 1000).toFixed(1)} | ${px} | ${vs} |`);
+      const perThread = runs[0].pxecast ? runs.map((r) => threads(r.pxecast.workers)).join('; ') : '';
+      const wall = median(runs, (r) => r.ms);
+      const vsPeer = fastestPeer === null ? '' : `${(wall / fastestPeer).toFixed(2)}`;
+      const vs = isPxecast(inst.name) || ourDup === null ? '' : dup === 0 ? (ourDup === 0 ? '1 (both 0)' : `∞ (${ourDup} vs 0)`) : `${Number((ourDup / dup).toPrecision(3))}×`;
+      lines.push(`| ${n} | ${inst.name} | ${ok} | ${dup} | ${median(runs, (r) => r.clientsWithDuplicates)} | ${(wall / 1000).toFixed(1)} | ${vsPeer} | ${px} | ${perThread} | ${vs} |`);
     }
   }
   return lines.join('\n');

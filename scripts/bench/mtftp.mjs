@@ -28,9 +28,15 @@
 // PXECAST_ATFTPD at an unpacked atftpd (apt-get download atftpd && dpkg-deb -x atftpd_*.deb DIR);
 // without one the atftpd rows say n/a.
 //
+// --stagger S starts the clients of every row S seconds apart (default 0: together), and the
+// report then gives for each client when it started; --only ID,ID runs just those rows (pxc-single,
+// pxc-mtftp, pxc-mtftp-500, atftpd-single, atftpd-mtftp), interleaved per run as always.
+// --listen-delay S / --timeout-delay S set atftp's `listen-delay` / `timeout-delay` (default 1, 1).
+//
 // Usage: node scripts/bench/mtftp.mjs [--runs N] [--clients N] [--timeout S] [--size MiB] [--no-wait]
+//                                     [--stagger S] [--only IDS] [--listen-delay S] [--timeout-delay S]
 //        node scripts/bench/mtftp.mjs --pacing 20,50 [--runs N] [--timeout S] [--no-wait]
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -46,6 +52,8 @@ const MTFTP_MAX_BYTES = 65535 * 512 - 1; // 33,553,919
 const TX_SETTLE_MS = 1000;
 const DEFAULT_ATFTPD = '/tmp/pxc-atftpd/usr/sbin/atftpd';
 const SELF = 'bench/mtftp.mjs';
+// MTFTP_BENCH_TRACE_DIR=DIR: every MTFTP client runs with `--trace`, its stderr kept as DIR/ROW-clientN.log.
+const TRACE_DIR = process.env.MTFTP_BENCH_TRACE_DIR;
 const OTHER_BENCH_POLL_MS = 10_000;
 const OTHER_BENCH_MAX_WAIT_MS = 10 * 60_000;
 
@@ -56,6 +64,10 @@ const { values: flags } = parseArgs({
     timeout: { type: 'string', default: '180' },
     size: { type: 'string', default: '16' },
     'no-wait': { type: 'boolean', default: false },
+    stagger: { type: 'string', default: '0' },
+    only: { type: 'string' },
+    'listen-delay': { type: 'string', default: '1' },
+    'timeout-delay': { type: 'string', default: '1' },
     pacing: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -72,7 +84,14 @@ const config = {
   runs: positiveInt(flags.runs, '--runs'),
   clients: positiveInt(flags.clients, '--clients'),
   timeoutS: positiveInt(flags.timeout, '--timeout'),
+  staggerS: Number(flags.stagger),
+  listenDelay: positiveInt(flags['listen-delay'], '--listen-delay'),
+  timeoutDelay: positiveInt(flags['timeout-delay'], '--timeout-delay'),
 };
+if (!(config.staggerS >= 0 && config.staggerS <= 60)) {
+  console.error('--stagger: seconds between client starts, 0 to 60');
+  process.exit(2);
+}
 if (config.clients > 100) {
   console.error('--clients is at most 100');
   process.exit(2);
@@ -91,10 +110,17 @@ const SCENARIOS = [
   { id: 'pxc-mtftp-500', title: `pxecast MTFTP ×${N} (open_hold = 500ms)`, server: 'pxecast500', clients: N, mtftp: true },
   { id: 'atftpd-single', title: 'plain TFTP, 1 client (atftpd, blksize 512)', server: 'atftpd', clients: 1, mtftp: false },
   { id: 'atftpd-mtftp', title: `atftpd MTFTP ×${N}`, server: 'atftpd', clients: N, mtftp: true },
-];
+].filter((s) => flags.only === undefined || flags.only.split(',').includes(s.id));
+if (SCENARIOS.length === 0) {
+  console.error('--only: none of the row ids given');
+  process.exit(2);
+}
+const mgetArgs = () => ['--mget', '--mtftp', `client-port ${CLIENT_PORT}`, '--mtftp', `mcast-ip ${GROUP}`,
+  '--mtftp', `listen-delay ${config.listenDelay}`, '--mtftp', `timeout-delay ${config.timeoutDelay}`];
 
 const pacingRates = flags.pacing === undefined ? null : flags.pacing.split(',').map((r) => positiveInt(r.trim(), '--pacing'));
 const PACING_SECONDS = 4;
+const FOLLOW_UP_WINDOW_MS = 4500;
 
 const { tmp, root } = makeWorkDir();
 const otherBench = await waitForOtherBenchmarks();
@@ -135,12 +161,14 @@ async function pacing(rates) {
     const timeoutMs = Math.min(config.timeoutS * 1000, 4 * ((size * 8) / (rate * 1e6)) * 1000 + 20_000);
     try {
       for (let run = 1; run <= config.runs; run++) {
+        // A pass opened within the channel's open timeout + reopen delay (4 s) of the last one is
+        // paced at half its rate (its listeners heard that one): each run here is a fresh client.
+        if (run > 1) await sleep(FOLLOW_UP_WINDOW_MS);
         await quiesce(netns, serverEnd);
         const seen = new Set(passLines(handle));
         const local = join(tmp, 'pace-client.img');
         rmSync(local, { force: true });
-        const r = await netns.runInNamespace(clientNs, atftp.path, ['--mget', '--mtftp', `client-port ${CLIENT_PORT}`, '--mtftp', `mcast-ip ${GROUP}`,
-          '--mtftp', 'listen-delay 1', '--mtftp', 'timeout-delay 1', '-r', IMAGE, '-l', local, serverEnd.address, String(MTFTP_PORT)], { timeoutMs });
+        const r = await netns.runInNamespace(clientNs, atftp.path, [...mgetArgs(), '-r', IMAGE, '-l', local, serverEnd.address, String(MTFTP_PORT)], { timeoutMs });
         const ok = !r.timedOut && r.exitCode === 0 && (await peers.sha256File(local).catch(() => '')) === sha;
         rmSync(local, { force: true });
         let fresh = [];
@@ -225,14 +253,20 @@ async function main() {
     await quiesce(netns, serverEnd);
     const txBefore = netns.txBytes(serverEnd);
     const started = performance.now();
-    const results = await Promise.all(members.map(async (c) => {
+    const results = await Promise.all(members.map(async (c, i) => {
+      await sleep(i * config.staggerS * 1000);
+      const startS = (performance.now() - started) / 1000;
       const args = scenario.mtftp
-        ? [...(process.env.MTFTP_BENCH_DEBUG ? ['--trace'] : []), '--mget', '--mtftp', `client-port ${CLIENT_PORT}`, '--mtftp', `mcast-ip ${GROUP}`,
-          '--mtftp', 'listen-delay 1', '--mtftp', 'timeout-delay 1',
-          '-r', IMAGE, '-l', c.local, serverEnd.address, String(MTFTP_PORT)]
+        ? [...(process.env.MTFTP_BENCH_DEBUG || TRACE_DIR ? ['--trace'] : []), ...mgetArgs(), '-r', IMAGE, '-l', c.local, serverEnd.address, String(MTFTP_PORT)]
         : ['-g', '-r', IMAGE, '-l', c.local, serverEnd.address, '69'];
-      const result = await netns.runInNamespace(c.ns, peers.findPeer('atftp').path, args, { timeoutMs: config.timeoutS * 1000 });
-      return { ...result, doneS: (performance.now() - started) / 1000 };
+      const atftpPath = peers.findPeer('atftp').path;
+      const trace = TRACE_DIR && scenario.mtftp ? join(TRACE_DIR, `${scenario.id}-client${i + 1}.log`) : null;
+      // A trace is far longer than the kept output tail: the shell sends it to the file.
+      const result = trace
+        ? await netns.runInNamespace(c.ns, 'sh', ['-c', `exec "$0" "$@" 2>'${trace}'`, atftpPath, ...args], { timeoutMs: config.timeoutS * 1000 })
+        : await netns.runInNamespace(c.ns, atftpPath, args, { timeoutMs: config.timeoutS * 1000 });
+      if (trace) result.stderr = readFileSync(trace, 'utf8');
+      return { ...result, startS, doneS: (performance.now() - started) / 1000 };
     }));
     const wallS = (performance.now() - started) / 1000;
     await sleep(TX_SETTLE_MS);
@@ -246,8 +280,9 @@ async function main() {
       if (r.timedOut) kind = 'timeout';
       else if (r.exitCode !== 0) [kind, reason] = ['fail', lastLine(r.stderr) || lastLine(r.stdout) || `atftp exit ${r.exitCode ?? r.signal}`];
       else if ((await peers.sha256File(members[i].local).catch(() => 'missing')) !== expectedSha) [kind, reason] = ['fail', 'sha256 mismatch'];
-      clientOutcomes.push({ client: i + 1, kind, reason, doneS: r.doneS, stderr: lastLine(r.stderr) });
+      clientOutcomes.push({ client: i + 1, kind, reason, startS: r.startS, doneS: r.doneS, stderr: lastLine(r.stderr), events: clientEvents(r.stderr) });
     }
+    if (TRACE_DIR && server.handle) writeFileSync(join(TRACE_DIR, `${scenario.id}-server.log`), server.handle.outputTail());
     if (process.env.MTFTP_BENCH_DEBUG) {
       for (const r of results) console.error(`--- client stdout/stderr ---\n${r.stdout}\n${r.stderr}`);
       console.error(`--- server tail ---\n${server.handle?.outputTail().slice(-4000)}`);
@@ -275,6 +310,7 @@ async function waitForOtherBenchmarks() {
 function pxecastServer(ns, address, name, openHold) {
   const ini = join(tmp, `pxecast-${openHold}.ini`);
   writeFileSync(ini, ['[log]', 'level = info', '[tftp]', `listen = ${address}`, 'port = 69', `root = ${root}`,
+    ...(process.env.MTFTP_BENCH_MAX_RATE ? ['[multicast]', `max_rate = ${process.env.MTFTP_BENCH_MAX_RATE}`] : []),
     '[mtftp]', `open_hold = ${openHold}`, '[image demo]', `file = ${IMAGE}`, 'default = true', 'mtftp = true', ''].join('\n'));
   const socket = `/tmp/pxc-mtftp-bench-${process.pid}.sock`;
   const server = {
@@ -302,7 +338,8 @@ function pxecastServer(ns, address, name, openHold) {
         passBytes: fields.reduce((n, f) => n + Number(f.bytes_sent ?? 0), 0),
         notes: fields.map((f) => `pxecast mtftp pass: master=${f.master} outcome=${f.outcome} blocks=${f.blocks} ` +
           `data_packets=${f.data_packets} bytes_sent=${f.bytes_sent} retransmits=${f.retransmits} ` +
-          `unicast_blocks=${f.unicast_blocks} late_openers=${f.late_openers} duration_ms=${f.duration_ms}`),
+          `unicast_blocks=${f.unicast_blocks} late_openers=${f.late_openers} duration_ms=${f.duration_ms} ` +
+          `ceiling_mbps=${f.ceiling_mbps} achieved_mbps=${f.achieved_mbps}`),
       };
     },
   };
@@ -340,6 +377,16 @@ function atftpdServer(ns, address, probeNs) {
     },
   };
   return server;
+}
+
+/** What an atftp --mget client said on stderr, counted: when it opened, fell back to listening, retried. */
+function clientEvents(stderr) {
+  const kinds = [
+    ['opens', /timeout while listening/], ['listens', /falling back to listen mode/], ['retries', /timeout: retrying/],
+    ['as listener', /got all packets/], ['unexpected', /unexpected/],
+  ];
+  const counts = kinds.map(([name, re]) => [name, stderr.split('\n').filter((l) => re.test(l)).length]).filter(([, n]) => n > 0);
+  return counts.map(([name, n]) => `${name} ${n}`).join(', ');
 }
 
 function passLines(handle) {
@@ -396,6 +443,9 @@ function details(outcomes, servers) {
         `${passBytes}${bad.length ? `; ${bad.join('; ')}` : ''}${run.serverNote ? `; ${run.serverNote}` : ''}` +
         `${run.concurrent ? `; another benchmark was running at its end (${run.concurrent})` : ''}`);
       for (const note of run.notes ?? []) lines.push(`  - ${note}`);
+      if (config.staggerS > 0 || run.clients.some((c) => c.events)) {
+        for (const c of run.clients) lines.push(`  - client ${c.client}: started ${c.startS.toFixed(1)} s, done ${c.doneS.toFixed(1)} s${c.events ? ` (atftp: ${c.events})` : ''}`);
+      }
     }
   }
   const notStarted = Object.values(servers).filter((s) => s.error).map((s) => `- ${s.name}: ${s.error}`);
@@ -411,8 +461,8 @@ function header(atftp) {
     `- ${machineLine()}`,
     `- one bridged LAN of network namespaces (veth + bridge, multicast snooping off): 1 server, ${N} clients`,
     `- ${config.fileBytes / MiB} MiB pseudo-random image; MTFTP clients: \`atftp --mget --mtftp "client-port ${CLIENT_PORT}" ` +
-      `--mtftp "mcast-ip ${GROUP}" --mtftp "listen-delay 1" --mtftp "timeout-delay 1" -r ${IMAGE} -l LOCAL SERVER ${MTFTP_PORT}\`, ` +
-      `all started together; plain rows: \`atftp -g\` (blksize 512) on port 69; median of ${config.runs} run(s); ` +
+      `--mtftp "mcast-ip ${GROUP}" --mtftp "listen-delay ${config.listenDelay}" --mtftp "timeout-delay ${config.timeoutDelay}" -r ${IMAGE} -l LOCAL SERVER ${MTFTP_PORT}\`, ` +
+      `${config.staggerS > 0 ? `started ${config.staggerS} s apart` : 'all started together'}; plain rows: \`atftp -g\` (blksize 512) on port 69; median of ${config.runs} run(s); ` +
       `every copy checked by sha256; cap ${config.timeoutS} s`,
     '- wall time: first client started to last client exited; server tx bytes: the server namespace\'s LAN ' +
       `interface counter, before and ${TX_SETTLE_MS / 1000} s after, including headers and any unicast traffic`,

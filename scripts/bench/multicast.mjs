@@ -9,6 +9,14 @@
 //      2 s `start_delay`, to tell the gathering wait apart from the transfer
 //   5. atftpd: a single unicast download (for scale), then multicast as in 2
 //   6. pxecast multicast with 5% random loss of UDP arriving at one client (--no-loss skips it)
+//   7. --slow PPS only (instead of 3, 4, 6 and the single downloads): a slow member. Client 1's
+//      inbound UDP is limited to PPS datagrams/s (iptables `limit` in its namespace); it asks
+//      first (so it is the master from the start; the others start once the server has logged its
+//      request), the other N-1 join. Rows: pxecast with `slow_rate = --slow-rate` (default 4
+//      Mbit/s), pxecast with the rule off (`slow_rate = 0`, `slow_share = 0`), atftpd; next to
+//      the plain multicast rows of the same run (N normal clients). The slow-member table gives
+//      the normal members' time (until the last of them exits) and the slow one's, and the normal
+//      members' time ÷ the plain row of the same server.
 // For each: wall time from starting the clients until the last one exits, and the bytes the
 // server's LAN interface transmitted (its kernel counter, read before and 1 s after) / file size.
 // Every copy is checked by sha256 (a mismatch is FAIL); a client still running after --timeout
@@ -20,6 +28,16 @@
 // before it is left (younger ones wait for it), and again before each scenario (at most 10
 // minutes); a scenario during which any other benchmark or test ran is measured again (at most
 // twice) and marked † if it still overlapped. --no-wait measures at once (and marks).
+//
+// --large measures the issue's rows for files beyond 65535 blocks instead (1 GiB by default, --size,
+// at blksize 1428: 751,922 blocks): a single pxecast unicast download (the baseline), then pxecast
+// and atftpd with RFC 2090 clients: --clients at once, and 5 clients started 1 s apart, and pxecast
+// with `[multicast] rollover = true` and --clients at once. atftp 0.8 cannot follow a block-number
+// wrap in multicast (docs/multicast.md), so pxecast serves such requests by unicast unless rollover
+// is on, and then every atftp member ends with the server's ERROR at the wrap (not a byte-identical
+// copy: FAIL in the table, and its cost in bytes); atftpd refuses such files with an ERROR. A ratio
+// table pxecast / atftpd follows (n/a where either side has no complete copies). --timeout
+// defaults to 900 s here; the client copies go to /tmp (10 GiB for 10 clients).
 //
 // --pacing RATES (Mbit/s, comma-separated, e.g. 100,400) measures only pacing, instead of all the
 // above: per rate, pxecast with `max_rate = RATE`, `start_delay = 0` and one atftp multicast client
@@ -36,8 +54,14 @@
 // PXECAST_BASELINE=DIR runs every pxecast scenario a second time right after it with DIR's build
 // (the same config), and adds a table of the ratios this build / baseline.
 //
+// --stagger S starts the clients of every multicast row S seconds apart (default 0: together) and
+// lists each pxecast member's join point (joined_after_packets) and where it ended; --only ID,ID
+// runs just those rows (single, pxc-mc, pxc-uc, pxc-mc-min, atftpd-single, atftpd-mc, pxc-mc-loss).
+//
 // Usage: node scripts/bench/multicast.mjs [--quick] [--runs N] [--clients N] [--timeout S]
 //                                         [--size MiB] [--no-loss] [--no-wait]
+//        node scripts/bench/multicast.mjs --slow PPS [--slow-rate MBPS] [--quick] [--runs N] ...
+//        node scripts/bench/multicast.mjs --large [--size MiB] [--clients N] [--timeout S] [--no-wait]
 //        node scripts/bench/multicast.mjs --pacing 100,400 [--runs N] [--timeout S] [--no-wait]
 import { writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,8 +98,13 @@ const { values: flags } = parseArgs({
     timeout: { type: 'string' },
     size: { type: 'string' },
     'no-loss': { type: 'boolean', default: false },
+    stagger: { type: 'string', default: '0' },
+    only: { type: 'string' },
     'no-wait': { type: 'boolean', default: false },
     pacing: { type: 'string' },
+    slow: { type: 'string' },
+    'slow-rate': { type: 'string', default: '4' },
+    large: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -90,14 +119,36 @@ if (clientCount > 100) {
   process.exit(2);
 }
 const config = {
-  fileBytes: positiveInt(flags.size ?? (flags.quick ? '16' : '64'), '--size') * MiB,
+  fileBytes: positiveInt(flags.size ?? (flags.large ? '1024' : flags.quick ? '16' : '64'), '--size') * MiB,
   runs: positiveInt(flags.runs, '--runs'),
   clients: clientCount,
-  timeoutS: positiveInt(flags.timeout ?? (flags.quick ? '120' : '240'), '--timeout'),
+  timeoutS: positiveInt(flags.timeout ?? (flags.large ? '900' : flags.quick ? '120' : '240'), '--timeout'),
 };
 
 const N = config.clients;
-const SCENARIOS = [
+const STAGGER_S = Number(flags.stagger);
+if (!(STAGGER_S >= 0 && STAGGER_S <= 60)) {
+  console.error('--stagger: seconds between client starts, 0 to 60');
+  process.exit(2);
+}
+const slowPps = flags.slow === undefined ? null : positiveInt(flags.slow, '--slow');
+const slowRate = positiveInt(flags['slow-rate'], '--slow-rate');
+const SLOW_ROWS = [
+  { id: 'pxc-mc-slow', title: `pxecast multicast, 1 slow client (slow_rate = ${slowRate})`, server: 'pxecastSlow', clients: N, multicast: true, slowClient: true, plain: 'pxc-mc' },
+  { id: 'pxc-mc-slow-off', title: 'pxecast multicast, 1 slow client (rule off)', server: 'pxecastSlowOff', clients: N, multicast: true, slowClient: true, plain: 'pxc-mc' },
+  { id: 'atftpd-mc-slow', title: 'atftpd multicast, 1 slow client', server: 'atftpd', clients: N, multicast: true, slowClient: true, plain: 'atftpd-mc' },
+];
+// The issue's staggered row: 5 clients, 1 s apart.
+const STAGGER = { clients: 5, ms: 1000 };
+const LARGE_SCENARIOS = [
+  { id: 'single', title: 'single unicast download (pxecast)', server: 'pxecast', clients: 1, multicast: false },
+  { id: 'big-pxc-mc', title: 'pxecast, RFC 2090 request (rollover off: served unicast)', server: 'pxecast', clients: N, multicast: true, versus: 'big-atftpd-mc' },
+  { id: 'big-pxc-mc-stagger', title: `pxecast, RFC 2090 request, ${STAGGER.ms / 1000} s apart (rollover off)`, server: 'pxecast', clients: STAGGER.clients, staggerMs: STAGGER.ms, multicast: true, versus: 'big-atftpd-mc-stagger' },
+  { id: 'big-pxc-roll', title: 'pxecast multicast, rollover = true', server: 'pxecastRollover', clients: N, multicast: true },
+  { id: 'big-atftpd-mc', title: 'atftpd multicast', server: 'atftpd', clients: N, multicast: true },
+  { id: 'big-atftpd-mc-stagger', title: `atftpd multicast, ${STAGGER.ms / 1000} s apart`, server: 'atftpd', clients: STAGGER.clients, staggerMs: STAGGER.ms, multicast: true },
+];
+const ALL_SCENARIOS = flags.large ? LARGE_SCENARIOS : [
   { id: 'single', title: 'single unicast download (pxecast)', server: 'pxecast', clients: 1, multicast: false },
   { id: 'pxc-mc', title: 'pxecast multicast', server: 'pxecast', clients: N, multicast: true },
   { id: 'pxc-uc', title: `pxecast unicast ×${N}`, server: 'pxecast', clients: N, multicast: false, full: true },
@@ -111,7 +162,10 @@ const SCENARIOS = [
     id: 'pxc-mc-loss', title: `pxecast multicast, ${LOSS_PROBABILITY * 100}% loss at 1 client`, server: 'pxecast',
     clients: N, multicast: true, lossyClient: true, full: true, skip: flags['no-loss'],
   },
-].filter((s) => !(s.full && flags.quick) && !s.skip)
+  ...(slowPps === null ? [] : SLOW_ROWS),
+].filter((s) => !(s.full && flags.quick) && !s.skip && (flags.only === undefined || flags.only.split(',').includes(s.id)));
+// --slow: the single download, the plain multicast rows (the reference) and the slow-member rows.
+const SCENARIOS = (slowPps === null ? ALL_SCENARIOS : ALL_SCENARIOS.filter((s) => s.slowClient || ['single', 'pxc-mc', 'atftpd-mc'].includes(s.id)))
   // PXECAST_BASELINE: each pxecast scenario again, at once, with the other build.
   .flatMap((s) => (BASELINE_CLI && s.server === 'pxecast'
     ? [s, { ...s, id: `${s.id}-base`, title: `${s.title} [baseline]`, server: 'pxecastBase', baselineOf: s.id }] : [s]));
@@ -213,6 +267,9 @@ async function main() {
   const servers = {
     pxecast: pxecastServer(serverNs, serverEnd.address, 'pxecast', []),
     pxecastMin: pxecastServer(serverNs, serverEnd.address, `pxecast (min_clients = ${N})`, [`min_clients = ${N}`]),
+    pxecastSlow: pxecastServer(serverNs, serverEnd.address, 'pxecast (slow_rate)', [`slow_rate = ${slowRate}`, 'slow_after = 2s']),
+    pxecastSlowOff: pxecastServer(serverNs, serverEnd.address, 'pxecast (slow rule off)', ['slow_rate = 0', 'slow_share = 0']),
+    pxecastRollover: pxecastServer(serverNs, serverEnd.address, 'pxecast (rollover = true)', ['rollover = true']),
     atftpd: atftpdServer(serverNs, serverEnd.address, clients[0].ns),
     ...(BASELINE_CLI ? { pxecastBase: pxecastServer(serverNs, serverEnd.address, 'pxecast-baseline', [], BASELINE_CLI) } : {}),
   };
@@ -255,7 +312,7 @@ async function main() {
     await running?.stop();
   }
 
-  const report = [header(atftp), table(outcomes), ...(BASELINE_CLI ? [baselineTable(outcomes)] : []),
+  const report = [header(atftp), table(outcomes), ...(slowPps === null ? [] : [slowTable(outcomes)]), ...(flags.large ? [versusTable(outcomes)] : []), ...(BASELINE_CLI ? [baselineTable(outcomes)] : []),
     details(outcomes, servers)].join('\n\n') + '\n';
   console.log('\n' + report);
   console.error(`written to ${writeReport('multicast', report)}`);
@@ -267,11 +324,22 @@ async function main() {
     const dropArgs = ['-p', 'udp', '-m', 'statistic', '--mode', 'random', '--probability', String(LOSS_PROBABILITY), '-j', 'DROP'];
     if (lossy) netns.addRandomDrop(lossy.ns, { probability: LOSS_PROBABILITY, chain: 'INPUT', protocol: 'udp' });
     const logMark = server.logMark();
+    const unthrottle = scenario.slowClient ? netns.throttleInboundUdp(members[0].ns, slowPps, 10) : null;
     try {
       await quiesce(netns, serverEnd);
       const txBefore = netns.txBytes(serverEnd);
       const started = performance.now();
-      const results = await Promise.all(members.map(async (c) => {
+      // The slow client asks first and is seen by the server before the others start.
+      const requestsBefore = server.requestsSeen();
+      const first = scenario.slowClient ? fetchOne(members[0], 0) : null;
+      if (first) {
+        for (const until = Date.now() + 10_000; server.requestsSeen() <= requestsBefore && Date.now() < until;) await sleep(10);
+      }
+      const offset = first ? 1 : 0;
+      const rest = await Promise.all(members.slice(offset).map((c, i) => fetchOne(c, i + offset)));
+      const results = first ? [await first, ...rest] : rest;
+      async function fetchOne(c, i) {
+        if (scenario.multicast) await sleep(i * (scenario.staggerMs ?? STAGGER_S * 1000));
         const args = [
           ...(scenario.multicast ? ['--option', 'multicast'] : []),
           '--option', `blksize ${BLKSIZE}`,
@@ -280,7 +348,7 @@ async function main() {
         ];
         const result = await netns.runInNamespace(c.ns, atftp.path, args, { timeoutMs: config.timeoutS * 1000 });
         return { ...result, doneS: (performance.now() - started) / 1000 };
-      }));
+      }
       const wallS = (performance.now() - started) / 1000;
       await sleep(TX_SETTLE_MS);
       const txRatio = (netns.txBytes(serverEnd) - txBefore) / config.fileBytes;
@@ -306,6 +374,7 @@ async function main() {
         serverNote: serverAlive ? '' : `server exited: ${exitCause(server.handle)}`,
       };
     } finally {
+      unthrottle?.();
       if (lossy) {
         await netns.runInNamespace(lossy.ns, 'iptables', ['-w', '-D', 'INPUT', ...dropArgs], { timeoutMs: 10_000 });
       }
@@ -337,13 +406,21 @@ function pxecastServer(ns, address, name, extraMulticast, cli = PXECAST_CLI) {
       for (const line of sessionLines(server.handle)) server.seen.add(line);
       return null;
     },
+    requestsSeen() {
+      return (server.handle?.outputTail().match(/multicast session opened/g) ?? []).length;
+    },
     notesSince() {
       const fresh = sessionLines(server.handle).filter((line) => !server.seen.has(line));
       fresh.forEach((line) => server.seen.add(line));
-      return fresh.map(parseFields).map((f) => `pxecast session ${f.group}: members=${f.members} ` +
+      // Per member: where it joined the stream and how it ended (transfer lines of multicast members).
+      const members = server.handle.outputTail().split('\n').filter((l) => / transfer /.test(l) && /joined_after_packets=/.test(l) && !server.seen.has(l));
+      members.forEach((line) => server.seen.add(line));
+      const memberNotes = members.map(parseFields).map((f) => `member ${f.client}: joined_after_packets=${f.joined_after_packets} outcome=${f.outcome} retransmits=${f.retransmits} ` +
+        `duration_ms=${f.duration_ms} unicast_fallback=${f.unicast_fallback}`);
+      return [...memberNotes, ...fresh.map(parseFields).map((f) => `pxecast session ${f.group}: members=${f.members} ` +
         `bytes_per_file=${f.bytes_per_file} retransmits=${f.retransmits} unicast_blocks=${f.unicast_blocks} ` +
-        `master_switches=${f.master_switches} congestion_events=${f.congestion_events} ` +
-        `final_rate_mbps=${f.final_rate_mbps} duration_ms=${f.duration_ms}`);
+        `master_switches=${f.master_switches} moved_out=${f.moved_out ?? 0} congestion_events=${f.congestion_events} ` +
+        `final_rate_mbps=${f.final_rate_mbps} duration_ms=${f.duration_ms}`)];
     },
   };
   return server;
@@ -368,6 +445,9 @@ function atftpdServer(ns, address, probeNs) {
     // joins a running one; nothing per packet.
     logMark() {
       return atftpdCounts(server.handle);
+    },
+    requestsSeen() {
+      return atftpdCounts(server.handle).requests;
     },
     notesSince(mark) {
       const now = atftpdCounts(server.handle);
@@ -443,6 +523,47 @@ function table(outcomes) {
   return lines.join('\n');
 }
 
+/** --slow: the normal members' time with the slow one among them, beside the plain row (N normal
+ *  clients) of the same server, and the slow member's own time. */
+function slowTable(outcomes) {
+  const lines = [`## One slow client (inbound limited to ${slowPps} datagrams/s, asks first)`, '',
+    '| scenario | normal members done (s) | plain multicast row (s) | normal ÷ plain | slow member done (s) | all sha256 ok |', '|---|---:|---:|---:|---:|---|'];
+  const fmt = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+  for (const scenario of SCENARIOS.filter((s) => s.slowClient)) {
+    const runs = outcomes.get(scenario).filter((r) => r.kind !== 'n/a');
+    if (runs.length === 0) continue;
+    const normal = median(runs.map((r) => (r.clients.slice(1).every((c) => c.kind === 'ok') ? Math.max(...r.clients.slice(1).map((c) => c.doneS)) : Infinity)));
+    const slowDone = median(runs.map((r) => (r.clients[0].kind === 'ok' ? r.clients[0].doneS : Infinity)));
+    const plainRow = SCENARIOS.find((s) => s.id === scenario.plain);
+    const plain = plainRow ? summarize(outcomes.get(plainRow)) : { na: 'not run' };
+    const plainWall = plain.na ? Infinity : plain.wall;
+    const ok = runs.every((r) => r.kind === 'ok') ? 'yes' : 'no';
+    lines.push(`| ${scenario.title} | ${fmt(normal)} | ${fmt(plainWall)} | ${Number.isFinite(normal / plainWall) ? `${(normal / plainWall).toFixed(2)}×` : 'n/a'} | ${fmt(slowDone)} | ${ok} |`);
+  }
+  return lines.join('\n');
+}
+
+/** --large: each pxecast row against atftpd's row of the same clients, in this run. */
+function versusTable(outcomes) {
+  const lines = ['## pxecast / atftpd (same run)', '',
+    '| scenario | wall time (s) pxecast / atftpd | ratio | tx bytes / file pxecast / atftpd | ratio |', '|---|---:|---:|---:|---:|'];
+  for (const ours of SCENARIOS.filter((s) => s.versus)) {
+    const theirs = SCENARIOS.find((s) => s.id === ours.versus);
+    const a = summarize(outcomes.get(ours));
+    const b = summarize(outcomes.get(theirs));
+    const complete = (x) => !x.na && x.failures.length === 0 && x.timeouts.length === 0;
+    const why = (x, name) => (x.na ? `${name}: ${x.na}` : `${name}: ${x.failures.length + x.timeouts.length}/${x.total} without a verified copy` +
+      (x.failures.length ? ` (${[...new Set(x.failures.map((f) => f.reason))].join('; ')})` : ''));
+    const wall = (x) => (complete(x) ? x.wall.toFixed(2) : 'FAIL');
+    const ratio = (x) => (x.na ? 'n/a' : x.ratio.toFixed(3));
+    const both = complete(a) && complete(b);
+    lines.push(`| ${ours.title} | ${wall(a)} / ${wall(b)} | ${both ? `${(a.wall / b.wall).toFixed(2)}×` : 'n/a'} | ` +
+      `${ratio(a)} / ${ratio(b)} | ${both ? `${(a.ratio / b.ratio).toFixed(2)}×` : 'n/a'} |`);
+    for (const [x, name] of [[a, 'pxecast'], [b, 'atftpd']]) if (!complete(x)) lines.push(`|   ${why(x, name)} | | | | |`);
+  }
+  return lines.join('\n');
+}
+
 /** PXECAST_BASELINE: wall time and server tx of each pxecast scenario, this build / baseline. */
 function baselineTable(outcomes) {
   const lines = ['## This build / PXECAST_BASELINE', '',
@@ -465,7 +586,7 @@ function details(outcomes, servers) {
   const lines = ['## Details', ''];
   const baseline = summarize(outcomes.get(SCENARIOS[0]));
   const mc = SCENARIOS.find((s) => s.id === 'pxc-mc');
-  const m = summarize(outcomes.get(mc));
+  const m = mc ? summarize(outcomes.get(mc)) : { na: 'not measured' };
   if (!m.na && !baseline.na) {
     const ratioOk = m.ratio <= GOAL_BYTES_RATIO;
     const timeOk = m.wall <= GOAL_TIME_FACTOR * baseline.wall;
@@ -499,12 +620,12 @@ function header(atftp) {
     `- ${machineLine()}`,
     `- one bridged LAN of network namespaces (veth + bridge, multicast snooping off): 1 server, ${N} clients`,
     `- ${config.fileBytes / MiB} MiB pseudo-random file, atftp clients with \`--option "blksize ${BLKSIZE}"\`` +
-      ' (plus `--option multicast` in the multicast rows), all started together; median of ' +
+      ` (plus \`--option multicast\` in the multicast rows), ${STAGGER_S > 0 ? `multicast clients started ${STAGGER_S} s apart` : 'all started together'}${flags.large ? ' (rows marked "apart": 1 s apart)' : ''}; median of ` +
       `${config.runs} run(s); every copy checked by sha256 (a mismatch is FAIL); cap ${config.timeoutS} s`,
     '- wall time: first client started to last client exited; server tx bytes: the server namespace\'s LAN ' +
       `interface counter, before and ${TX_SETTLE_MS / 1000} s after, including headers, OACKs and repairs`,
     '- pxecast: `[tftp] max_blksize = 1468`, `[multicast] start_delay = 2s` (DATA 1 waits 2 s for members), ' +
-      `the rest default (the min_clients row adds \`min_clients = ${N}\`: DATA 1 as soon as all ${N} have joined); atftpd: \`--mcast-addr ${ATFTPD_MCAST.addr} --mcast-port ${ATFTPD_MCAST.port} --mcast-ttl ${ATFTPD_MCAST.ttl}\``,
+      `the rest default (the min_clients row adds \`min_clients = ${N}\`: DATA 1 as soon as all ${N} have joined; the rollover row \`rollover = true\`); atftpd: \`--mcast-addr ${ATFTPD_MCAST.addr} --mcast-port ${ATFTPD_MCAST.port} --mcast-ttl ${ATFTPD_MCAST.ttl}\``,
   ].join('\n');
 }
 

@@ -19,6 +19,7 @@ import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sendPaced } from './aimd-pacer.mjs';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const load = (path) => import(join(repo, 'build', path));
@@ -88,31 +89,21 @@ if (plan.mode === 'hostile') {
   for (const key of ['count', 'maxSeconds', 'rate', 'daemonPid']) if (plan[key] === undefined) throw new Error(`dhcp6-sender: missing ${key}`);
   const random = seededRandom(plan.seed);
   const seeds = [...dhclientCaptures(), ...dhcp6Seeds()];
-  // AIMD: start at half the ceiling, climb by 2.5% of it every 200 ms while the daemon keeps up,
-  // halve when its socket dropped. Sent in 10 ms slices whose sends complete before the next.
-  let rate = plan.rate / 2;
-  let credit = 0;
-  let lastTick = elapsedS();
-  let nextAdjust = 0.2;
-  let drops = daemonDrops();
-  while (stats.sent < plan.count && elapsedS() < plan.maxSeconds) {
-    const now = elapsedS();
-    credit = Math.min(credit + rate * (now - lastTick), rate / 10);
-    lastTick = now;
-    const batch = [];
-    for (; credit >= 1 && stats.sent < plan.count; credit--) {
-      const datagram = fuzzDhcp6Datagram(random, seeds);
-      batch.push(send(datagram.length > MAX_UDP6_PAYLOAD ? datagram.subarray(0, MAX_UDP6_PAYLOAD) : datagram));
-    }
-    await Promise.all(batch);
-    if (now >= nextAdjust) {
-      const total = daemonDrops();
-      rate = total > drops ? Math.max(plan.rate / 20, rate / 2) : Math.min(plan.rate, rate + plan.rate / 40);
-      drops = total;
-      nextAdjust = now + 0.2;
-    }
-    await sleep(10);
-  }
+  // Sent in 10 ms slices whose sends complete before the next.
+  await sendPaced({
+    ceiling: plan.rate,
+    maxSeconds: plan.maxSeconds,
+    drops: daemonDrops,
+    remaining: () => plan.count - stats.sent,
+    sendBurst: (n) =>
+      Promise.all(
+        Array.from({ length: n }, () => {
+          const datagram = fuzzDhcp6Datagram(random, seeds);
+          return send(datagram.length > MAX_UDP6_PAYLOAD ? datagram.subarray(0, MAX_UDP6_PAYLOAD) : datagram);
+        }),
+      ),
+    sliceMs: 10,
+  });
   stats.timeBound = stats.sent < plan.count;
 } else {
   throw new Error(`dhcp6-sender: unknown mode ${plan.mode}`);

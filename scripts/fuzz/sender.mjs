@@ -13,6 +13,7 @@ import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sendPaced } from './aimd-pacer.mjs';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const support = (name) => import(join(repo, 'build/test/support', name));
@@ -98,36 +99,18 @@ function daemonDrops() {
   return Number(lines[1].split(/\s+/)[names.indexOf('RcvbufErrors')]);
 }
 
-// Pacing, AIMD as TCP does it: the rate climbs by 2.5% of RATE every 200 ms while the daemon's
-// buffers keep up and halves whenever the kernel dropped datagrams for it, so the fuzz
-// measures the daemon, not the kernel's drop path. Sent in bursts between 1 ms sleeps, so replies
-// are drained and the send queue stays short.
-const started = performance.now();
-const elapsedS = () => (performance.now() - started) / 1000;
-let rate = plan.rate / 2;
-let credit = 0;
-let lastTick = elapsedS();
-let nextAdjust = 0.2;
-let drops = daemonDrops();
-let nextProgress = 1;
-while (stats.sent < plan.count && elapsedS() < plan.maxSeconds) {
-  const now = elapsedS();
-  credit = Math.min(credit + rate * (now - lastTick), rate / 10); // at most 100 ms of backlog
-  lastTick = now;
-  for (; credit >= 1 && stats.sent < plan.count; credit--) sendOne();
-  if (now >= nextAdjust) {
-    const total = daemonDrops();
-    rate = total > drops ? Math.max(plan.rate / 20, rate * 0.5) : Math.min(plan.rate, rate + plan.rate / 40);
-    drops = total;
-    nextAdjust = now + 0.2;
-  }
-  if (now >= nextProgress) {
-    console.log(JSON.stringify({ progress: { ...stats, seconds: now, rate: Math.round(rate) } }));
-    nextProgress = Math.floor(now) + 1;
-  }
-  await sleep(1);
-}
-const sendSeconds = elapsedS();
+// Sent in bursts between 1 ms sleeps, so replies are drained and the send queue stays short.
+const sendSeconds = await sendPaced({
+  ceiling: plan.rate,
+  maxSeconds: plan.maxSeconds,
+  drops: daemonDrops,
+  remaining: () => plan.count - stats.sent,
+  sendBurst: (n) => {
+    for (let i = 0; i < n; i++) sendOne();
+  },
+  sliceMs: 1,
+  onSecond: (seconds, rate) => console.log(JSON.stringify({ progress: { ...stats, seconds, rate } })),
+});
 await sleep(500); // late replies
 for (const s of sockets) s.close();
 console.log(JSON.stringify({ done: { ...stats, seconds: sendSeconds, timeBound: stats.sent < plan.count } }));

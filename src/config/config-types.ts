@@ -62,6 +62,9 @@ export interface TftpConfig {
   /** Absolute path of the upload directory, or null when uploads (WRQ) are refused. */
   readonly uploadDir: string | null;
   readonly maxUploadSize: number;
+  /** Worker threads that run unicast read transfers: a number (0, the default: in the main
+   *  thread), or 'auto' (one per core the process may use). Read at start only. */
+  readonly workers: number | 'auto';
 }
 
 export interface MulticastConfig {
@@ -77,6 +80,8 @@ export interface MulticastConfig {
   readonly startDelayMs: number;
   readonly minClients: number;
   readonly maxClients: number;
+  /** Files of more than 65535 blocks are multicast with wrapping block numbers (wrap-position.ts). */
+  readonly rollover: boolean;
   /** Global cap over all multicast sessions, and the per-session floor of the AIMD pacer. */
   readonly maxRateMbps: number;
   readonly minRateMbps: number;
@@ -85,6 +90,11 @@ export interface MulticastConfig {
   readonly deafAfter: number;
   /** How long a host found deaf to the group is served by unicast at once (0: not remembered). */
   readonly deafMemoryMs: number;
+  /** Slow members leave the group (flowcontrol/slow-member.ts): absolute pace floor (0: off), share
+   *  of the session median in percent (0: off), and the window a pace is measured over. */
+  readonly slowRateMbps: number;
+  readonly slowSharePercent: number;
+  readonly slowAfterMs: number;
 }
 
 export interface MtftpConfig {

@@ -10,6 +10,8 @@ export function describeType(type: FieldType): string {
       return 'boolean';
     case 'int':
       return 'integer';
+    case 'int-or-auto':
+      return 'integer or `auto`';
     case 'enum':
       return 'enum';
     case 'list':
@@ -41,6 +43,8 @@ export function describeRange(type: FieldType): string {
       return 'true/false, yes/no, on/off, 1/0';
     case 'int':
       return `${type.min}..${type.max}${type.unit === undefined ? '' : ` ${type.unit}`}`;
+    case 'int-or-auto':
+      return `auto, or ${type.min}..${type.max}`;
     case 'enum':
       return `one of ${type.values.join(', ')}`;
     case 'list':

@@ -29,6 +29,8 @@ export function parseFieldValue(field: FieldSpec, text: string, configDir: strin
       return parseBool(text);
     case 'int':
       return parseInteger(text, type.min, type.max);
+    case 'int-or-auto':
+      return text.toLowerCase() === 'auto' ? { ok: true, value: 'auto' } : parseInteger(text, type.min, type.max);
     case 'enum':
       return parseEnum(text, type.values);
     case 'list':

@@ -183,6 +183,7 @@ function buildTftp(tftp: SectionValues): TftpConfig {
     rtoMaxMs: tftp.int('rto_max'),
     rtoInitialMs: tftp.int('rto_initial'),
     uploadDir: tftp.optionalText('upload_dir'),
+    workers: tftp.intOrAuto('workers'),
     maxUploadSize: tftp.int('max_upload_size'),
   };
 }
@@ -199,12 +200,16 @@ function buildMulticast(m: SectionValues): MulticastConfig {
     startDelayMs: m.int('start_delay'),
     minClients: m.int('min_clients'),
     maxClients: m.int('max_clients'),
+    rollover: m.bool('rollover'),
     maxRateMbps: m.int('max_rate'),
     minRateMbps: m.int('min_rate'),
     masterTimeoutMs: m.int('master_timeout'),
     masterTries: m.int('master_tries'),
     deafAfter: m.int('deaf_after'),
     deafMemoryMs: m.int('deaf_memory'),
+    slowRateMbps: m.int('slow_rate'),
+    slowSharePercent: m.int('slow_share'),
+    slowAfterMs: m.int('slow_after'),
   };
 }
 

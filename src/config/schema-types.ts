@@ -4,6 +4,8 @@ import type { DurationUnit } from './field-values.js';
 export type FieldType =
   | { readonly kind: 'bool' }
   | { readonly kind: 'int'; readonly min: number; readonly max: number; readonly unit?: string }
+  /** A whole number, or the word `auto` (stored as the string 'auto'). */
+  | { readonly kind: 'int-or-auto'; readonly min: number; readonly max: number }
   | { readonly kind: 'enum'; readonly values: readonly string[] }
   /** Comma-separated enum values without duplicates. */
   | { readonly kind: 'list'; readonly values: readonly string[] }

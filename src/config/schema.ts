@@ -236,6 +236,16 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         description: 'Largest file a client may upload.',
         example: '64M',
       },
+      {
+        key: 'workers',
+        type: { kind: 'int-or-auto', min: 0, max: 64 },
+        required: false,
+        default: '0',
+        description:
+          'Worker threads that run unicast read transfers once negotiated (the request port, limits, uploads, multicast and MTFTP stay in the main thread; each thread gets an equal share of the file chunk cache; read at start only): 0 runs every transfer in the main thread, `auto` one worker per CPU the process may use (none on a single CPU).',
+        example: 'auto',
+        exampleCommented: true,
+      },
     ],
   },
   {
@@ -325,6 +335,15 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         example: '64',
       },
       {
+        key: 'rollover',
+        type: { kind: 'bool' },
+        required: false,
+        default: 'false',
+        description:
+          'Multicast files of more than 65535 blocks at the requested block size, block numbers wrapping from 65535 to 0 as in unicast; only for RFC 2090 clients that follow a wrap. atftp 0.8 cannot: a master that rejects the block after the wrap is ended with an ERROR and its host is served by unicast for `deaf_memory`. false serves such files by unicast from the start.',
+        example: 'false',
+      },
+      {
         key: 'max_rate',
         type: { kind: 'int', min: 1, max: 100000, unit: 'Mbit/s' },
         required: false,
@@ -371,6 +390,32 @@ export const CONFIG_SCHEMA: readonly SectionSpec[] = [
         default: '10m',
         description: 'How long a host found unable to hear the group (iPXE `tftm://`) is remembered: its next multicast request is served by unicast at once, without gathering; 0 forgets at once.',
         example: '10m',
+      },
+      {
+        key: 'slow_rate',
+        type: { kind: 'int', min: 0, max: 100000, unit: 'Mbit/s' },
+        required: false,
+        default: '0',
+        description:
+          'A master whose pace (the new data its acknowledgements move the group forward by) stays under this rate for `slow_after` while other members wait is moved out of the group and finishes by unicast from the session port; the next member drives the group. 0: no absolute threshold.',
+        example: '4',
+      },
+      {
+        key: 'slow_share',
+        type: { kind: 'int', min: 0, max: 100, unit: '%' },
+        required: false,
+        default: '10',
+        description:
+          'Likewise for a master whose pace stays under this share of the median pace the session\'s other members showed as master (needs one member measured first); 0: off.',
+        example: '10',
+      },
+      {
+        key: 'slow_after',
+        type: { kind: 'duration', bareUnit: 's', minMs: 1 * SECOND, maxMs: 10 * MINUTE },
+        required: false,
+        default: '5s',
+        description: 'How long a master\'s pace is measured (one window of its turn) before `slow_rate` and `slow_share` judge it.',
+        example: '5s',
       },
     ],
   },

@@ -110,6 +110,10 @@ export class SectionValues {
     return this.typed(key, (v): v is number => typeof v === 'number');
   }
 
+  intOrAuto(key: string): number | 'auto' {
+    return this.typed(key, (v): v is number | 'auto' => typeof v === 'number' || v === 'auto');
+  }
+
   text(key: string): string {
     return this.typed(key, (v): v is string => typeof v === 'string');
   }

@@ -145,19 +145,26 @@ export function formatCatalog(c: CatalogInfo): string[] {
 
 export function formatLeases(l: LeasesInfo): string[] {
   const note = l.note === null ? [] : [l.note];
-  if (l.leases.length === 0) return [...note, 'no leases'];
-  return [
-    ...note,
-    ...renderTable(
-      ['ADDRESS', 'MAC', 'HOST', 'POOL', 'STATE', 'EXPIRES'],
-      l.leases.map((x) => [
-        x.address,
-        x.mac,
-        x.host ?? '-',
-        x.pool,
-        x.state,
-        `in ${formatAge(x.expiresInMs)}`,
-      ]),
-    ),
-  ];
+  const v4 =
+    l.leases.length === 0
+      ? [...note, 'no leases']
+      : [
+          ...note,
+          ...renderTable(
+            ['ADDRESS', 'MAC', 'HOST', 'POOL', 'STATE', 'EXPIRES'],
+            l.leases.map((x) => [x.address, x.mac, x.host ?? '-', x.pool, x.state, `in ${formatAge(x.expiresInMs)}`]),
+          ),
+        ];
+  // A DHCPv6 responder that is off adds nothing (most labs boot over IPv4 only); an older daemon
+  // still running after an upgrade sends no v6 at all.
+  if (l.v6 === undefined || l.v6.responder === 'off') return v4;
+  const v6 = l.v6;
+  const v6Lines =
+    v6.leases.length === 0
+      ? [...(v6.note === null ? [] : [v6.note]), 'no leases']
+      : renderTable(
+          ['ADDRESS', 'DUID', 'IAID', 'MAC', 'HOST', 'STATE', 'EXPIRES'],
+          v6.leases.map((x) => [x.address, x.duid, String(x.iaid), x.mac ?? '-', x.host ?? '-', x.state, `in ${formatAge(x.expiresInMs)}`]),
+        );
+  return [...v4, '', `DHCPv6 (${v6.responder}):`, ...v6Lines];
 }

@@ -23,7 +23,7 @@ export type ControlRequest =
 // Reply payloads
 
 export interface ServiceInfo {
-  readonly name: 'tftp' | 'multicast' | 'mtftp' | 'http' | 'dhcp' | 'control';
+  readonly name: 'tftp' | 'multicast' | 'mtftp' | 'http' | 'dhcp' | 'dhcp6' | 'control';
   readonly running: boolean;
   /** Local address served on; null when off or not an IP service. */
   readonly address: string | null;
@@ -142,6 +142,29 @@ export interface LeasesInfo {
   /** Why the table is empty or partial, for people; null when there is nothing to add. */
   readonly note: string | null;
   readonly leases: readonly LeaseInfo[];
+  /** The DHCPv6 responder's bindings (`[dhcp6]`). */
+  readonly v6: Leases6Info;
+}
+
+/** One IPv6 address the DHCPv6 responder has advertised or bound (`[dhcp6] mode = stateful`). */
+export interface Lease6Info {
+  readonly address: string;
+  /** Client DUID, bare lower-case hex. */
+  readonly duid: string;
+  readonly iaid: number;
+  /** The client's link-layer address when its DUID or relay carried one. */
+  readonly mac: string | null;
+  /** The `[host NAME]` matched by DUID (or by MAC), if any. */
+  readonly host: string | null;
+  /** `advertised`, `bound`, or `declined` (quarantined). */
+  readonly state: string;
+  readonly expiresInMs: number;
+}
+
+export interface Leases6Info {
+  readonly responder: 'off' | 'stateless' | 'stateful';
+  readonly note: string | null;
+  readonly leases: readonly Lease6Info[];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,17 +2,18 @@
 // into protocol types, and the two operator actions (reload, drop). Reads only what the servers
 // expose, so a fake daemon object is enough to test it.
 import type { Catalog, CatalogImage } from '../catalog/catalog.js';
-import { hostByMac, MTFTP_BLKSIZE } from '../catalog/catalog.js';
+import { hostByDuid, hostByMac, MTFTP_BLKSIZE } from '../catalog/catalog.js';
 import { checkRequestedPath } from '../catalog/path-policy.js';
 import type { Config } from '../config/config-types.js';
 import type { ReloadResult } from '../daemon.js';
 import type { DhcpServer } from '../dhcp/dhcp-server.js';
+import type { Dhcp6Server } from '../dhcp6/dhcp6-server.js';
 import type { Clock } from '../io/ports.js';
 import type { MtftpServer } from '../multicast/mtftp-server.js';
 import type { HttpServer } from '../http/http-server.js';
 import type { TftpServer, TransferInfo } from '../tftp/tftp-server.js';
 import type { DaemonView, DropResult, ViewReloadResult } from './control-handler.js';
-import type { CatalogInfo, LeasesInfo, ServiceInfo, SessionInfo, StatusInfo } from './control-protocol.js';
+import type { CatalogInfo, Leases6Info, LeasesInfo, ServiceInfo, SessionInfo, StatusInfo } from './control-protocol.js';
 
 /** The parts of `Daemon` the view reads; `Daemon` itself satisfies it. */
 export interface ViewedDaemon {
@@ -20,6 +21,7 @@ export interface ViewedDaemon {
   readonly tftp: Pick<TftpServer, 'port' | 'transfers' | 'counters' | 'drop'> | null;
   readonly mtftp: Pick<MtftpServer, 'ports' | 'passes' | 'counters'> | null;
   readonly dhcp: Pick<DhcpServer, 'leaseList'> | null;
+  readonly dhcp6: Pick<Dhcp6Server, 'leaseList'> | null;
   readonly http: Pick<HttpServer, 'port'> | null;
   currentConfig(): Config;
   currentCatalog(): Catalog;
@@ -119,8 +121,16 @@ function services(daemon: ViewedDaemon, config: Config, catalog: Catalog, contro
       ? { name: 'http', running: true, address: config.http.listen, ports: [daemon.http.port() ?? config.http.port], detail: `root ${catalog.root}` }
       : { name: 'http', running: false, address: null, ports: [], detail: 'off ([http] enabled = false)' },
     dhcpService(daemon, config),
+    dhcp6Service(daemon, config),
     { name: 'control', running: true, address: null, ports: [], detail: controlSocket },
   ];
+}
+
+function dhcp6Service(daemon: ViewedDaemon, config: Config): ServiceInfo {
+  const d6 = config.dhcp6;
+  if (daemon.dhcp6 === null || d6.mode === 'off') return { name: 'dhcp6', running: false, address: null, ports: [], detail: 'off ([dhcp6] mode = off)' };
+  const pool = d6.mode === 'stateful' ? `, pool ${d6.poolFirst}-${d6.poolLast}` : '';
+  return { name: 'dhcp6', running: true, address: d6.address, ports: [d6.port], detail: `${d6.mode} DHCPv6 on ${d6.link ?? 'the default link'}${pool}` };
 }
 
 function dhcpService(daemon: ViewedDaemon, config: Config): ServiceInfo {
@@ -137,7 +147,8 @@ function dhcpService(daemon: ViewedDaemon, config: Config): ServiceInfo {
 
 function leases(daemon: ViewedDaemon, now: number): LeasesInfo {
   const mode = daemon.currentConfig().dhcp.mode;
-  if (daemon.dhcp === null) return { responder: 'off', note: 'DHCP responder is off ([dhcp] mode = off)', leases: [] };
+  const v6 = leases6(daemon, now);
+  if (daemon.dhcp === null) return { responder: 'off', note: 'DHCP responder is off ([dhcp] mode = off)', leases: [], v6 };
   const catalog = daemon.currentCatalog();
   const leases = daemon.dhcp.leaseList().map((l) => ({
     mac: l.mac,
@@ -148,7 +159,25 @@ function leases(daemon: ViewedDaemon, now: number): LeasesInfo {
     expiresInMs: l.expiresAt - now,
   }));
   const note = mode === 'proxy' ? 'proxyDHCP hands out no addresses: your DHCP server keeps the leases' : null;
-  return { responder: mode, note, leases };
+  return { responder: mode, note, leases, v6 };
+}
+
+function leases6(daemon: ViewedDaemon, now: number): Leases6Info {
+  const mode = daemon.currentConfig().dhcp6.mode;
+  if (daemon.dhcp6 === null || mode === 'off') return { responder: 'off', note: null, leases: [] };
+  if (mode === 'stateless') return { responder: mode, note: 'stateless DHCPv6 hands out no addresses (boot answers only)', leases: [] };
+  const catalog = daemon.currentCatalog();
+  const leases = daemon.dhcp6.leaseList().map((l) => ({
+    address: l.address,
+    duid: l.duid,
+    iaid: l.iaid,
+    mac: l.mac,
+    // As the responder matches hosts: DUID first, then the MAC the client or its relay revealed.
+    host: (hostByDuid(catalog, l.duid) ?? (l.mac === null ? undefined : hostByMac(catalog, l.mac)))?.name ?? null,
+    state: l.state,
+    expiresInMs: l.expiresAt - now,
+  }));
+  return { responder: mode, note: null, leases };
 }
 
 function sessions(daemon: ViewedDaemon): SessionInfo[] {

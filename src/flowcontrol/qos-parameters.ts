@@ -2,7 +2,8 @@
 // floor and starting rate follow the resource conditions the server measures when it is created:
 // recent loss caps the block size (and halves the starting rate), event-loop lag raises the
 // retransmission-timeout floor, and sessions already running share `max_rate`. A file that does
-// not fit 65535 blocks at the client's block size is not multicast at all.
+// not fit 65535 blocks at the client's block size is multicast with block numbers wrapping past
+// 65535 only when `[multicast] rollover` allows it; otherwise it is not multicast at all.
 
 /** What the server measures when a multicast session is created. */
 export interface ResourceConditions {
@@ -28,13 +29,14 @@ const SHARE_FROM_SESSIONS = 1;
 
 /**
  * Block size, retransmission floor and starting rate for a new multicast session (10.3), or null
- * when the file cannot be multicast within the client's block size (more than 65535 blocks: no
- * rollover in multicast, because "ACK n" would become ambiguous).
+ * when the file needs more than 65535 blocks within the client's block size and `rollover` is
+ * off. A block size that makes the file fit is still preferred: a wrap costs every member a check
+ * (wrap-position.ts), and clients that cannot follow one (atftp 0.8) lose the transfer.
  */
 export function chooseSessionParameters(
   requestedBlksize: number | undefined,
   fileSize: number,
-  limits: { readonly maxBlksize: number; readonly rtoMinMs: number; readonly maxRateMbps: number; readonly minRateMbps: number },
+  limits: { readonly maxBlksize: number; readonly rtoMinMs: number; readonly maxRateMbps: number; readonly minRateMbps: number; readonly rollover?: boolean },
   conditions: ResourceConditions,
 ): SessionParameters | null {
   const reasons: string[] = [];
@@ -50,9 +52,12 @@ export function chooseSessionParameters(
   // Fewest bytes per block that still fits the 16-bit block counter.
   // It must fit both the client's request and our own `max_blksize` (the cap before loss rules).
   const needed = Math.ceil((fileSize + 1) / MULTICAST_MAX_BLOCKS);
-  if (needed > Math.min(asked, limits.maxBlksize)) return null;
+  const fits = needed <= Math.min(asked, limits.maxBlksize);
+  if (!fits && limits.rollover !== true) return null;
   let blksize = Math.max(8, cap);
-  if (blksize < needed) {
+  if (!fits) {
+    reasons.push(`block numbers wrap past ${MULTICAST_MAX_BLOCKS}: ${Math.floor(fileSize / blksize) + 1} blocks`);
+  } else if (blksize < needed) {
     blksize = needed;
     reasons.push(`blksize raised to ${needed} so the file fits ${MULTICAST_MAX_BLOCKS} blocks`);
   }

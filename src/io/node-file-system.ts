@@ -12,7 +12,8 @@ import { ByteLru, LruEntry } from './byte-lru.js';
 import type { FileStat, FileSystem, OpenedFile, UploadSink, UploadStore } from './ports.js';
 
 const CHUNK_SIZE = 256 * 1024;
-const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+/** The chunk cache of the whole process: with transfer workers, each thread gets an equal share. */
+export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 interface SharedFile {

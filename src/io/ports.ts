@@ -282,3 +282,20 @@ export interface Lease6Store {
   load(): Promise<Lease6Load>;
   save(leases: readonly Lease6[]): Promise<void>;
 }
+
+/** One worker thread as its owner sees it: structured-clone messages both ways. */
+export interface WorkerThread {
+  post(message: unknown): void;
+  onMessage(handler: (message: unknown) => void): void;
+  /** The thread ended: `error` is what killed it (an uncaught exception), null for a plain exit. */
+  onExit(handler: (code: number, error: Error | null) => void): void;
+  /** Ends the thread; resolves once it is gone. */
+  terminate(): Promise<void>;
+}
+
+export interface WorkerThreadFactory {
+  /** CPUs this process may use (`os.availableParallelism()`). */
+  readonly cpus: number;
+  /** Starts one thread running the transfer worker, with `data` as its start-up data. */
+  spawn(data: unknown): WorkerThread;
+}

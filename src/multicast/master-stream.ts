@@ -19,6 +19,7 @@ import { ResendLimiter } from '../flowcontrol/resend-on-unexpected.js';
 import { LazyTimer } from '../tftp/lazy-timer.js';
 import { RttEstimator, type RtoBounds } from '../flowcontrol/rtt-estimator.js';
 import { judgeReAsk } from './deafness.js';
+import { cannotFollowWrap, groupMayCarry, WIRE_SPAN } from './wrap-position.js';
 
 /** What the stream needs to know about the client currently driving it. */
 export interface StreamMaster {
@@ -27,6 +28,8 @@ export interface StreamMaster {
   unicast: boolean;
   /** It has acknowledged a block that reached it only through the group. */
   heardGroup: boolean;
+  /** It has acknowledged a block past a block-number wrap (index 65536 or more). */
+  followsWrap?: boolean;
   retransmits: number;
 }
 
@@ -59,6 +62,14 @@ export interface MasterStreamDeps {
   readonly log: Logger;
   /** The master was found deaf to the group (deafness.ts) and is served by unicast from now on. */
   readonly onDeaf?: (master: StreamMaster, why: string) => void;
+  /** Whether every live listener follows a block-number wrap (wrap-position.ts): until then a
+   *  block past 65535 goes to the master alone. Absent: files that never wrap (PXE MTFTP). */
+  readonly everyMemberFollowsWrap?: () => boolean;
+  /** The master was sent the block after a wrap and asked again for the one before it: it cannot
+   *  follow the wrap (wrap-position.ts). The stream sends nothing more for it; the caller ends it. */
+  readonly onCannotFollowWrap?: (master: StreamMaster, block: number) => void;
+  /** Block `index` left, to the group or to the master alone (a member's known position). */
+  readonly onTransmit?: (index: number, toGroup: boolean, master: StreamMaster) => void;
   /** The retransmission timer expired with a block outstanding: return false to take over (the
    *  caller ends the stream, or has something else to resend). */
   readonly beforeRetransmit: () => boolean;
@@ -174,6 +185,12 @@ export class MasterStream {
       // It asks again for what we last sent: explained by our own retransmissions, or proof of
       // loss (resent once), and evidence that it may not hear the group (then resent by unicast).
       const provesLoss = this.acks.duplicateProvesLoss(n);
+      if (cannotFollowWrap({ followsWrap: master.followsWrap === true, askedAgain: want, unexplainedCopy: this.acks.unexplainedCopy(n) })) {
+        this.cancelPacedSend();
+        this.timer.disarm();
+        this.deps.onCannotFollowWrap?.(master, want);
+        return false;
+      }
       if (provesLoss) this.rate.congestion('re-requested-block');
       const deaf = this.acks.unexplainedCopy(n) && this.judgeDeafness(master, want, true);
       if (provesLoss || deaf) this.resend(want);
@@ -235,8 +252,9 @@ export class MasterStream {
     if (sentAt !== undefined && this.acks.sendsOf(block) === 1) this.rtt.sample(this.deps.clock.now() - sentAt);
     this.rtt.progress();
     this.rate.progress();
-    const reachedByUnicast = master.unicast || (block === 1 && this.deps.firstBlockAlsoUnicast);
+    const reachedByUnicast = master.unicast || (block === 1 && this.deps.firstBlockAlsoUnicast) || !this.toGroup(block);
     if (!reachedByUnicast) master.heardGroup = true;
+    if (block >= WIRE_SPAN) master.followsWrap = true;
   }
 
   /** Asks deafness.ts whether this re-ask (or our own timer's resend) shows the master cannot hear
@@ -284,6 +302,11 @@ export class MasterStream {
     const master = this.master;
     if (master === null || this.current === 0 || this.stopped || master.unicast) return;
     void this.transmit(this.current, 'keepalive');
+  }
+
+  /** Block `index` may go to the group: it does not wrap, or every listener follows a wrap. */
+  private toGroup(index: number): boolean {
+    return groupMayCarry(index, this.deps.everyMemberFollowsWrap?.() ?? false);
   }
 
   /** Sends block `index` when the pacers allow (now, or after a short wait). */
@@ -340,10 +363,12 @@ export class MasterStream {
       master.retransmits++;
     }
     const packet = [encodeDataHeader(index), data];
+    const toGroup = !master.unicast && this.toGroup(index);
     if (kind === 'keepalive') {
+      if (!toGroup) return;
       this.keepalives++;
       this.deps.socket.send(packet, this.deps.group);
-    } else if (master.unicast) {
+    } else if (!toGroup) {
       this.unicastBlocks++;
       this.deps.socket.send(packet, master.peer);
     } else {
@@ -353,6 +378,7 @@ export class MasterStream {
       this.groupSends.set(index, (this.groupSends.get(index) ?? 0) + 1);
       this.deps.socket.send(packet, this.deps.group);
     }
+    this.deps.onTransmit?.(index, toGroup, master);
     this.dataSent++;
     this.bytesSent += data.length;
     if (!master.unicast && this.deps.groupKeepaliveMs !== null) this.keepaliveTimer.arm(this.deps.groupKeepaliveMs);

@@ -40,12 +40,16 @@
 // - a silent master that answers unicast but never a group-only block is served by unicast; any
 //   other silent master ends the pass. One that never ACKed at all ends it after one
 //   `master_timeout`: it may be a forged open, and late openers are waiting.
+// - a pass that starts soon after another ended runs at no more than half the rate that one
+//   achieved (flowcontrol/follow-up-pass.ts): its listeners heard the previous pass, and atftp's
+//   then fall behind a master at full speed, lose blocks and reopen for yet another pass.
 // The data path (no double sends, adaptive RTO, pacing, deafness) is the RFC 2090 one: MasterStream.
 import { encodeTftp, TftpErrorCode } from '../codec/tftp-packet.js';
 import type { MtftpChannelConfig } from '../config/config-types.js';
 import type { Clock, DatagramSocket, Logger, OpenedFile, PeerAddress } from '../io/ports.js';
 import { OctetBlocks } from '../tftp/block-producer.js';
 import { mtftpHoldMs } from '../flowcontrol/delayed-start.js';
+import { achievedMbps, passRateCeilingMbps, type EndedPass } from '../flowcontrol/follow-up-pass.js';
 import { decideMtftpOpen } from '../flowcontrol/join-running-session.js';
 import type { LossMeter, TokenBucket } from '../flowcontrol/pacing.js';
 import { LazyTimer } from '../tftp/lazy-timer.js';
@@ -84,6 +88,10 @@ export interface PassSummary {
   readonly keepalives: number;
   readonly lateOpeners: number;
   readonly durationMs: number;
+  /** The pass's rate ceiling: `max_rate`, or less for a pass that followed another at once. */
+  readonly ceilingMbps: number;
+  /** DATA bytes over the time from block 1 to the end. */
+  readonly achievedMbps: number;
 }
 
 /** A running pass as status displays show it. */
@@ -139,6 +147,9 @@ interface Pass {
   readonly stream: MasterStream;
   readonly file: OpenedFile;
   readonly startedAt: number;
+  /** When block 1 went out (null while held). */
+  sendingSince: number | null;
+  readonly ceilingMbps: number;
   lateOpeners: number;
   /** The master has ACKed something this pass: its address is real. */
   masterAnswered: boolean;
@@ -160,6 +171,8 @@ export class MtftpChannel {
   private readonly masterTimer: LazyTimer;
   /** Masters whose pass ended before they had the file (newest last): see the top. */
   private orphaned: PeerAddress[] = [];
+  /** The last pass that sent anything: a pass starting soon after it is paced for its listeners. */
+  private lastEnded: EndedPass | null = null;
 
   constructor(private readonly deps: MtftpChannelDeps) {
     this.masterTimer = new LazyTimer(deps.clock, () => this.onMasterSilent());
@@ -289,6 +302,9 @@ export class MtftpChannel {
       return;
     }
     this.opening = null;
+    const { openTimeoutS, reopenDelayS } = this.deps.channel;
+    const settings = this.deps.settings;
+    const ceilingMbps = passRateCeilingMbps(this.lastEnded, this.deps.clock.now(), (openTimeoutS + reopenDelayS) * 1000, settings.minRateMbps, settings.maxRateMbps);
     const streamMaster: StreamMaster = { peer: master, unicast: false, heardGroup: false, retransmits: 0 };
     const stream = new MasterStream({
       clock: this.deps.clock,
@@ -298,9 +314,9 @@ export class MtftpChannel {
       blksize: MTFTP_BLKSIZE,
       fileSize: file.size,
       rto: this.deps.rto,
-      initialRateMbps: this.deps.settings.maxRateMbps,
-      minRateMbps: this.deps.settings.minRateMbps,
-      maxRateMbps: this.deps.settings.maxRateMbps,
+      initialRateMbps: ceilingMbps,
+      minRateMbps: Math.min(settings.minRateMbps, ceilingMbps),
+      maxRateMbps: ceilingMbps,
       globalBucket: this.deps.globalBucket,
       lossMeter: this.deps.lossMeter,
       deafAfter: this.deps.settings.deafAfter,
@@ -318,11 +334,13 @@ export class MtftpChannel {
       this.deps.socket.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.NOT_DEFINED, message: 'transfer time limit exceeded' }), master);
       this.endPass('time-limit');
     });
-    this.pass = { master: streamMaster, owed, coveredThrough: 0, stream, file, startedAt: this.deps.clock.now(), lateOpeners: 0, masterAnswered: false, timeLimit };
+    this.pass = { master: streamMaster, owed, coveredThrough: 0, stream, file, startedAt: this.deps.clock.now(), sendingSince: null, ceilingMbps, lateOpeners: 0, masterAnswered: false, timeLimit };
+    const pass = this.pass;
     const send = () => {
       this.holdTimer = null;
       this.state = 'sending';
-      this.deps.log.info('mtftp pass sending', { master: `${master.address}:${master.port}`, bytes: file.size, held_ms: holdMs });
+      pass.sendingSince = this.deps.clock.now();
+      this.deps.log.info('mtftp pass sending', { master: `${master.address}:${master.port}`, bytes: file.size, held_ms: holdMs, ceiling_mbps: round2(ceilingMbps) });
       stream.beginTurn(streamMaster);
       this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
       stream.start(1);
@@ -356,6 +374,9 @@ export class MtftpChannel {
     pass.stream.stop();
     pass.file.release();
     const stats = pass.stream.stats();
+    const now = this.deps.clock.now();
+    const achieved = pass.sendingSince === null ? 0 : achievedMbps(stats.bytesSent, now - pass.sendingSince);
+    if (stats.dataSent > 0) this.lastEnded = { endedAt: now, achievedMbps: achieved };
     if (pass.masterAnswered && (outcome === 'master-silent' || outcome === 'time-limit' || outcome === 'io-error')) {
       this.forgetOrphan(pass.master.peer);
       this.orphaned.push(pass.master.peer);
@@ -373,7 +394,9 @@ export class MtftpChannel {
       unicastBlocks: stats.unicastBlocks,
       keepalives: stats.keepalives,
       lateOpeners: pass.lateOpeners,
-      durationMs: this.deps.clock.now() - pass.startedAt,
+      durationMs: now - pass.startedAt,
+      ceilingMbps: pass.ceilingMbps,
+      achievedMbps: achieved,
     });
     this.state = 'idle';
     // Late openers get their pass now, before they give up listening, and so do hosts this pass
@@ -404,3 +427,5 @@ function byHost(openers: readonly LateOpener[]): LateOpener[] {
   }
   return [...hosts.values()];
 }
+
+const round2 = (n: number) => Math.round(n * 100) / 100;

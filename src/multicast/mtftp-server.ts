@@ -258,6 +258,8 @@ export class MtftpServer implements ServedMtftp {
       keepalives: s.keepalives,
       late_openers: s.lateOpeners,
       duration_ms: Math.round(s.durationMs),
+      ceiling_mbps: Math.round(s.ceilingMbps * 100) / 100,
+      achieved_mbps: Math.round(s.achievedMbps * 100) / 100,
     });
   }
 }

@@ -8,7 +8,13 @@
 // - pacing: a token bucket per session (AIMD on congestion) under a global bucket;
 // - resend on unexpected packets, rate-limited; no Sorcerer's Apprentice on duplicate ACKs;
 // - a silent master is passed over and dropped after `master_tries`; one deaf to the group gets its
-//   blocks by unicast from the same session (deafness.ts), known deaf hosts from the start.
+//   blocks by unicast from the same session (deafness.ts), known deaf hosts from the start;
+// - a master too slow for the group (flowcontrol/slow-member.ts) is moved out: it finishes on its
+//   own unicast stream from the session port, from where it was, and the next member drives the
+//   group.
+// - block numbers past 65535 (wrap-position.ts): absolute indices inside, index mod 65536 on the
+//   wire, every ACK placed by its member's known position; a wrapped block goes to the group only
+//   once every member hearing it has followed a wrap, and a master that cannot is ended.
 import { encodeTftp, TftpErrorCode, type TftpPacket } from '../codec/tftp-packet.js';
 import type { RequestedOptions } from '../codec/tftp-options.js';
 import type { PeerAddress } from '../io/ports.js';
@@ -16,12 +22,14 @@ import { decideDelayedStart } from '../flowcontrol/delayed-start.js';
 import { answersGatheringRetry } from '../flowcontrol/gathering-keepalive.js';
 import type { RunningSession } from '../flowcontrol/join-running-session.js';
 import { decideListenerAck, MAX_STRAY_ACKS } from '../flowcontrol/resend-on-unexpected.js';
+import { PaceWatch } from '../flowcontrol/slow-member.js';
 import { LazyTimer } from '../tftp/lazy-timer.js';
 import { grantMemberOptions } from '../tftp/option-negotiation.js';
 import type { TransferOutcome, TransferProgress } from '../tftp/transfer-types.js';
 import { MasterStream } from './master-stream.js';
 import { SessionMembers } from './session-members.js';
-import { memberProgress, sessionStreamSettings, sessionSummary, type Member, type MulticastSessionDeps, type SessionState } from './session-records.js';
+import { combinedStats, memberProgress, sessionStreamSettings, sessionSummary, type Member, type MulticastSessionDeps, type SessionState } from './session-records.js';
+import { noteAcknowledged, noteReached, placeReport, WIRE_SPAN, wireBlock, wraps } from './wrap-position.js';
 
 export class MulticastSession {
   private state: SessionState = 'gathering';
@@ -39,6 +47,13 @@ export class MulticastSession {
   private gatherTimer: { cancel(): void } | null = null;
   private masterSwitches = 0;
   private hadMaster = false;
+  /** The slow-member rule's accounting, and the timer that closes each window of a turn. */
+  private readonly pace: PaceWatch<Member>;
+  private readonly paceTimer: LazyTimer;
+  /** Members moved out of the group, each on its own unicast stream; every such stream ever made
+   *  (the summary counts their packets). */
+  private readonly ownStreams = new Map<Member, MasterStream>();
+  private readonly movedOutStreams: MasterStream[] = [];
 
   constructor(private readonly deps: MulticastSessionDeps) {
     this.startedAt = deps.clock.now();
@@ -51,10 +66,18 @@ export class MulticastSession {
         return false;
       },
       onReadError: (e) => this.abort(`read failed: ${e.message}`),
+      everyMemberFollowsWrap: () => this.members.all().every((m) => !(m.state === 'listening' || m.state === 'master') || m.unicast || m.followsWrap),
+      onTransmit: (index, toGroup, master) => this.noteSent(index, toGroup, master as Member),
+      onCannotFollowWrap: (master, block) => this.cannotFollowWrap(master as Member, block),
     });
     this.finalIndex = this.stream.finalIndex;
     this.oackTimer = new LazyTimer(deps.clock, () => this.onOackTimeout());
     this.masterTimer = new LazyTimer(deps.clock, () => this.onMasterSilent());
+    this.pace = new PaceWatch(
+      { absoluteMbps: deps.settings.slowRateMbps, sharePercent: deps.settings.slowSharePercent, windowMs: deps.settings.slowAfterMs },
+      deps.params.blksize,
+    );
+    this.paceTimer = new LazyTimer(deps.clock, () => this.onPaceWindow());
     // No delay, no gathering: DATA 1 follows the master's ACK 0 at once.
     if (deps.settings.startDelayMs > 0) {
       this.gatherTimer = deps.clock.setTimer(deps.settings.startDelayMs, () => {
@@ -72,6 +95,11 @@ export class MulticastSession {
     return this.state;
   }
 
+  /** Its block numbers go past 65535 (wrap-position.ts). */
+  get wrapsBlockNumbers(): boolean {
+    return wraps(this.finalIndex);
+  }
+
   memberCount(): number {
     return this.members.liveCount();
   }
@@ -86,7 +114,7 @@ export class MulticastSession {
   join(peer: PeerAddress, requested: RequestedOptions, optionOrder: readonly string[]): void {
     const known = this.members.at(peer);
     if (known && (known.state === 'listening' || known.state === 'master')) {
-      this.sendOack(known, known === this.master);
+      this.sendOack(known, known === this.master || known.movedOut);
       return;
     }
     if (known) this.members.remove(known); // finished: a new transfer
@@ -132,11 +160,27 @@ export class MulticastSession {
       return;
     }
     this.lastHeardAt = this.deps.clock.now();
+    member.lastHeardAt = this.lastHeardAt;
     switch (packet.op) {
-      case 'ACK':
-        if (member === this.master) this.onMasterAck(packet.block);
-        else this.onListenerAck(member, packet.block);
+      case 'ACK': {
+        // The 16-bit number placed by what this member holds and was sent (wrap-position.ts).
+        const index = placeReport(packet.block, member.position);
+        if (index === null) {
+          this.deps.log.debug('ACK not placed: its block number fits more than one block this member may hold', {
+            peer: `${from.address}:${from.port}`,
+            block: packet.block,
+            floor: member.position.floor,
+            ceiling: member.position.ceiling,
+          });
+          return;
+        }
+        noteAcknowledged(member.position, index);
+        if (index >= WIRE_SPAN) member.followsWrap = true;
+        if (member.movedOut) this.onMovedOutAck(member, index);
+        else if (member === this.master) this.onMasterAck(index);
+        else this.onListenerAck(member, index);
         return;
+      }
       case 'ERROR':
         this.endMember(member, 'aborted-by-client', `client sent ERROR ${packet.code}: ${packet.message}`);
         return;
@@ -174,7 +218,8 @@ export class MulticastSession {
 
   memberProgress(peer: PeerAddress): TransferProgress {
     const m = this.members.at(peer);
-    return memberProgress(this.deps, this.state, m, m !== undefined && m === this.master, this.stream);
+    const own = m === undefined ? undefined : this.ownStreams.get(m);
+    return memberProgress(this.deps, this.state, m, m !== undefined && (m === this.master || own !== undefined), own ?? this.stream);
   }
 
   /** `group:port` the session's DATA goes to. */
@@ -199,6 +244,7 @@ export class MulticastSession {
     this.stream.beginTurn(member);
     this.sendOack(member, true);
     this.oackTimer.arm(this.stream.rtt.rtoMs());
+    if (this.state === 'sending') this.beginPacedTurn();
   }
 
   private onMasterAck(n: number): void {
@@ -220,6 +266,9 @@ export class MulticastSession {
       return;
     }
     this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
+    // ACK n with n at or past the block in flight: the group moved one block under this master.
+    const inFlight = this.stream.inFlight;
+    if (inFlight > 0 && n >= inFlight) this.pace.delivered();
     if (this.stream.onAck(n)) this.endMember(master, 'complete', '');
   }
 
@@ -249,6 +298,7 @@ export class MulticastSession {
 
   /** The master loses its turn; after `master_tries` turns without an answer it is dropped. */
   private passOver(master: Member, why: string, level: 'info' | 'debug'): void {
+    this.pace.endTurn(master, this.deps.clock.now());
     master.passedOver++;
     if (master.passedOver >= this.deps.settings.masterTries) {
       this.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.NOT_DEFINED, message: 'no answer as master; dropped' }), master.peer);
@@ -267,14 +317,74 @@ export class MulticastSession {
     this.stream.endTurn();
     this.oackTimer.disarm();
     this.masterTimer.disarm();
+    this.paceTimer.disarm();
     const next = this.members.nextMaster();
     if (!next) {
       this.master = null;
-      this.close();
+      if (this.ownStreams.size === 0) this.close(); // else the last moved-out member closes it
       return;
     }
     this.makeMaster(next);
     this.masterTimer.arm(this.deps.settings.masterTimeoutMs);
+  }
+
+  // ----------------------------------------------------------------------------------------------
+  // Slow members (flowcontrol/slow-member.ts)
+
+  /** The master's turn starts moving data: its pace is measured from now, one window at a time. */
+  private beginPacedTurn(): void {
+    if (!this.pace.enabled || this.master === null) return;
+    this.pace.beginTurn(this.deps.clock.now());
+    this.paceTimer.arm(this.pace.windowMs);
+  }
+
+  private onPaceWindow(): void {
+    const master = this.master;
+    if (master === null || this.state !== 'sending') return;
+    const verdict = this.pace.judge(master, this.deps.clock.now(), this.members.othersOnTheGroup(master));
+    if (verdict.slow && this.stream.inFlight > 0) this.moveOut(master, verdict.why);
+    else this.paceTimer.arm(this.pace.windowMs);
+  }
+
+  /** The master leaves the group: it keeps `mc=1` and gets the rest, from the block in flight, on
+   *  its own stream by unicast from the session port (the path a deaf master takes, master-stream.ts);
+   *  the next member drives the group. */
+  private moveOut(master: Member, why: string): void {
+    const at = this.stream.inFlight;
+    this.pace.endTurn(master, this.deps.clock.now());
+    master.movedOut = true;
+    master.unicast = true;
+    this.deps.log.info('member too slow for the group: serving it by unicast', { peer: `${master.peer.address}:${master.peer.port}`, block: at, why });
+    const own = new MasterStream({
+      ...sessionStreamSettings(this.deps),
+      beforeRetransmit: () => {
+        if (this.deps.clock.now() - master.lastHeardAt < this.deps.idleTimeoutMs) return true;
+        this.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.NOT_DEFINED, message: 'no answer; dropped' }), master.peer);
+        this.endMember(master, 'timeout', 'silent while served by unicast after leaving the group');
+        return false;
+      },
+      onReadError: (e) => this.abort(`read failed: ${e.message}`),
+      onTransmit: (index) => noteReached(master.position, index),
+      onCannotFollowWrap: (_, block) => this.cannotFollowWrap(master, block),
+    });
+    this.ownStreams.set(master, own);
+    this.movedOutStreams.push(own);
+    own.beginTurn(master);
+    own.acknowledgeStart(at - 1); // its ACKs asking for `at` again are judged against our sends
+    own.start(at);
+    this.master = null;
+    this.promote();
+  }
+
+  private onMovedOutAck(member: Member, n: number): void {
+    const own = this.ownStreams.get(member);
+    if (!own) return;
+    if (this.deps.clock.now() - this.startedAt > this.deps.maxTransferTimeMs) {
+      this.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.NOT_DEFINED, message: 'transfer time limit exceeded' }), member.peer);
+      this.endMember(member, 'dropped', 'transfer time limit exceeded');
+      return;
+    }
+    if (own.onAck(n)) this.endMember(member, 'complete', '');
   }
 
   // ----------------------------------------------------------------------------------------------
@@ -317,6 +427,35 @@ export class MulticastSession {
   }
 
   // ----------------------------------------------------------------------------------------------
+  // Block numbers past 65535
+
+  /** Block `index` went to the group (every live member that hears it) or to the master alone. */
+  private noteSent(index: number, toGroup: boolean, master: Member): void {
+    if (!toGroup) {
+      noteReached(master.position, index);
+      return;
+    }
+    for (const m of this.members.all()) {
+      if ((m.state === 'listening' || m.state === 'master') && !m.unicast) noteReached(m.position, index);
+    }
+  }
+
+  /** The master rejected the block after a wrap: nothing past 65535 can reach it in this transfer
+   *  (atftp 0.8), so it ends with an ERROR saying so, and its host's next request for a file that
+   *  wraps is served by unicast, which it follows. */
+  private cannotFollowWrap(master: Member, block: number): void {
+    this.deps.wrapUnableHosts?.note(master.peer.address);
+    this.deps.log.info('member cannot follow a block-number wrap: ended, its next request is served by unicast', {
+      peer: `${master.peer.address}:${master.peer.port}`,
+      block,
+      wire_block: wireBlock(block),
+      blocks: this.finalIndex,
+    });
+    this.send(encodeTftp({ op: 'ERROR', code: TftpErrorCode.NOT_DEFINED, message: 'block numbers wrap past 65535 here; ask again without multicast' }), master.peer);
+    this.endMember(master, 'protocol-error', `cannot follow the block-number wrap at block ${block}`);
+  }
+
+  // ----------------------------------------------------------------------------------------------
   // Gathering
 
   /** A gathering member's retry: its OACK again once it cannot be its answer to our last one. */
@@ -341,6 +480,7 @@ export class MulticastSession {
     this.gatherTimer?.cancel();
     this.gatherTimer = null;
     this.state = 'sending';
+    this.beginPacedTurn();
     this.deps.log.info('multicast session sending', {
       members: this.memberCount(),
       waited_ms: Math.round(this.deps.clock.now() - this.startedAt),
@@ -357,6 +497,9 @@ export class MulticastSession {
   private endMember(member: Member, outcome: TransferOutcome, detail: string, promoteNext = true): void {
     if (member.state === 'done' || member.state === 'failed') return;
     const wasMaster = member === this.master;
+    if (wasMaster) this.pace.endTurn(member, this.deps.clock.now());
+    this.ownStreams.get(member)?.stop();
+    this.ownStreams.delete(member);
     member.state = outcome === 'complete' || outcome === 'aborted-by-client' ? 'done' : 'failed';
     this.deps.onMemberEnd(member, {
       outcome,
@@ -372,6 +515,8 @@ export class MulticastSession {
         if (this.state === 'gathering') this.promoteDuringGathering();
         else this.promote();
       }
+    } else if (member.movedOut && this.master === null && this.members.liveCount() === 0) {
+      this.close(); // the group was done; this was the last member on its own stream
     }
   }
 
@@ -388,12 +533,17 @@ export class MulticastSession {
     this.state = 'closed';
     this.gatherTimer?.cancel();
     this.stream.stop();
+    for (const own of this.ownStreams.values()) own.stop();
+    this.ownStreams.clear();
     this.oackTimer.stop();
     this.masterTimer.stop();
+    this.paceTimer.stop();
     this.deps.blocks.close();
-    this.deps.onClose(sessionSummary(this.deps, this.stream.stats(), {
+    const stats = combinedStats(this.stream.stats(), this.movedOutStreams.map((s) => s.stats()));
+    this.deps.onClose(sessionSummary(this.deps, stats, {
       members: this.members.total,
       masterSwitches: this.masterSwitches,
+      movedOut: this.movedOutStreams.length,
       durationMs: this.deps.clock.now() - this.startedAt,
     }));
   }

@@ -22,6 +22,7 @@ import { GroupPool } from './group-pool.js';
 import { MulticastSession } from './multicast-session.js';
 import type { Member, SessionSummary } from './session-records.js';
 import { multicastListenAddress, multicastSendOptions } from './multicast-socket.js';
+import { wraps } from './wrap-position.js';
 
 /** The TFTP server's counters this side adds to (tftp-server.ts TftpCounters). */
 export interface MulticastCounters {
@@ -72,9 +73,13 @@ export class Rfc2090Sessions {
   private groupPool: GroupPool | null = null;
   /** Hosts found deaf to the group, served by unicast at once for `deaf_memory`. */
   private readonly deafHosts: DeafHosts;
+  /** Hosts found unable to follow a block-number wrap in multicast: files that wrap go to them by
+   *  unicast (which they follow) for `deaf_memory`. */
+  private readonly wrapUnableHosts: DeafHosts;
 
   constructor(private readonly deps: Rfc2090Deps) {
     this.deafHosts = new DeafHosts(deps.clock, () => deps.multicastSettings().deafMemoryMs);
+    this.wrapUnableHosts = new DeafHosts(deps.clock, () => deps.multicastSettings().deafMemoryMs);
   }
 
   start(): void {
@@ -96,8 +101,8 @@ export class Rfc2090Sessions {
   /**
    * RFC 2090: join a running session of the same file version (10.2) or open a new one. Returns
    * false when the request must be served unicast instead (file too large for 16-bit block
-   * numbers at that block size, pool exhausted): never an ERROR just because multicast is
-   * unavailable.
+   * numbers at that block size without `rollover`, or for a host found unable to follow a wrap;
+   * pool exhausted): never an ERROR just because multicast is unavailable.
    */
   async serve(
     entry: SessionEntry,
@@ -107,8 +112,16 @@ export class Rfc2090Sessions {
     log: Logger,
   ): Promise<boolean> {
     const order = request.options.map((o) => o.name.toLowerCase());
+    const fallback = (reason: string) => {
+      countIn(this.deps.counters.multicastFallbacks, reason);
+      log.info('multicast request served unicast', { reason });
+      return false;
+    };
+    const cannotWrap = this.wrapUnableHosts.has(entry.peer.address);
+    const WRAP_UNABLE = 'host cannot follow a block-number wrap in multicast';
     for (const live of this.live) {
       if (decideJoin({ sameFile: live.identity === file.identity, ...live.session.joinFacts() }, requested.blksize)) {
+        if (cannotWrap && live.session.wrapsBlockNumbers) return fallback(WRAP_UNABLE);
         file.release(); // the session reads through its own handle of the same file
         this.addMember(live, entry, requested, order);
         return true;
@@ -117,12 +130,8 @@ export class Rfc2090Sessions {
     const mc = this.deps.multicastSettings();
     const tftp = this.deps.settings();
     const params = chooseSessionParameters(requested.blksize, file.size, { ...tftp, ...mc }, this.conditions());
-    const fallback = (reason: string) => {
-      countIn(this.deps.counters.multicastFallbacks, reason);
-      log.info('multicast request served unicast', { reason });
-      return false;
-    };
     if (params === null) return fallback('more than 65535 blocks at the requested block size');
+    if (cannotWrap && wraps(Math.floor(file.size / params.blksize) + 1)) return fallback(WRAP_UNABLE);
     const pair = this.groupPool?.allocate() ?? null;
     if (pair === null) {
       // RFC 2090: the server may answer without the multicast option; the client then reads by
@@ -160,6 +169,7 @@ export class Rfc2090Sessions {
         lossMeter: this.deps.lossMeter,
         mayAnswerStray: (address) => this.deps.limits.mayAnswerUnsolicited(address),
         deafHosts: this.deafHosts,
+        wrapUnableHosts: this.wrapUnableHosts,
         log: sessionLog,
         onMemberEnd: (member, result) => this.onMemberEnd(live, member, result),
         onClose: (summary) => {
@@ -229,7 +239,7 @@ export class Rfc2090Sessions {
     const summary = summarizeTransfer(member.peer, entry.filename, 'read', 'octet+multicast', granted, result);
     // As for unicast (onEnd): what a flood leaves behind (members that never answered, however
     // they ended) is counted, and logged per episode by the limit gate.
-    const fields = { ...summary, unicast_fallback: member.unicast, joined_after_packets: member.joinedAfterPackets };
+    const fields = { ...summary, unicast_fallback: member.unicast, moved_out: member.movedOut, joined_after_packets: member.joinedAfterPackets };
     if (neverAnswered) this.deps.logger.debug('transfer', fields);
     else this.deps.logger.info('transfer', fields);
   }
@@ -251,6 +261,7 @@ export class Rfc2090Sessions {
       retransmits: s.retransmits,
       unicast_blocks: s.unicastBlocks,
       master_switches: s.masterSwitches,
+      moved_out: s.movedOut,
       congestion_events: s.congestionEvents,
       final_rate_mbps: s.finalRateMbps,
       duration_ms: Math.round(s.durationMs),

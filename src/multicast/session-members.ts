@@ -4,6 +4,7 @@ import type { TftpOption } from '../codec/tftp-packet.js';
 import { ResendLimiter } from '../flowcontrol/resend-on-unexpected.js';
 import { peerKey, type PeerAddress } from '../io/ports.js';
 import type { Member } from './session-records.js';
+import { startPosition } from './wrap-position.js';
 
 const isLive = (m: Member) => m.state === 'listening' || m.state === 'master';
 
@@ -23,6 +24,10 @@ export class SessionMembers {
       heardSinceJoin: false,
       strayAcks: 0,
       lastOackAt: -Infinity,
+      movedOut: false,
+      lastHeardAt: joinedAt,
+      position: startPosition(),
+      followsWrap: false,
       unicast: knownDeaf,
       heardGroup: false,
       retransmits: 0,
@@ -65,6 +70,11 @@ export class SessionMembers {
   /** The live entries of `member`'s host that joined before it. */
   olderLiveEntriesOf(member: Member): Member[] {
     return this.list.filter((old) => old !== member && old.joinedAt <= member.joinedAt && old.peer.address === member.peer.address && isLive(old));
+  }
+
+  /** Live members other than `member` that wait on the group (not moved out of it). */
+  othersOnTheGroup(member: Member): boolean {
+    return this.list.some((m) => m !== member && isLive(m) && !m.movedOut);
   }
 
   /** The next master: the oldest listening member; members that have answered come first (a

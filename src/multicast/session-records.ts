@@ -12,6 +12,7 @@ import type { TransferProgress, TransferResult } from '../tftp/transfer-types.js
 import type { DeafHosts } from './deaf-hosts.js';
 import type { GroupPort } from './group-pool.js';
 import type { MasterStream, MasterStreamDeps, StreamMaster, StreamStats } from './master-stream.js';
+import type { KnownPosition } from './wrap-position.js';
 
 export type SessionState = 'gathering' | 'sending' | 'closed';
 export type MemberState = 'listening' | 'master' | 'done' | 'failed';
@@ -32,6 +33,13 @@ export interface Member extends StreamMaster {
   strayAcks: number;
   /** When our last OACK to it went (-Infinity: none yet): the gathering keepalive reads it. */
   lastOackAt: number;
+  /** Moved out of the group as too slow (flowcontrol/slow-member.ts): it finishes by unicast on
+   *  its own stream, still `mc=1`, while the next member drives the group. */
+  movedOut: boolean;
+  /** When its last packet reached the session port (a moved-out member's silence bound). */
+  lastHeardAt: number;
+  /** What it holds, at least and at most, by absolute block index: places its 16-bit ACKs. */
+  readonly position: KnownPosition;
   readonly oackLimiter: ResendLimiter;
 }
 
@@ -46,6 +54,8 @@ export interface SessionSummary {
   readonly retransmits: number;
   readonly unicastBlocks: number;
   readonly masterSwitches: number;
+  /** Members moved out of the group as too slow. */
+  readonly movedOut: number;
   readonly congestionEvents: number;
   readonly finalRateMbps: number;
   readonly durationMs: number;
@@ -76,6 +86,9 @@ export interface MulticastSessionDeps {
   /** Hosts found deaf to the group, shared by every session: noted by the stream, consulted on join. */
   readonly deafHosts: DeafHosts;
   readonly log: Logger;
+  /** Hosts found unable to follow a block-number wrap, shared by every session: noted here, their
+   *  next request for a file that wraps is served by unicast (rfc2090-sessions.ts). */
+  readonly wrapUnableHosts?: DeafHosts;
   readonly onMemberEnd: (member: Member, result: TransferResult) => void;
   readonly onClose: (summary: SessionSummary) => void;
 }
@@ -106,7 +119,7 @@ export function sessionStreamSettings(deps: MulticastSessionDeps): Omit<MasterSt
 export function sessionSummary(
   deps: MulticastSessionDeps,
   stats: StreamStats,
-  session: { readonly members: number; readonly masterSwitches: number; readonly durationMs: number },
+  session: { readonly members: number; readonly masterSwitches: number; readonly movedOut: number; readonly durationMs: number },
 ): SessionSummary {
   return {
     group: deps.group.group,
@@ -119,9 +132,25 @@ export function sessionSummary(
     retransmits: stats.retransmits,
     unicastBlocks: stats.unicastBlocks,
     masterSwitches: session.masterSwitches,
+    movedOut: session.movedOut,
     congestionEvents: stats.congestionEvents,
     finalRateMbps: Math.round(stats.rateMbps),
     durationMs: session.durationMs,
+  };
+}
+
+/** The stats of the group's stream and of the moved-out members' own streams together (the
+ *  rate is the group's). */
+export function combinedStats(group: StreamStats, own: readonly StreamStats[]): StreamStats {
+  const sum = (f: (s: StreamStats) => number) => own.reduce((n, s) => n + f(s), f(group));
+  return {
+    dataSent: sum((s) => s.dataSent),
+    bytesSent: sum((s) => s.bytesSent),
+    retransmits: sum((s) => s.retransmits),
+    unicastBlocks: sum((s) => s.unicastBlocks),
+    keepalives: sum((s) => s.keepalives),
+    congestionEvents: sum((s) => s.congestionEvents),
+    rateMbps: group.rateMbps,
   };
 }
 

@@ -28,7 +28,9 @@ export class RequestFiles {
     private readonly logger: Logger,
   ) {}
 
-  async openForRead(root: string, filename: string): Promise<OpenedFile> {
+  /** The file a read names, opened, and the resolved path it was opened at (a transfer worker
+   *  opens exactly that path again). */
+  async openForRead(root: string, filename: string): Promise<{ readonly file: OpenedFile; readonly path: string }> {
     const resolution = await resolveInRoot(this.fs, root, filename);
     if (resolution.kind === 'not-found') throw new RequestRefused(TftpErrorCode.FILE_NOT_FOUND, 'file not found', resolution.reason);
     if (resolution.kind === 'denied') throw new RequestRefused(TftpErrorCode.ACCESS_VIOLATION, 'access violation', resolution.reason);
@@ -37,7 +39,7 @@ export class RequestFiles {
       this.logger.info('a leading "/" is read from the served root (GRUB and shim ask this way); logged once', { file: filename });
     }
     try {
-      return await this.fs.open(resolution.path);
+      return { file: await this.fs.open(resolution.path), path: resolution.path };
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw new RequestRefused(TftpErrorCode.FILE_NOT_FOUND, 'file not found', 'vanished before open');

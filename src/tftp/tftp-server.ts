@@ -17,8 +17,11 @@ import { RequestFiles, RequestRefused } from './request-files.js';
 import { SessionTable, type SessionEntry } from './session-table.js';
 import { PeerDelayMemory } from '../flowcontrol/peer-delay-memory.js';
 import { summarizeTransfer } from './transfer-summary.js';
-import type { Transfer, TransferContext, TransferProgress, TransferResult } from './transfer-types.js';
+import type { Transfer, TransferContext, TransferProgress, TransferResult, TransferTiming } from './transfer-types.js';
+import type { TftpConfig } from '../config/config-types.js';
 import { WriteTransfer } from './write-transfer.js';
+import { TransferPool, type TransferPoolSettings } from './transfer-pool.js';
+import type { TransferSpec } from './worker-protocol.js';
 import { countIn } from '../metrics/counters.js';
 
 export interface TftpServerDeps extends MulticastDoorDeps {
@@ -28,6 +31,8 @@ export interface TftpServerDeps extends MulticastDoorDeps {
   readonly catalog: CatalogStore;
   /** Per-client request budget, shared with the MTFTP port (`client_request_rate`/`_burst`). */
   readonly requestRate: KeyedRateLimiter;
+  /** Worker threads for unicast reads (`[tftp] workers`); absent or size 0: all in this thread. */
+  readonly workers?: TransferPoolSettings | null;
 }
 
 export interface TftpCounters extends MulticastCounters {
@@ -76,10 +81,14 @@ export class TftpServer {
   private readonly limits: LimitGate;
   private readonly multicast: Rfc2090Sessions;
   private readonly files: RequestFiles;
+  /** Runs negotiated unicast reads in worker threads; null: in this thread. */
+  private readonly pool: TransferPool | null;
 
   constructor(private readonly deps: TftpServerDeps) {
     this.limits = new LimitGate({ clock: deps.clock, requestRate: deps.requestRate, logger: deps.logger, counts: this.counters.limited });
     this.peerDelay = new PeerDelayMemory(deps.clock);
+    const workers = deps.workers;
+    this.pool = workers && workers.size > 0 ? new TransferPool({ ...workers, clock: deps.clock, logger: deps.logger, peerDelay: this.peerDelay }) : null;
     this.files = new RequestFiles(deps.fs, deps.uploads, deps.logger);
     this.multicast = new Rfc2090Sessions({
       ...deps,
@@ -94,6 +103,7 @@ export class TftpServer {
     const { listen, port } = this.deps.settings();
     this.listener = await this.deps.sockets.bind({ address: listen, port });
     this.errorSocket = await this.deps.sockets.bind({ address: listen, port: 0 });
+    await this.pool?.start();
     this.multicast.start();
     this.listener.onMessage(this.guard('request port', (data, from) => this.onRequestDatagram(data, from)));
     this.deps.logger.info('tftp listening', { address: listen, port: this.listener.localPort() });
@@ -143,6 +153,12 @@ export class TftpServer {
     this.errorSocket = null;
   }
 
+  /** After stop(): resolves once the transfer workers have reported the end of their transfers
+   *  (each logged and counted like any other) and are gone. */
+  async drain(): Promise<void> {
+    await this.pool?.drain();
+  }
+
   activeTransfers(): number {
     return this.sessions.size;
   }
@@ -153,13 +169,12 @@ export class TftpServer {
   }
 
   private countDecodeError(e: DecodeError, data: Buffer, from: PeerAddress, where: string): void {
-    countIn(this.counters.decodeErrors, e.code);
-    this.deps.logger.debug('malformed datagram dropped', {
-      where,
-      peer: `${from.address}:${from.port}`,
-      reason: e.message,
-      packet: data.subarray(0, 64).toString('hex'),
-    });
+    this.countMalformed(e.code, e.message, from, data.subarray(0, 64).toString('hex'), where);
+  }
+
+  private countMalformed(code: string, reason: string, from: PeerAddress, packetHex: string, where: string): void {
+    countIn(this.counters.decodeErrors, code);
+    this.deps.logger.debug('malformed datagram dropped', { where, peer: `${from.address}:${from.port}`, reason, packet: packetHex });
   }
 
   private onRequestDatagram(data: Buffer, from: PeerAddress): void {
@@ -235,7 +250,8 @@ export class TftpServer {
       let start: (ctx: TransferContext) => Transfer;
       let granted: readonly TftpOption[] | null;
       if (request.op === 'RRQ') {
-        opened = await this.files.openForRead(this.deps.catalog.current().root, request.filename);
+        const target = await this.files.openForRead(this.deps.catalog.current().root, request.filename);
+        opened = target.file;
         stillHeld();
         // RFC 2090 defines IPv4 groups only: an IPv6 client reads by unicast (the option is not acknowledged).
         if (requested.multicast && mode === 'octet' && this.deps.multicastSettings().enabled && !from.address.includes(':')) {
@@ -244,6 +260,16 @@ export class TftpServer {
         }
         const g = negotiateOptions({ requested, limits: settings, readSize: mode === 'octet' ? opened.size : null, isWrite: false });
         granted = g.oack;
+        if (this.pool !== null && this.pool.readyWorkers() > 0) {
+          if (this.stopping) throw new RequestRefused(TftpErrorCode.NOT_DEFINED, 'server shutting down', 'shutdown during set-up');
+          const spec = { path: target.path, identity: opened.identity, peer: from, listen: settings.listen, mode: mode as 'octet' | 'netascii', read: { filename: request.filename, ...g }, timing: transferTiming(settings) };
+          const initial: TransferProgress = { state: g.oack ? 'awaiting-oack-ack' : 'sending', bytes: 0, totalBytes: mode === 'octet' ? opened.size : null, retransmits: 0, rtoMs: settings.rtoInitialMs, blksize: g.blksize };
+          // The worker opens the resolved path itself (and checks it is the version sized here).
+          opened.release();
+          opened = null;
+          if (this.handOff(entry, spec, initial, granted, log)) return;
+          throw new RequestRefused(TftpErrorCode.NOT_DEFINED, 'server shutting down', 'shutdown during set-up'); // the pool is draining
+        }
         const producer: BlockProducer = mode === 'netascii' ? new NetasciiBlocks(opened, g.blksize) : new OctetBlocks(opened, g.blksize);
         opened = null; // owned (and released) by the producer from here on
         blocks = producer;
@@ -269,13 +295,7 @@ export class TftpServer {
         clock: this.deps.clock,
         socket: tid,
         peer: from,
-        timing: {
-          rtoMinMs: settings.rtoMinMs,
-          rtoMaxMs: settings.rtoMaxMs,
-          rtoInitialMs: settings.rtoInitialMs,
-          idleTimeoutMs: settings.idleTimeoutMs,
-          maxTransferTimeMs: settings.maxTransferTimeMs,
-        },
+        timing: transferTiming(settings),
         peerDelay: this.peerDelay,
         onEnd: (result) => this.onEnd(entry, tid, granted, result),
       });
@@ -292,6 +312,33 @@ export class TftpServer {
       if (e instanceof EvictedDuringSetUp) countIn(this.counters.outcomes, 'unconfirmed');
       else this.refuse(from, log, e instanceof RequestRefused ? e : this.internalRefusal(e));
     }
+  }
+
+  /** Runs a negotiated read in a transfer worker; false when no worker can take it. The session
+   *  entry, limits, log lines and counters stay here: the worker reports back through the hooks. */
+  private handOff(entry: SessionEntry, spec: Omit<TransferSpec, 'id'>, initial: TransferProgress, granted: readonly TftpOption[] | null, log: Logger): boolean {
+    const transfer = this.pool?.run(spec, initial, {
+      onConfirmed: () => this.sessions.confirm(entry),
+      onStray: (src, answer) => {
+        // RFC 1350 4, within the budget of unsolicited answers (as onTidDatagram).
+        this.counters.wrongTid++;
+        if (this.limits.mayAnswerUnsolicited(src.address)) answer();
+      },
+      onDecodeError: (code, message, src, packetHex) => this.countMalformed(code, message, src, packetHex, 'transfer port'),
+      onRefused: (tftpCode, toClient, detail) => {
+        const evicted = !this.sessions.holds(entry);
+        this.sessions.remove(entry);
+        if (evicted) countIn(this.counters.outcomes, 'unconfirmed');
+        else this.refuse(entry.peer, log, new RequestRefused(tftpCode, toClient, detail));
+      },
+      onEnd: (result, workerId) => this.onEnd(entry, null, granted, result, workerId),
+    });
+    if (!transfer) return false;
+    entry.transfer = transfer;
+    log.debug('transfer started', { op: 'RRQ', mode: spec.mode, options: granted?.map((o) => `${o.name}=${o.value}`).join(',') ?? 'none', worker: transfer.workerId });
+    transfer.start();
+    this.expireIfUnconfirmed(entry, transfer);
+    return true;
   }
 
   /** Ends `transfer` quietly if its peer has not answered within unconfirmed_timeout. */
@@ -336,13 +383,14 @@ export class TftpServer {
     entry.transfer?.onPacket(decodeTftp(data));
   }
 
-  private onEnd(entry: SessionEntry, tid: DatagramSocket, granted: readonly TftpOption[] | null, result: TransferResult): void {
+  /** `tid`: the transfer's socket in this thread (null: it was in worker `workerId`). */
+  private onEnd(entry: SessionEntry, tid: DatagramSocket | null, granted: readonly TftpOption[] | null, result: TransferResult, workerId?: number): void {
     this.sessions.remove(entry);
-    tid.close();
+    tid?.close();
     countIn(this.counters.outcomes, result.outcome);
     this.counters.bytesSent += entry.op === 'RRQ' ? result.bytes : 0;
     this.counters.retransmits += result.retransmits;
-    const summary = summarizeTransfer(entry.peer, entry.filename, entry.op === 'RRQ' ? 'read' : 'write', entry.mode, granted, result);
+    const summary = summarizeTransfer(entry.peer, entry.filename, entry.op === 'RRQ' ? 'read' : 'write', entry.mode, granted, result, workerId);
     const failed = result.outcome === 'io-error' || result.outcome === 'protocol-error';
     // The summary names client and file itself, so it goes to the service logger, not `log`.
     // Unconfirmed ones are what a flood leaves behind: counted, and logged once per episode by
@@ -355,4 +403,14 @@ export class TftpServer {
   private sendError(to: PeerAddress, code: number, message: string): void {
     this.errorSocket?.send(encodeTftp({ op: 'ERROR', code, message }), to);
   }
+}
+
+function transferTiming(settings: TftpConfig): TransferTiming {
+  return {
+    rtoMinMs: settings.rtoMinMs,
+    rtoMaxMs: settings.rtoMaxMs,
+    rtoInitialMs: settings.rtoInitialMs,
+    idleTimeoutMs: settings.idleTimeoutMs,
+    maxTransferTimeMs: settings.maxTransferTimeMs,
+  };
 }

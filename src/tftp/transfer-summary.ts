@@ -17,6 +17,8 @@ export interface TransferSummary {
   readonly spurious_timeouts?: number;
   readonly outcome: string;
   readonly detail?: string;
+  /** The transfer worker that ran it; absent when it ran in the main thread. */
+  readonly worker?: number;
 }
 
 export function summarizeTransfer(
@@ -26,6 +28,7 @@ export function summarizeTransfer(
   mode: string,
   granted: readonly TftpOption[] | null,
   result: TransferResult,
+  workerId?: number,
 ): TransferSummary {
   const seconds = result.durationMs / 1000;
   const summary: TransferSummary = {
@@ -42,5 +45,5 @@ export function summarizeTransfer(
     ...(result.spuriousTimeouts ? { spurious_timeouts: result.spuriousTimeouts } : {}),
     outcome: result.outcome,
   };
-  return result.detail ? { ...summary, detail: result.detail } : summary;
+  return { ...summary, ...(result.detail ? { detail: result.detail } : {}), ...(workerId === undefined ? {} : { worker: workerId }) };
 }

@@ -190,6 +190,7 @@ describe('pxecast operator commands against a running daemon', () => {
       responder: 'off',
       note: 'DHCP responder is off ([dhcp] mode = off)',
       leases: [],
+      v6: { responder: 'off', note: null, leases: [] },
     });
   });
 

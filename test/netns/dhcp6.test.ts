@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeBootFileParams } from '../../src/codec/dhcp6-message.js';
+import { cliPath } from '../support/daemon-process.js';
 import { dhclient6 as runDhclient6, linkLocalReady } from '../support/dhclient6.js';
 import { startDaemonIn } from '../support/netns-daemon.js';
 import {
@@ -33,7 +34,7 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 let server: LinkEnd;
 let clients: LinkEnd[] = [];
 let serverNs: Namespace;
-let daemon: ProcessHandle | null = null;
+let daemon: (ProcessHandle & { readonly socket: string }) | null = null;
 
 /** `hostLines`: the keys of `[host node]`, which boots the `host` image. */
 async function startDaemon(mode: 'stateless' | 'stateful', hostLines: readonly string[]): Promise<void> {
@@ -145,6 +146,12 @@ describe('DHCPv6 boot options to dhclient -6 (bridged netns LAN)', () => {
     assert.equal(env['new_dhcp6_bootfile_url'], `tftp://[${SERVER6}]/host.efi`);
     const stored = JSON.parse(readFileSync(join(work, 'leases6.json'), 'utf8')) as { leases6: Array<{ address: string; mac: string | null; state: string }> };
     assert.deepEqual(stored.leases6.map((l) => [l.address, l.mac, l.state]), [[env['new_ip6_address'], mac, 'bound']]);
+    // The operator sees the binding, and whose it is, with `pxecast leases`.
+    const listed = await runInNamespace(serverNs, process.execPath, [cliPath, 'leases', '--json', '--socket', daemon!.socket], { timeoutMs: 10_000 });
+    assert.equal(listed.exitCode, 0, listed.stderr);
+    const v6 = (JSON.parse(listed.stdout) as { leases: { v6: { responder: string; leases: Array<{ address: string; mac: string | null; host: string | null; state: string }> } } }).leases.v6;
+    assert.equal(v6.responder, 'stateful');
+    assert.deepEqual(v6.leases.map((l) => [l.address, l.mac, l.host, l.state]), [[env['new_ip6_address'], mac, 'node', 'bound']]);
     // Give the client its address, and fetch through it: the download is checked byte for byte.
     const add = await runInNamespace(clients[1]!.namespace, 'ip', ['-6', 'addr', 'add', `${env['new_ip6_address']}/128`, 'dev', clients[1]!.ifname, 'nodad'], { timeoutMs: 5000 });
     assert.equal(add.exitCode, 0, add.stderr);

@@ -16,9 +16,11 @@ function atftp(): string {
   return program.path;
 }
 
-/** `atftp --option multicast --option "blksize 1428" -g -r FILE -l LOCAL SERVER 69` */
-export function startAtftpMulticast(ns: Namespace, server: string, file: string, local: string): ProcessHandle {
-  return spawnInNamespace(ns, atftp(), ['--option', 'multicast', '--option', 'blksize 1428', '-g', '-r', file, '-l', local, server, '69']);
+/** `atftp --option multicast --option "blksize 1428" -g -r FILE -l LOCAL SERVER 69` (or another
+ *  block size, and more options such as "windowsize 8" for when the server answers unicast). */
+export function startAtftpMulticast(ns: Namespace, server: string, file: string, local: string, blksize = 1428, moreOptions: readonly string[] = []): ProcessHandle {
+  const options = moreOptions.flatMap((o) => ['--option', o]);
+  return spawnInNamespace(ns, atftp(), ['--option', 'multicast', '--option', `blksize ${blksize}`, ...options, '-g', '-r', file, '-l', local, server, '69']);
 }
 
 /** `atftp --mget` with the channel the catalog advertises and 1 s listen/timeout delays. */

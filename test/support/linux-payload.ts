@@ -53,6 +53,11 @@ case "$1" in
 esac
 `;
 
+/** The udhcpc hook at the path netUpScript() names, for an initramfs plan's `files`. */
+export function udhcpcScriptFile(): Record<string, { data: Buffer; mode: number }> {
+  return { '/etc/udhcpc.script': { data: Buffer.from(UDHCPC_SCRIPT), mode: 0o755 } };
+}
+
 /** The /init of the fetch payload. */
 export function fetchInit(plan: FetchPayloadPlan): string {
   const report = (scheme: string, local: string) =>
@@ -72,7 +77,7 @@ export function fetchInitramfs(plan: FetchPayloadPlan): Buffer {
     init: fetchInit(plan),
     modules: VIRTIO_NET_MODULES,
     ...(plan.kernel ? { kernel: plan.kernel } : {}),
-    files: { '/etc/udhcpc.script': { data: Buffer.from(UDHCPC_SCRIPT), mode: 0o755 } },
+    files: udhcpcScriptFile(),
   });
 }
 

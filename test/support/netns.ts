@@ -227,6 +227,23 @@ export function addRandomDrop(ns: Namespace, rule: RandomDropRule): void {
 }
 
 /**
+ * Throttles the UDP `ns` receives to `perSecond` datagrams a second (a burst of `burst`), the rest
+ * dropped: a client on a slow link. `-m limit` then DROP at the end of INPUT. Returns the removal.
+ */
+export function throttleInboundUdp(ns: Namespace, perSecond: number, burst: number): () => void {
+  assertOwned(ns);
+  if (!(Number.isInteger(perSecond) && perSecond > 0 && Number.isInteger(burst) && burst > 0)) throw new Error(`bad throttle ${perSecond}/s burst ${burst}`);
+  const accept = ['INPUT', '-p', 'udp', '-m', 'limit', '--limit', `${perSecond}/second`, '--limit-burst', String(burst), '-j', 'ACCEPT'];
+  const drop = ['INPUT', '-p', 'udp', '-j', 'DROP'];
+  tool('ip', ['netns', 'exec', ns.name, 'iptables', '-w', '-A', ...accept]);
+  tool('ip', ['netns', 'exec', ns.name, 'iptables', '-w', '-A', ...drop]);
+  return () => {
+    tool('ip', ['netns', 'exec', ns.name, 'iptables', '-w', '-D', ...drop]);
+    tool('ip', ['netns', 'exec', ns.name, 'iptables', '-w', '-D', ...accept]);
+  };
+}
+
+/**
  * Runs a command to completion inside `ns` (null: the current namespace), capturing its output.
  * Never rejects for the command's own failure: see exitCode, signal and timedOut.
  */

@@ -48,6 +48,7 @@ test('a minimal config gets every default', () => {
       rtoInitialMs: 1000,
       uploadDir: null,
       maxUploadSize: 64 * 1024 * 1024,
+      workers: 0,
     },
     multicast: {
       enabled: true,
@@ -60,12 +61,16 @@ test('a minimal config gets every default', () => {
       startDelayMs: 2000,
       minClients: 0,
       maxClients: 64,
+      rollover: false,
       maxRateMbps: 1000,
       minRateMbps: 8,
       masterTimeoutMs: 2000,
       masterTries: 3,
       deafAfter: 3,
       deafMemoryMs: 600_000,
+      slowRateMbps: 0,
+      slowSharePercent: 10,
+      slowAfterMs: 5000,
     },
     mtftp: { enabled: true, openHoldMs: 500 },
     http: { enabled: false, listen: '0.0.0.0', port: 80, maxConnections: 1024, maxConnectionsPerClient: 16 },
@@ -138,6 +143,7 @@ test('every key can be set', () => {
       'client_request_burst = 10',
       'max_unconfirmed = 3',
       'unconfirmed_timeout = 2s',
+      'workers = 3',
       '[dhcp]',
       'mode = off',
     ].join('\n'),
@@ -164,7 +170,15 @@ test('every key can be set', () => {
     rtoInitialMs: 200,
     uploadDir: '/var/lib/pxecast/uploads',
     maxUploadSize: 4 * 1024 ** 3,
+    workers: 3,
   });
+});
+
+test('[tftp] workers: auto (any case), 0, or a count; anything else is an error', () => {
+  assert.equal(parse(`${ROOT}workers = AUTO\n`).tftp.workers, 'auto');
+  assert.equal(parse(`${ROOT}workers = 0\n`).tftp.workers, 0);
+  assert.equal(parse(`${ROOT}workers = 4\n`).tftp.workers, 4);
+  for (const bad of ['-1', '65', 'all', '']) assert.throws(() => parse(`${ROOT}workers = ${bad}\n`), /workers/, bad);
 });
 
 test('durations: bare numbers take the field unit (s for timeouts, ms for rto_*)', () => {

@@ -137,7 +137,7 @@ describe('control output', () => {
       'node08  52:54:00:12:34:57  -                     (catalog rules)  (pool)     -',
       'node09  -                  000300015254001234ff  lab              (pool)     -',
     ]);
-    assert.deepEqual(formatLeases({ responder: 'off', note: 'DHCP responder is off ([dhcp] mode = off)', leases: [] }), [
+    assert.deepEqual(formatLeases({ responder: 'off', note: 'DHCP responder is off ([dhcp] mode = off)', leases: [], v6: { responder: 'off', note: null, leases: [] } }), [
       'DHCP responder is off ([dhcp] mode = off)',
       'no leases',
     ]);
@@ -148,11 +148,37 @@ describe('control output', () => {
         { address: '10.0.0.50', mac: '52:54:00:12:34:56', host: 'node07', pool: 'lab', state: 'bound', expiresInMs: 3_540_000 },
         { address: '10.0.0.51', mac: '52:54:00:12:34:99', host: null, pool: 'lab', state: 'bound', expiresInMs: 60_000 },
       ],
+      v6: { responder: 'off', note: null, leases: [] },
     });
     assert.deepEqual(leases, [
       'ADDRESS    MAC                HOST    POOL  STATE  EXPIRES',
       '10.0.0.50  52:54:00:12:34:56  node07  lab   bound  in 59m 0s',
       '10.0.0.51  52:54:00:12:34:99  -       lab   bound  in 1m 0s',
+    ]);
+    // A DHCPv6 responder adds its own table (or says why it has none) below the DHCPv4 one.
+    const both = formatLeases({
+      responder: 'off',
+      note: 'DHCP responder is off ([dhcp] mode = off)',
+      leases: [],
+      v6: {
+        responder: 'stateful',
+        note: null,
+        leases: [{ address: 'fd00::105', duid: '000300015254001234ff', iaid: 7, mac: '52:54:00:12:34:ff', host: 'node09', state: 'bound', expiresInMs: 600_000 }],
+      },
+    });
+    assert.deepEqual(both, [
+      'DHCP responder is off ([dhcp] mode = off)',
+      'no leases',
+      '',
+      'DHCPv6 (stateful):',
+      'ADDRESS    DUID                  IAID  MAC                HOST    STATE  EXPIRES',
+      'fd00::105  000300015254001234ff  7     52:54:00:12:34:ff  node09  bound  in 10m 0s',
+    ]);
+    assert.deepEqual(formatLeases({ responder: 'full', note: null, leases: [], v6: { responder: 'stateless', note: 'stateless DHCPv6 hands out no addresses (boot answers only)', leases: [] } }).slice(1), [
+      '',
+      'DHCPv6 (stateless):',
+      'stateless DHCPv6 hands out no addresses (boot answers only)',
+      'no leases',
     ]);
   });
 });

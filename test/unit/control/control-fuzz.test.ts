@@ -19,7 +19,7 @@ const view: DaemonView = {
     images: 0, activeTransfers: 0, activeMulticastSessions: 0, activeMtftpPasses: 0, tftpRequests: 0, tftpRefused: 0,
     transferOutcomes: {}, bytesSent: 0, retransmits: 0, mtftpOpens: 0, mtftpPasses: {} } }),
   sessions: () => [],
-  leases: () => ({ responder: 'off', note: null, leases: [] }),
+  leases: () => ({ responder: 'off', note: null, leases: [], v6: { responder: 'off', note: null, leases: [] } }),
   catalog: () => ({ root: '/srv', images: [], hosts: [] }),
   reload: async () => ({ ok: false, errors: ['f:1: bad'] }),
   drop: () => 'no-such-session',

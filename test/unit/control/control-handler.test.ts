@@ -51,7 +51,7 @@ function fakeView(overrides: Partial<DaemonView> = {}) {
   const view: DaemonView = {
     status: () => status,
     sessions: () => [session],
-    leases: () => ({ responder: 'off', note: 'DHCP responder is off ([dhcp] mode = off)', leases: [] }),
+    leases: () => ({ responder: 'off', note: 'DHCP responder is off ([dhcp] mode = off)', leases: [], v6: { responder: 'off', note: null, leases: [] } }),
     catalog: () => ({ root: '/srv/pxecast', images: [], hosts: [] }),
     reload: async (): Promise<ViewReloadResult> => {
       calls.push('reload');

@@ -21,7 +21,7 @@ const view: DaemonView = {
     throw new Error('not used');
   },
   sessions: () => [],
-  leases: () => ({ responder: 'off', note: null, leases: [] }),
+  leases: () => ({ responder: 'off', note: null, leases: [], v6: { responder: 'off', note: null, leases: [] } }),
   catalog: () => ({ root: '/srv', images: [], hosts: [] }),
   reload: async () => ({ ok: false, errors: ['f:1: bad'] }),
   drop: (id) => (id === '10.0.0.5:2070' ? 'dropped' : 'no-such-session'),

@@ -61,7 +61,7 @@ const pass: PassProgress = {
   waiting: 2,
 };
 
-function daemon(transfers: TransferInfo[], passes: PassProgress[] = [], leases: Lease[] | null = null) {
+function daemon(transfers: TransferInfo[], passes: PassProgress[] = [], leases: Lease[] | null = null, overrides: Partial<ViewedDaemon> = {}) {
   const dropped: string[] = [];
   const d: ViewedDaemon = {
     startedAt: 1000,
@@ -90,10 +90,12 @@ function daemon(transfers: TransferInfo[], passes: PassProgress[] = [], leases: 
     },
     mtftp: { ports: () => [1759], passes: () => passes, counters: { opens: 3, refused: 0, decodeErrors: {}, strayAcks: 0, passes: { complete: 1 }, bytesSent: 0, retransmits: 0, limited: {} } },
     dhcp: leases === null ? null : { leaseList: () => leases },
+    dhcp6: null,
     http: null,
     currentConfig: () => config,
     currentCatalog: () => catalog,
     reload: async () => ({ ok: true }),
+    ...overrides,
   };
   const clock = new FakeClock();
   clock.advance(61_000);
@@ -191,6 +193,7 @@ describe('daemon view', () => {
         ['mtftp', true, [1759]],
         ['http', false, []],
         ['dhcp', false, []],
+        ['dhcp6', false, []],
         ['control', true, []],
       ],
     );
@@ -203,10 +206,46 @@ describe('daemon view', () => {
   });
 
   it('leases: says the responder is off, or lists the table with time left', () => {
-    assert.deepEqual(daemon([]).view.leases(), { responder: 'off', note: 'DHCP responder is off ([dhcp] mode = off)', leases: [] });
+    assert.deepEqual(daemon([]).view.leases(), { responder: 'off', note: 'DHCP responder is off ([dhcp] mode = off)', leases: [], v6: { responder: 'off', note: null, leases: [] } });
     const lease: Lease = { address: '10.0.0.50', mac: '52:54:00:12:34:56', pool: 'lab', state: 'bound', expiresAt: 1_000_000 + 3_600_000 };
     const table = daemon([], [], [lease]).view.leases();
     assert.deepEqual(table.leases, [{ address: '10.0.0.50', mac: '52:54:00:12:34:56', host: null, pool: 'lab', state: 'bound', expiresInMs: 3_600_000 }]);
+    assert.deepEqual(table.v6, { responder: 'off', note: null, leases: [] });
+  });
+
+  it('leases: DHCPv6 bindings with the host matched by DUID, else by MAC; stateless says why it has none', () => {
+    const stateful = parseConfig(
+      '[tftp]\nroot = /srv/pxecast\n[dhcp6]\nmode = stateful\naddress = fd00::1\npool_first = fd00::100\npool_last = fd00::1ff\n[image lab]\nfile = lab.efi\ndefault = true\n',
+      '/etc/pxecast/pxecast.ini',
+    );
+    const hosts = [
+      { name: 'by-duid', mac: null, duid: '0004a1b2', image: null, address: null, hostname: null },
+      { name: 'by-mac', mac: '52:54:00:00:00:02', duid: null, image: null, address: null, hostname: null },
+    ];
+    const leases6 = [
+      { address: 'fd00::100', duid: '0004a1b2', iaid: 1, mac: null, state: 'bound' as const, expiresAt: 1_000_000 + 600_000 },
+      { address: 'fd00::101', duid: '00030001525400000002', iaid: 2, mac: '52:54:00:00:00:02', state: 'advertised' as const, expiresAt: 1_000_000 + 60_000 },
+      { address: 'fd00::102', duid: '00030001525400000003', iaid: 3, mac: '52:54:00:00:00:03', state: 'bound' as const, expiresAt: 1_000_000 + 60_000 },
+    ];
+    const view = daemon([], [], null, {
+      dhcp6: { leaseList: () => leases6 },
+      currentConfig: () => stateful,
+      currentCatalog: () => ({ ...catalog, hosts }),
+    }).view;
+    assert.deepEqual(view.leases().v6, {
+      responder: 'stateful',
+      note: null,
+      leases: [
+        { address: 'fd00::100', duid: '0004a1b2', iaid: 1, mac: null, host: 'by-duid', state: 'bound', expiresInMs: 600_000 },
+        { address: 'fd00::101', duid: '00030001525400000002', iaid: 2, mac: '52:54:00:00:00:02', host: 'by-mac', state: 'advertised', expiresInMs: 60_000 },
+        { address: 'fd00::102', duid: '00030001525400000003', iaid: 3, mac: '52:54:00:00:00:03', host: null, state: 'bound', expiresInMs: 60_000 },
+      ],
+    });
+    const stateless = parseConfig('[tftp]\nroot = /srv/pxecast\n[dhcp6]\nmode = stateless\naddress = fd00::1\n[image lab]\nfile = lab.efi\ndefault = true\n', '/etc/pxecast/pxecast.ini');
+    const none = daemon([], [], null, { dhcp6: { leaseList: () => leases6 }, currentConfig: () => stateless }).view.leases().v6;
+    assert.deepEqual(none, { responder: 'stateless', note: 'stateless DHCPv6 hands out no addresses (boot answers only)', leases: [] });
+    const service = view.status().services.find((x) => x.name === 'dhcp6');
+    assert.deepEqual(service, { name: 'dhcp6', running: true, address: 'fd00::1', ports: [547], detail: 'stateful DHCPv6 on the default link, pool fd00::100-fd00::1ff' });
   });
 
   it('catalog: images with their MTFTP tuple', () => {

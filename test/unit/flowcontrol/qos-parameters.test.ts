@@ -17,6 +17,13 @@ describe('chooseSessionParameters: max_blksize', () => {
     const p = chooseSessionParameters(1468, MULTICAST_MAX_BLOCKS * 1400 - 1, limits, { ...calm, lossRatio: 0.2 });
     assert.equal(p?.blksize, 1400);
   });
+
+  it('with rollover, such a file is multicast at the block size asked, its block numbers wrapping', () => {
+    const p = chooseSessionParameters(1428, size, { ...limits, rollover: true }, calm);
+    assert.equal(p?.blksize, 1428);
+    assert.match(p!.reasons.join('; '), /block numbers wrap past 65535: 91786 blocks/);
+    assert.equal(chooseSessionParameters(1468, MULTICAST_MAX_BLOCKS * 1400 - 1, { ...limits, rollover: true }, { ...calm, lossRatio: 0.2 })?.blksize, 1400, 'a size that fits is still preferred');
+  });
 });
 
 // Mechanism 3, QoS: one row per resource condition and what it changes.

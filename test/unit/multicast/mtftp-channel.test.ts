@@ -12,7 +12,7 @@ const silent: Logger = { child: () => silent, debug() {}, info() {}, warn() {}, 
 const GROUP = '239.255.1.1';
 const peer = (n: number): PeerAddress => ({ address: `10.0.0.${n}`, port: 3001 });
 
-function setup(opts: { size?: number; openHoldMs?: number; rtoInitialMs?: number; maxTransferTimeMs?: number; openFile?: () => Promise<OpenedFile>; mayAnswer?: (address: string) => boolean } = {}) {
+function setup(opts: { size?: number; openHoldMs?: number; rtoInitialMs?: number; maxTransferTimeMs?: number; openFile?: () => Promise<OpenedFile>; mayAnswer?: (address: string) => boolean; minRateMbps?: number; maxRateMbps?: number } = {}) {
   const clock = new FakeClock();
   const socket = new FakeSocket();
   const size = opts.size ?? 512 * 4 + 100; // 5 blocks
@@ -29,7 +29,7 @@ function setup(opts: { size?: number; openHoldMs?: number; rtoInitialMs?: number
         opens++;
         return memoryFile(Buffer.alloc(size, 1));
       }),
-    settings: { openHoldMs: opts.openHoldMs ?? 1000, maxTransferTimeMs: opts.maxTransferTimeMs ?? 600_000, masterTimeoutMs: 2000, deafAfter: 3, minRateMbps: 8, maxRateMbps: 1000 },
+    settings: { openHoldMs: opts.openHoldMs ?? 1000, maxTransferTimeMs: opts.maxTransferTimeMs ?? 600_000, masterTimeoutMs: 2000, deafAfter: 3, minRateMbps: opts.minRateMbps ?? 8, maxRateMbps: opts.maxRateMbps ?? 1000 },
     rto: { minMs: 10, maxMs: 2000, initialMs: opts.rtoInitialMs ?? 100 },
     globalBucket: new TokenBucket(125_000, 65536, 0),
     lossMeter: new LossMeter(),
@@ -44,6 +44,22 @@ function setup(opts: { size?: number; openHoldMs?: number; rtoInitialMs?: number
       return `${dest}: ${p.op === 'DATA' ? `DATA ${p.block}` : p.op}`;
     });
   return { clock, socket, channel, passes, drain, opens: () => opens };
+}
+
+/** Opens a pass from `master` and ACKs every block as it arrives, moving the clock 1 ms whenever
+ *  nothing is on the wire (the pacer's wait), until the pass ends. */
+async function runPass(s: ReturnType<typeof setup>, master: PeerAddress): Promise<PassSummary> {
+  const ended = s.passes.length;
+  s.channel.onOpen(master);
+  for (let step = 0; step < 100_000 && s.passes.length === ended; step++) {
+    await settle();
+    const sent = s.socket.sent.splice(0).map(({ data }) => decodeTftp(data));
+    const blocks = [...new Set(sent.flatMap((p) => (p.op === 'DATA' ? [p.block] : [])))];
+    for (const block of blocks) s.channel.onAck(master, block);
+    if (blocks.length === 0) s.clock.advance(1);
+  }
+  assert.equal(s.passes.length, ended + 1, 'the pass ended');
+  return s.passes[ended]!;
 }
 
 describe('MtftpChannel (PXE MTFTP)', () => {
@@ -446,5 +462,29 @@ describe('MtftpChannel (PXE MTFTP)', () => {
     s.channel.onAck(peer(1), 2);
     await settle();
     assert.deepEqual(s.drain(), ['c1: DATA 3']);
+  });
+
+  it('a pass opened soon after another ended runs at half the rate that one achieved: its listeners must keep up', async () => {
+    // 200 blocks paced at 40 Mbit/s; the channel's open timeout + reopen delay (2 s + 2 s) is the window.
+    const s = setup({ openHoldMs: 0, size: 512 * 200 - 1, minRateMbps: 1, maxRateMbps: 40 });
+    const first = await runPass(s, peer(1));
+    assert.equal(first.ceilingMbps, 40);
+    assert.ok(first.achievedMbps > 30, `the first pass ran near max_rate: ${first.achievedMbps}`);
+    s.clock.advance(1000); // a listener of the first pass opens once it went silent
+    const followUp = await runPass(s, peer(2));
+    assert.ok(Math.abs(followUp.ceilingMbps - first.achievedMbps / 2) < 1e-9, `ceiling ${followUp.ceilingMbps} = half of ${first.achievedMbps}`);
+    assert.ok(followUp.achievedMbps <= followUp.ceilingMbps * 1.1, `the follow-up pass kept to its ceiling: ${followUp.achievedMbps}`);
+    assert.ok(followUp.durationMs >= first.durationMs * 1.8, `the follow-up pass took ${followUp.durationMs} ms, the first ${first.durationMs} ms`);
+    s.clock.advance(4001); // past the window: a fresh open, nobody listening from before
+    const fresh = await runPass(s, peer(3));
+    assert.equal(fresh.ceilingMbps, 40);
+  });
+
+  it('a follow-up pass is never paced below min_rate', async () => {
+    const s = setup({ openHoldMs: 0, size: 512 * 200 - 1, minRateMbps: 30, maxRateMbps: 40 });
+    await runPass(s, peer(1));
+    s.clock.advance(500);
+    const followUp = await runPass(s, peer(2));
+    assert.equal(followUp.ceilingMbps, 30);
   });
 });

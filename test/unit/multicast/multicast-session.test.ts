@@ -585,6 +585,114 @@ describe('MulticastSession (RFC 2090 + flow control)', () => {
     assert.deepEqual(lines(drain(s.socket)), ['c1: DATA 2']);
   });
 
+  describe('slow members leave the group (flowcontrol/slow-member.ts)', () => {
+    const SLOW = { startDelayMs: 0, slowRateMbps: 1, slowSharePercent: 0, slowAfterMs: 1000 };
+    /** c1 master, c2 listening; c1 acknowledges one block every 100 ms (0.04 Mbit/s at 512 bytes). */
+    async function slowFirstMaster(settings: Partial<MulticastConfig>, size = 512 * 40 + 10) {
+      const s = setup({ size, settings });
+      s.join(1);
+      s.join(2);
+      s.ack(1, 0);
+      s.ack(2, 0);
+      await settle();
+      for (let n = 1; n <= 9; n++) {
+        s.clock.advance(100);
+        s.ack(1, n);
+        await settle();
+      }
+      drain(s.socket);
+      s.clock.advance(100); // the window of slow_after is over
+      await settle();
+      return s;
+    }
+
+    it('a master under slow_rate for slow_after is moved out: its rest by unicast from where it was, the next member drives the group', async () => {
+      const s = await slowFirstMaster(SLOW);
+      assert.deepEqual(lines(drain(s.socket)).sort(), ['c1: DATA 10', 'c2: OACK multicast=239.255.0.7,1758,1']);
+      assert.match(s.session.memberProgress(peer(1)).state, /sending\/master\/unicast/);
+      // The group goes on at c2's pace (it heard 1..10), c1 on its own unicast stream, interleaved.
+      s.ack(2, 10);
+      await settle();
+      s.ack(1, 10);
+      await settle();
+      assert.deepEqual(lines(drain(s.socket)), ['group: DATA 11', 'c1: DATA 11']);
+      for (let n = 11; n <= 41; n++) {
+        s.ack(2, n);
+        await settle();
+      }
+      assert.deepEqual(s.ended.map((e) => [e.peer.address, e.result.outcome]), [['10.0.0.2', 'complete']], 'the fast member finishes first');
+      assert.equal(s.closed.length, 0, 'the session stays open for the member on its own stream');
+      drain(s.socket);
+      for (let n = 11; n <= 41; n++) {
+        s.clock.advance(1); // its own pacer refills
+        s.ack(1, n);
+        await settle();
+      }
+      const sent = lines(drain(s.socket));
+      assert.equal(sent.length, 30);
+      assert.ok(sent.every((l) => l.startsWith('c1: DATA')), 'the moved-out member is served by unicast only');
+      assert.deepEqual(s.ended.map((e) => [e.peer.address, e.result.outcome]), [['10.0.0.2', 'complete'], ['10.0.0.1', 'complete']]);
+      assert.equal(s.closed.length, 1);
+      assert.equal(s.closed[0]!.movedOut, 1);
+      assert.equal(s.closed[0]!.unicastBlocks, 32, 'blocks 10..41 by unicast');
+    });
+
+    it('a repeated request from a moved-out member gets mc=1 again (it still drives its own stream)', async () => {
+      const s = await slowFirstMaster(SLOW);
+      drain(s.socket);
+      s.join(1);
+      assert.deepEqual(lines(drain(s.socket)), ['c1: OACK multicast=239.255.0.7,1758,1']);
+    });
+
+    it('stays in the group when nobody else waits on it, when the policy is off, or when its pace is over the threshold', async () => {
+      for (const settings of [{ ...SLOW, slowRateMbps: 0 }, { ...SLOW, slowRateMbps: 0, slowSharePercent: 0 }]) {
+        const s = await slowFirstMaster(settings);
+        assert.deepEqual(lines(drain(s.socket)), [], JSON.stringify(settings));
+      }
+      const alone = setup({ size: 512 * 40 + 10, settings: SLOW });
+      alone.join(1);
+      drain(alone.socket);
+      alone.ack(1, 0);
+      await settle();
+      for (let n = 1; n <= 15; n++) {
+        alone.clock.advance(100);
+        alone.ack(1, n);
+        await settle();
+      }
+      const out = lines(drain(alone.socket));
+      assert.ok(out.every((l) => l.startsWith('group:')), `alone: nobody dragged, nothing moved:\n${out.join('\n')}`);
+    });
+
+    it('slow_share: measured against the median pace of the members before it', async () => {
+      const s = setup({ size: 512 * 100 + 10, settings: { startDelayMs: 0, slowRateMbps: 0, slowSharePercent: 10, slowAfterMs: 1000 } });
+      for (const n of [1, 2, 3]) s.join(n);
+      s.ack(1, 0);
+      s.ack(2, 0);
+      s.ack(3, 0);
+      await settle();
+      // c1 takes the whole file at one block per millisecond (4 Mbit/s).
+      for (let n = 1; n <= 101; n++) {
+        s.clock.advance(1);
+        s.ack(1, n);
+        await settle();
+      }
+      assert.deepEqual(lines(drain(s.socket)).slice(-1), ['c2: OACK multicast=239.255.0.7,1758,1']);
+      // c2 lost most of it and asks at one block per 100 ms (0.04 Mbit/s, 1% of c1's pace).
+      s.ack(2, 0);
+      await settle();
+      for (let n = 1; n <= 10; n++) {
+        s.clock.advance(100);
+        s.ack(2, n);
+        await settle();
+      }
+      const out = lines(drain(s.socket));
+      assert.ok(out.includes('c3: OACK multicast=239.255.0.7,1758,1'), `c3 drives the group now:\n${out.join('\n')}`);
+      assert.ok(out.some((l) => l.startsWith('c2: DATA')), 'c2 goes on by unicast');
+      s.ack(3, 101);
+      assert.deepEqual(s.ended.map((e) => e.peer.address), ['10.0.0.1', '10.0.0.3']);
+    });
+  });
+
   it('a member that ERRORs leaves; an ERROR from the master promotes the next', async () => {
     const s = setup({ settings: { startDelayMs: 0 } });
     s.join(1);
