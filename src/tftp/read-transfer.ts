@@ -9,7 +9,8 @@
 // Per packet the hot path allocates little: DATA goes out as [header, slice of the cached chunk],
 // one send completion is asked for per burst (the socket sends in order, so when the last block
 // of a burst left, all did), the clock is read once per ACK, and the pump is synchronous unless a
-// block must be read from disk.
+// block must be read from disk. A window bigger than a receiver's buffer can take at once leaves
+// in sub-bursts one timer tick apart (window-bursts.ts).
 // Duplicate ACKs never make us resend the current block by themselves (Sorcerer's Apprentice,
 // RFC 1123 4.2.3.1) unless they cannot be explained by our own retransmissions, which proves the
 // peer re-ACKed on its own timer; then the window is resent once (protocols.md 10.5 b/d).
@@ -25,6 +26,8 @@ import { AckAccounting } from '../flowcontrol/ack-accounting.js';
 import { LazyTimer } from './lazy-timer.js';
 import { RttEstimator, rtoBounds } from '../flowcontrol/rtt-estimator.js';
 import { SpuriousTimeoutCheck } from '../flowcontrol/spurious-timeout.js';
+import { SUB_BURST_GAP_MS, SubBurst } from '../flowcontrol/window-bursts.js';
+import type { TimerHandle } from '../io/ports.js';
 import type { Transfer, TransferContext, TransferOutcome, TransferProgress } from './transfer-types.js';
 
 export type ReadState = 'awaiting-oack-ack' | 'sending' | 'done';
@@ -78,6 +81,10 @@ export class ReadTransfer implements Transfer {
   private readonly onReadFailed = (e: unknown): void => this.readFailed(e);
   /** The block an asynchronous read is fetching for the pump. */
   private awaitedIndex = 0;
+  private readonly subBurst = new SubBurst();
+  /** The wait between two sub-bursts of a window, while the pump is paused on it. */
+  private gap: TimerHandle | null = null;
+  private readonly onGapOver = (): void => this.resumeAfterGap();
   private readonly spurious = new SpuriousTimeoutCheck();
   private spuriousTimeouts = 0;
   private finalRetries = 0;
@@ -270,6 +277,13 @@ export class ReadTransfer implements Transfer {
       do {
         this.pumpAgain = false;
         while (this.state === 'sending' && this.windowHasRoom()) {
+          if (this.subBurst.full) {
+            // The rest of the window follows once the receiver had time to drain this part.
+            this.sendHeld();
+            this.subBurst.reset();
+            this.gap = this.ctx.clock.setTimer(SUB_BURST_GAP_MS, this.onGapOver);
+            return;
+          }
           const index = this.nextToSend;
           const block = this.blocks.block(index);
           if (block instanceof Promise) {
@@ -282,12 +296,22 @@ export class ReadTransfer implements Transfer {
         }
       } while (this.pumpAgain);
       this.sendHeld();
+      this.subBurst.reset();
       if (this.state === 'sending' && !this.timer.armed) this.armTimer();
     } catch (e) {
       this.readFailed(e);
       return;
     }
     this.pumping = false;
+  }
+
+  private resumeAfterGap(): void {
+    this.gap = null;
+    if (this.state !== 'sending') {
+      this.pumping = false;
+      return;
+    }
+    this.pumpLoop();
   }
 
   private resumePump(data: Buffer): void {
@@ -313,6 +337,7 @@ export class ReadTransfer implements Transfer {
     this.heldIndex = index;
     this.heldData = data;
     this.nextToSend = index + 1;
+    this.subBurst.add(data.length);
   }
 
   /** Sends the block taken last, as the end of a burst: its completion covers the whole burst. */
@@ -461,6 +486,8 @@ export class ReadTransfer implements Transfer {
     if (this.state === 'done') return;
     this.state = 'done';
     this.timer.stop();
+    this.gap?.cancel();
+    this.gap = null;
     this.blocks.close();
     this.ctx.onEnd({
       outcome,

@@ -9,6 +9,7 @@ import { FakeClock } from '../../support/fake-clock.js';
 import { FakeSocket, settle } from '../../support/fake-socket.js';
 import type { DatagramSocket, OpenedFile, PeerAddress } from '../../../src/io/ports.js';
 import { memoryFile } from '../../support/memory-fs.js';
+import { SUB_BURST_BYTES, SUB_BURST_GAP_MS } from '../../../src/flowcontrol/window-bursts.js';
 
 const peer = { address: '10.0.0.2', port: 2000 };
 const timing = { rtoMinMs: 10, rtoMaxMs: 2000, rtoInitialMs: 100, idleTimeoutMs: 30000, maxTransferTimeMs: 600000 };
@@ -544,5 +545,57 @@ describe('ReadTransfer per-packet work', () => {
     assert.equal(s.results[0]?.outcome, 'complete');
     assert.equal(s.results[0]?.blocks, 65541);
     assert.equal(s.results[0]?.retransmits, 0);
+  });
+});
+
+describe('ReadTransfer window sub-bursts', () => {
+  it('sends a window bigger than SUB_BURST_BYTES in sub-bursts one timer tick apart, and still waits for the ACK of the whole window', () => {
+    const blksize = 8192;
+    const perSubBurst = Math.ceil(SUB_BURST_BYTES / blksize);
+    assert.equal(perSubBurst, 8);
+    const s = setup({ blksize, windowsize: 16, size: blksize * 40 + 5, cached: true });
+    s.t.start();
+    assert.deepEqual(blocksOf(s.socket.take()), [1, 2, 3, 4, 5, 6, 7, 8], 'the first sub-burst, synchronously');
+    s.clock.advance(SUB_BURST_GAP_MS - 0.5);
+    assert.deepEqual(s.socket.take(), [], 'nothing more before the gap is over');
+    s.clock.advance(0.5);
+    assert.deepEqual(blocksOf(s.socket.take()), [9, 10, 11, 12, 13, 14, 15, 16], 'the rest of the negotiated window');
+    s.clock.advance(SUB_BURST_GAP_MS);
+    assert.deepEqual(s.socket.take(), [], 'the window is whole: the next one waits for its ACK');
+    s.ack(16);
+    assert.deepEqual(blocksOf(s.socket.take()), [17, 18, 19, 20, 21, 22, 23, 24]);
+  });
+
+  it('sends a window of at most SUB_BURST_BYTES in one burst (blksize 1428 x 16)', () => {
+    const s = setup({ blksize: 1428, windowsize: 16, size: 1428 * 40 + 5, cached: true });
+    s.t.start();
+    assert.deepEqual(blocksOf(s.socket.take()), Array.from({ length: 16 }, (_, i) => i + 1));
+  });
+
+  it('an ACK inside a window sent in sub-bursts restarts it there, in sub-bursts again, and the file arrives byte for byte', () => {
+    const blksize = 8192;
+    const s = setup({ blksize, windowsize: 16, size: blksize * 50 + 77, cached: true });
+    s.t.start();
+    s.socket.take(); // 1-8, then the gap
+    s.clock.advance(SUB_BURST_GAP_MS);
+    assert.deepEqual(blocksOf(s.socket.take()), [9, 10, 11, 12, 13, 14, 15, 16]);
+    s.ack(8); // a gap report: 9.. lost
+    assert.deepEqual(blocksOf(s.socket.take()), [9, 10, 11, 12, 13, 14, 15, 16]);
+    s.clock.advance(SUB_BURST_GAP_MS);
+    assert.deepEqual(blocksOf(s.socket.take()), [17, 18, 19, 20, 21, 22, 23, 24]);
+    // An RFC 7440 receiver from here: it ACKs the last block of each window, and the short one.
+    const parts: Buffer[] = [s.data.subarray(0, 16 * blksize)];
+    let next = 17;
+    for (let step = 0; step < 1000 && s.results.length === 0; step++) {
+      for (const p of s.socket.take()) {
+        if (p.op !== 'DATA' || p.block !== next) continue;
+        parts.push(p.data);
+        next++;
+        if ((p.block - 8) % 16 === 0 || p.data.length < blksize) s.ack(p.block);
+      }
+      s.clock.advance(SUB_BURST_GAP_MS);
+    }
+    assert.deepEqual(Buffer.concat(parts), s.data);
+    assert.equal(s.results[0]?.outcome, 'complete');
   });
 });

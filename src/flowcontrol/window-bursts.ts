@@ -1,0 +1,39 @@
+// How a unicast window goes to the socket: in sub-bursts small enough for a receiver's socket
+// buffer, one timer tick apart, so the receiver drains one before the next arrives.
+//
+// A whole window sent back to back lands in the receiver's buffer faster than it reads: at
+// blksize 8192 x windowsize 16 (128 KiB) a Linux receiver with the default 212,992-byte SO_RCVBUF
+// (atftp, tftp-hpa) drops the window's tail, because the kernel charges each datagram the memory
+// it allocated for it, about twice its size on loopback. A dropped tail costs a retransmission
+// timeout and the window again. The window itself stays the negotiated one: RFC 7440 receivers
+// ACK only a full window, so sending less would stall them until their own timeout.
+//
+// Only windows of more than SUB_BURST_BYTES are split (at the defaults: blksize 8192 with
+// windowsize > 8, or large windows of big blocks); smaller ones still leave in one burst.
+
+/** DATA payload one sub-burst carries before the pump waits: 64 KiB of datagrams take about 130
+ *  KiB of a 208 KiB receive buffer, leaving room for what the receiver has not read yet. */
+export const SUB_BURST_BYTES = 64 * 1024;
+
+/** The wait between sub-bursts: one timer tick (Node's shortest timer). A poll turn
+ *  (setImmediate) is microseconds on an idle loop, too short for a receiver that writes each
+ *  block to disk. */
+export const SUB_BURST_GAP_MS = 1;
+
+/** Counts the payload of the sub-burst under way; `full` says the pump must wait now. */
+export class SubBurst {
+  private bytes = 0;
+
+  add(payloadBytes: number): void {
+    this.bytes += payloadBytes;
+  }
+
+  get full(): boolean {
+    return this.bytes >= SUB_BURST_BYTES;
+  }
+
+  /** A new sub-burst starts (after the gap, or when the pump stops with the window sent). */
+  reset(): void {
+    this.bytes = 0;
+  }
+}
