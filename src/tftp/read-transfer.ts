@@ -9,8 +9,8 @@
 // Per packet the hot path allocates little: DATA goes out as [header, slice of the cached chunk],
 // one send completion is asked for per burst (the socket sends in order, so when the last block
 // of a burst left, all did), the clock is read once per ACK, and the pump is synchronous unless a
-// block must be read from disk. A window bigger than a receiver's buffer can take at once leaves
-// in sub-bursts one timer tick apart (window-bursts.ts).
+// block must be read from disk. Once a window expired, windows bigger than a receiver's buffer can
+// take at once leave in sub-bursts one timer tick apart (window-bursts.ts).
 // Duplicate ACKs never make us resend the current block by themselves (Sorcerer's Apprentice,
 // RFC 1123 4.2.3.1) unless they cannot be explained by our own retransmissions, which proves the
 // peer re-ACKed on its own timer; then the window is resent once (protocols.md 10.5 b/d).
@@ -26,7 +26,7 @@ import { AckAccounting } from '../flowcontrol/ack-accounting.js';
 import { LazyTimer } from './lazy-timer.js';
 import { RttEstimator, rtoBounds } from '../flowcontrol/rtt-estimator.js';
 import { SpuriousTimeoutCheck } from '../flowcontrol/spurious-timeout.js';
-import { SUB_BURST_GAP_MS, SubBurst } from '../flowcontrol/window-bursts.js';
+import { SUB_BURST_GAP_MS, WindowBursts } from '../flowcontrol/window-bursts.js';
 import type { TimerHandle } from '../io/ports.js';
 import type { Transfer, TransferContext, TransferOutcome, TransferProgress } from './transfer-types.js';
 
@@ -81,7 +81,7 @@ export class ReadTransfer implements Transfer {
   private readonly onReadFailed = (e: unknown): void => this.readFailed(e);
   /** The block an asynchronous read is fetching for the pump. */
   private awaitedIndex = 0;
-  private readonly subBurst = new SubBurst();
+  private readonly windowBursts = new WindowBursts();
   /** The wait between two sub-bursts of a window, while the pump is paused on it. */
   private gap: TimerHandle | null = null;
   private readonly onGapOver = (): void => this.resumeAfterGap();
@@ -277,10 +277,10 @@ export class ReadTransfer implements Transfer {
       do {
         this.pumpAgain = false;
         while (this.state === 'sending' && this.windowHasRoom()) {
-          if (this.subBurst.full) {
+          if (this.windowBursts.full) {
             // The rest of the window follows once the receiver had time to drain this part.
             this.sendHeld();
-            this.subBurst.reset();
+            this.windowBursts.reset();
             this.gap = this.ctx.clock.setTimer(SUB_BURST_GAP_MS, this.onGapOver);
             return;
           }
@@ -296,7 +296,7 @@ export class ReadTransfer implements Transfer {
         }
       } while (this.pumpAgain);
       this.sendHeld();
-      this.subBurst.reset();
+      this.windowBursts.reset();
       if (this.state === 'sending' && !this.timer.armed) this.armTimer();
     } catch (e) {
       this.readFailed(e);
@@ -337,7 +337,7 @@ export class ReadTransfer implements Transfer {
     this.heldIndex = index;
     this.heldData = data;
     this.nextToSend = index + 1;
-    this.subBurst.add(data.length);
+    this.windowBursts.add(data.length);
   }
 
   /** Sends the block taken last, as the end of a burst: its completion covers the whole burst. */
@@ -463,6 +463,7 @@ export class ReadTransfer implements Transfer {
       this.sendOack();
       return;
     }
+    if (this.options.windowsize > 1) this.windowBursts.windowExpired();
     // RFC 7440 4: the next window starts after the last ACK. Only the first expiry is judged: after
     // several in a row the original was most likely lost, and its age is no round trip.
     if (this.expiriesInARow === 1) this.spurious.timerResent(this.acked + 1, Math.min(this.maxSent, this.acked + this.options.windowsize));

@@ -549,13 +549,20 @@ describe('ReadTransfer per-packet work', () => {
 });
 
 describe('ReadTransfer window sub-bursts', () => {
-  it('sends a window bigger than SUB_BURST_BYTES in sub-bursts one timer tick apart, and still waits for the ACK of the whole window', () => {
-    const blksize = 8192;
-    const perSubBurst = Math.ceil(SUB_BURST_BYTES / blksize);
-    assert.equal(perSubBurst, 8);
-    const s = setup({ blksize, windowsize: 16, size: blksize * 40 + 5, cached: true });
+  /** Starts an 8192 x 16 transfer and lets its first window expire (a dropped tail). */
+  function afterFirstExpiry(size: number) {
+    const s = setup({ blksize: 8192, windowsize: 16, size, cached: true });
     s.t.start();
-    assert.deepEqual(blocksOf(s.socket.take()), [1, 2, 3, 4, 5, 6, 7, 8], 'the first sub-burst, synchronously');
+    assert.equal(s.socket.take().length, 16, 'a whole window at once until one expired');
+    s.clock.advance(timing.rtoInitialMs);
+    return s;
+  }
+
+  it('after a window expired, sends windows bigger than SUB_BURST_BYTES in sub-bursts one timer tick apart, and still waits for the ACK of the whole window', () => {
+    const perSubBurst = Math.ceil(SUB_BURST_BYTES / 8192);
+    assert.equal(perSubBurst, 8);
+    const s = afterFirstExpiry(8192 * 40 + 5);
+    assert.deepEqual(blocksOf(s.socket.take()), [1, 2, 3, 4, 5, 6, 7, 8], 'the resent window\'s first sub-burst');
     s.clock.advance(SUB_BURST_GAP_MS - 0.5);
     assert.deepEqual(s.socket.take(), [], 'nothing more before the gap is over');
     s.clock.advance(0.5);
@@ -563,19 +570,22 @@ describe('ReadTransfer window sub-bursts', () => {
     s.clock.advance(SUB_BURST_GAP_MS);
     assert.deepEqual(s.socket.take(), [], 'the window is whole: the next one waits for its ACK');
     s.ack(16);
-    assert.deepEqual(blocksOf(s.socket.take()), [17, 18, 19, 20, 21, 22, 23, 24]);
+    assert.deepEqual(blocksOf(s.socket.take()), [17, 18, 19, 20, 21, 22, 23, 24], 'later windows too');
+    s.clock.advance(SUB_BURST_GAP_MS);
+    assert.deepEqual(blocksOf(s.socket.take()), [25, 26, 27, 28, 29, 30, 31, 32]);
   });
 
-  it('sends a window of at most SUB_BURST_BYTES in one burst (blksize 1428 x 16)', () => {
+  it('sends a window of at most SUB_BURST_BYTES in one burst, even after an expiry (blksize 1428 x 16)', () => {
     const s = setup({ blksize: 1428, windowsize: 16, size: 1428 * 40 + 5, cached: true });
     s.t.start();
+    s.socket.take();
+    s.clock.advance(timing.rtoInitialMs);
     assert.deepEqual(blocksOf(s.socket.take()), Array.from({ length: 16 }, (_, i) => i + 1));
   });
 
   it('an ACK inside a window sent in sub-bursts restarts it there, in sub-bursts again, and the file arrives byte for byte', () => {
     const blksize = 8192;
-    const s = setup({ blksize, windowsize: 16, size: blksize * 50 + 77, cached: true });
-    s.t.start();
+    const s = afterFirstExpiry(blksize * 50 + 77);
     s.socket.take(); // 1-8, then the gap
     s.clock.advance(SUB_BURST_GAP_MS);
     assert.deepEqual(blocksOf(s.socket.take()), [9, 10, 11, 12, 13, 14, 15, 16]);
