@@ -9,8 +9,8 @@
 // Per packet the hot path allocates little: DATA goes out as [header, slice of the cached chunk],
 // one send completion is asked for per burst (the socket sends in order, so when the last block
 // of a burst left, all did), the clock is read once per ACK, and the pump is synchronous unless a
-// block must be read from disk. Once a window expired, windows bigger than a receiver's buffer can
-// take at once leave in sub-bursts one timer tick apart (window-bursts.ts).
+// block must be read from disk. After a window expired, windows bigger than a receiver's buffer
+// can take at once leave in sub-bursts one timer tick apart for a while (window-bursts.ts).
 // Duplicate ACKs never make us resend the current block by themselves (Sorcerer's Apprentice,
 // RFC 1123 4.2.3.1) unless they cannot be explained by our own retransmissions, which proves the
 // peer re-ACKed on its own timer; then the window is resent once (protocols.md 10.5 b/d).
@@ -192,6 +192,7 @@ export class ReadTransfer implements Transfer {
     this.acks.advance(index);
     this.finalRetries = 0;
     this.expiriesInARow = 0;
+    this.windowBursts.acknowledged();
     // Keys go in in increasing order (a block is recorded once, when it first left): stop at the
     // first one still unacknowledged.
     for (const k of this.firstSentAt.keys()) {

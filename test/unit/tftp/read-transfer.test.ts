@@ -9,7 +9,7 @@ import { FakeClock } from '../../support/fake-clock.js';
 import { FakeSocket, settle } from '../../support/fake-socket.js';
 import type { DatagramSocket, OpenedFile, PeerAddress } from '../../../src/io/ports.js';
 import { memoryFile } from '../../support/memory-fs.js';
-import { SUB_BURST_BYTES, SUB_BURST_GAP_MS } from '../../../src/flowcontrol/window-bursts.js';
+import { SPLIT_WINDOWS, SUB_BURST_BYTES, SUB_BURST_GAP_MS } from '../../../src/flowcontrol/window-bursts.js';
 
 const peer = { address: '10.0.0.2', port: 2000 };
 const timing = { rtoMinMs: 10, rtoMaxMs: 2000, rtoInitialMs: 100, idleTimeoutMs: 30000, maxTransferTimeMs: 600000 };
@@ -573,6 +573,24 @@ describe('ReadTransfer window sub-bursts', () => {
     assert.deepEqual(blocksOf(s.socket.take()), [17, 18, 19, 20, 21, 22, 23, 24], 'later windows too');
     s.clock.advance(SUB_BURST_GAP_MS);
     assert.deepEqual(blocksOf(s.socket.take()), [25, 26, 27, 28, 29, 30, 31, 32]);
+  });
+
+  it('tries whole windows again after SPLIT_WINDOWS windows in a row were acknowledged without an expiry', () => {
+    const s = afterFirstExpiry(8192 * 16 * (SPLIT_WINDOWS + 3));
+    for (let window = 1; window <= SPLIT_WINDOWS; window++) {
+      assert.equal(s.socket.take().length, 8, `window ${window}: the first sub-burst`);
+      s.clock.advance(SUB_BURST_GAP_MS);
+      assert.equal(s.socket.take().length, 8, `window ${window}: the second`);
+      s.ack(window * 16);
+    }
+    assert.equal(s.socket.take().length, 16, 'a whole window again');
+    // Its tail is dropped: the timer resends it, split again.
+    let resent: TftpPacket[] = [];
+    for (let ms = 0; ms < timing.rtoMaxMs && resent.length === 0; ms += 0.5) {
+      s.clock.advance(0.5);
+      resent = s.socket.take();
+    }
+    assert.equal(resent.length, 8);
   });
 
   it('sends a window of at most SUB_BURST_BYTES in one burst, even after an expiry (blksize 1428 x 16)', () => {
