@@ -100,6 +100,8 @@ function readOptions(buf: Buffer, start: number, lenient: boolean): TftpOption[]
 }
 
 export function decodeTftp(buf: Buffer): TftpPacket {
+  // The one packet of every round trip, decoded without a reader.
+  if (buf.length >= 4 && buf[0] === 0 && buf[1] === OPCODES.ACK) return { op: 'ACK', block: (buf[2]! << 8) | buf[3]! };
   const r = new ByteReader(buf);
   const opcode = r.u16('opcode');
   switch (opcode) {

@@ -8,11 +8,13 @@
 import { constants, promises as fsp } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, basename } from 'node:path';
+import { ByteLru, LruEntry } from './byte-lru.js';
 import type { FileStat, FileSystem, OpenedFile, UploadSink, UploadStore } from './ports.js';
 
 const CHUNK_SIZE = 256 * 1024;
 /** The chunk cache of the whole process: with transfer workers, each thread gets an equal share. */
 export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 interface SharedFile {
   readonly key: string;
@@ -20,6 +22,22 @@ interface SharedFile {
   readonly size: number;
   readonly mtimeMs: number;
   refs: number;
+  /** Its cached chunks by chunk number. */
+  readonly chunks: Map<number, CachedChunk>;
+}
+
+/** One CHUNK_SIZE piece of a file: loading (data null), loaded, or evicted (no longer listed). */
+class CachedChunk extends LruEntry {
+  data: Buffer | null = null;
+
+  constructor(
+    readonly file: SharedFile,
+    readonly index: number,
+    bytes: number,
+    public loading: Promise<Buffer> | null = null,
+  ) {
+    super(bytes);
+  }
 }
 
 /** The file under an open handle was modified in place; what was read may belong to either version. */
@@ -29,11 +47,12 @@ export class FileModifiedError extends Error {
 
 export class NodeFileSystem implements FileSystem {
   private readonly open_ = new Map<string, SharedFile>();
-  /** Loaded chunks, or the promise of one being loaded. Insertion order is recency order (LRU). */
-  private readonly chunks = new Map<string, Buffer | Promise<Buffer>>();
-  private cachedBytes = 0;
+  /** Loaded chunks and chunks being loaded, least recently used first. */
+  private readonly cache: ByteLru<CachedChunk>;
 
-  constructor(private readonly cacheBytes = DEFAULT_CACHE_BYTES) {}
+  constructor(cacheBytes = DEFAULT_CACHE_BYTES) {
+    this.cache = new ByteLru<CachedChunk>(cacheBytes, (chunk) => chunk.file.chunks.delete(chunk.index));
+  }
 
   realpath(path: string): Promise<string> {
     return fsp.realpath(path);
@@ -46,6 +65,11 @@ export class NodeFileSystem implements FileSystem {
 
   openFiles(): number {
     return this.open_.size;
+  }
+
+  /** Bytes of file content held by the chunk cache (loaded or being loaded). */
+  cachedBytes(): number {
+    return this.cache.bytes;
   }
 
   async open(path: string): Promise<OpenedFile> {
@@ -64,100 +88,124 @@ export class NodeFileSystem implements FileSystem {
     let shared = this.open_.get(key);
     if (shared) await handle.close();
     else {
-      shared = { key, handle, size: st.size, mtimeMs: st.mtimeMs, refs: 0 };
+      shared = { key, handle, size: st.size, mtimeMs: st.mtimeMs, refs: 0, chunks: new Map() };
       this.open_.set(key, shared);
     }
     shared.refs++;
-    return this.handleFor(shared);
+    return new FileReader(this, shared);
   }
 
-  private handleFor(shared: SharedFile): OpenedFile {
-    let released = false;
-    return {
-      size: shared.size,
-      identity: shared.key,
-      mtimeMs: shared.mtimeMs,
-      read: (offset, length) => this.read(shared, offset, length),
-      release: () => {
-        if (released) return;
-        released = true;
-        if (--shared.refs === 0) {
-          this.open_.delete(shared.key);
-          for (const k of [...this.chunks.keys()]) if (k.startsWith(shared.key + '#')) this.dropChunk(k);
-          void shared.handle.close().catch(() => undefined);
-        }
-      },
-    };
+  /** Called by the last reader of `shared`: forget its chunks, close the handle. */
+  closeShared(shared: SharedFile): void {
+    this.open_.delete(shared.key);
+    for (const chunk of shared.chunks.values()) this.cache.remove(chunk);
+    shared.chunks.clear();
+    void shared.handle.close().catch(() => undefined);
   }
 
-  private read(shared: SharedFile, offset: number, length: number): Buffer | Promise<Buffer> {
-    const first = Math.floor(offset / CHUNK_SIZE);
-    const last = Math.floor((offset + length - 1) / CHUNK_SIZE);
-    if (first === last) {
-      const start = offset - first * CHUNK_SIZE;
-      const slice = (chunk: Buffer) => chunk.subarray(start, Math.min(chunk.length, start + length));
-      const chunk = this.chunk(shared, first);
-      return chunk instanceof Promise ? chunk.then(slice) : slice(chunk);
-    }
-    return this.readAcross(shared, offset, length, first, last);
+  /** Marks a chunk a reader is still using as recently used. */
+  touch(chunk: CachedChunk): void {
+    this.cache.touch(chunk);
   }
 
-  private async readAcross(shared: SharedFile, offset: number, length: number, first: number, last: number): Promise<Buffer> {
-    const parts: Buffer[] = [];
-    for (let c = first; c <= last; c++) {
-      const chunk = await this.chunk(shared, c);
-      const start = Math.max(0, offset - c * CHUNK_SIZE);
-      const end = Math.min(chunk.length, offset + length - c * CHUNK_SIZE);
-      parts.push(chunk.subarray(start, end));
-      if (chunk.length < CHUNK_SIZE) break;
-    }
-    return Buffer.concat(parts);
-  }
-
-  private chunk(shared: SharedFile, index: number): Buffer | Promise<Buffer> {
-    const key = `${shared.key}#${index}`;
-    const hit = this.chunks.get(key);
+  /** Chunk `index` of `shared`, from the cache or loading (the load is cached too). */
+  chunk(shared: SharedFile, index: number): CachedChunk {
+    const hit = shared.chunks.get(index);
     if (hit) {
-      this.chunks.delete(key);
-      this.chunks.set(key, hit);
+      this.cache.touch(hit);
       return hit;
     }
     const length = Math.max(0, Math.min(CHUNK_SIZE, shared.size - index * CHUNK_SIZE));
-    const loading = (async () => {
-      const buf = Buffer.allocUnsafe(length);
-      let got = 0;
-      while (got < length) {
-        const { bytesRead } = await shared.handle.read(buf, got, length - got, index * CHUNK_SIZE + got);
-        if (bytesRead === 0) break; // truncated under us: callers see a short chunk
-        got += bytesRead;
-      }
-      // Checked after the read: a write or truncate that began before or during it has already
-      // moved mtime (the kernel stamps it before copying data), so an unchanged stat proves these
-      // bytes are the version opened. A rename over the file leaves this inode's mtime alone.
-      const now = await shared.handle.stat();
-      if (now.size !== shared.size || now.mtimeMs !== shared.mtimeMs) {
-        throw new FileModifiedError(`file modified in place while being served (size ${shared.size} -> ${now.size})`);
-      }
-      const chunk = got === length ? buf : buf.subarray(0, got);
-      // Swap the promise for the buffer so later reads are synchronous (unless evicted meanwhile).
-      if (this.chunks.get(key) instanceof Promise) this.chunks.set(key, chunk);
-      return chunk;
-    })();
-    loading.catch(() => this.dropChunk(key));
-    this.chunks.set(key, loading);
-    this.cachedBytes += length;
-    while (this.cachedBytes > this.cacheBytes && this.chunks.size > 1) {
-      const oldest = this.chunks.keys().next().value as string;
-      this.dropChunk(oldest);
-    }
-    return loading;
+    const chunk = new CachedChunk(shared, index, length);
+    chunk.loading = this.load(chunk, length);
+    chunk.loading.catch(() => this.drop(chunk));
+    shared.chunks.set(index, chunk);
+    this.cache.add(chunk);
+    return chunk;
   }
 
-  private dropChunk(key: string): void {
-    if (!this.chunks.delete(key)) return;
-    const [fileKey, index] = key.split('#') as [string, string];
-    const size = Number(fileKey.split(':')[2]);
-    this.cachedBytes -= Math.max(0, Math.min(CHUNK_SIZE, size - Number(index) * CHUNK_SIZE));
+  private async load(chunk: CachedChunk, length: number): Promise<Buffer> {
+    const shared = chunk.file;
+    const buf = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      const { bytesRead } = await shared.handle.read(buf, got, length - got, chunk.index * CHUNK_SIZE + got);
+      if (bytesRead === 0) break; // truncated under us: callers see a short chunk
+      got += bytesRead;
+    }
+    // Checked after the read: a write or truncate that began before or during it has already
+    // moved mtime (the kernel stamps it before copying data), so an unchanged stat proves these
+    // bytes are the version opened. A rename over the file leaves this inode's mtime alone.
+    const now = await shared.handle.stat();
+    if (now.size !== shared.size || now.mtimeMs !== shared.mtimeMs) {
+      throw new FileModifiedError(`file modified in place while being served (size ${shared.size} -> ${now.size})`);
+    }
+    // From now on reads of this chunk are synchronous.
+    chunk.data = got === length ? buf : buf.subarray(0, got);
+    chunk.loading = null;
+    return chunk.data;
+  }
+
+  private drop(chunk: CachedChunk): void {
+    this.cache.remove(chunk);
+    if (chunk.file.chunks.get(chunk.index) === chunk) chunk.file.chunks.delete(chunk.index);
+  }
+
+  async readAcross(shared: SharedFile, offset: number, length: number): Promise<Buffer> {
+    const first = Math.floor(offset / CHUNK_SIZE);
+    const last = Math.floor((offset + length - 1) / CHUNK_SIZE);
+    const parts: Buffer[] = [];
+    for (let c = first; c <= last; c++) {
+      const chunk = this.chunk(shared, c);
+      const data = chunk.data ?? (await chunk.loading!);
+      const start = Math.max(0, offset - c * CHUNK_SIZE);
+      const end = Math.min(data.length, offset + length - c * CHUNK_SIZE);
+      parts.push(data.subarray(start, end));
+      if (data.length < CHUNK_SIZE) break;
+    }
+    return Buffer.concat(parts);
+  }
+}
+
+/**
+ * One holder's view of a shared file. It remembers the chunk it read last: a transfer reads its
+ * blocks in order, so nearly every read is a slice of that chunk, found without a lookup.
+ */
+class FileReader implements OpenedFile {
+  readonly size: number;
+  readonly identity: string;
+  readonly mtimeMs: number;
+  private last: CachedChunk | null = null;
+  private released = false;
+
+  constructor(
+    private readonly fs: NodeFileSystem,
+    private readonly shared: SharedFile,
+  ) {
+    this.size = shared.size;
+    this.identity = shared.key;
+    this.mtimeMs = shared.mtimeMs;
+  }
+
+  read(offset: number, length: number): Buffer | Promise<Buffer> {
+    if (length <= 0) return EMPTY;
+    const index = Math.floor(offset / CHUNK_SIZE);
+    const start = offset - index * CHUNK_SIZE;
+    if (start + length > CHUNK_SIZE) return this.fs.readAcross(this.shared, offset, length);
+    let chunk = this.last;
+    // An evicted chunk is looked up again (and reloaded): the cache's byte bound stays true.
+    if (chunk !== null && chunk.index === index && chunk.listed) this.fs.touch(chunk);
+    else chunk = this.last = this.fs.chunk(this.shared, index);
+    const data = chunk.data;
+    if (data !== null) return data.subarray(start, start + length > data.length ? data.length : start + length);
+    return chunk.loading!.then((d) => d.subarray(start, Math.min(d.length, start + length)));
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.last = null;
+    if (--this.shared.refs === 0) this.fs.closeShared(this.shared);
   }
 }
 

@@ -16,15 +16,27 @@ export class SocketError extends Error {
 
 /** We only ever send to IP literals (peers' source addresses, configured groups). dgram otherwise
  *  runs dns.lookup, which answers a literal on the next tick: one deferral per datagram on the
- *  lock-step hot path. This answers synchronously and refuses names outright. */
+ *  lock-step hot path. This answers synchronously and refuses names outright. The last address
+ *  checked is remembered: a transfer's socket sends every datagram to the same one. */
+let lastLiteral = '';
+let lastFamily = 0;
 function literalLookup(
   address: string,
   _options: unknown,
   callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
 ): void {
+  if (address === lastLiteral) {
+    callback(null, address, lastFamily);
+    return;
+  }
   const family = isIP(address);
-  if (family === 0) callback(Object.assign(new Error(`not an IP address: ${address}`), { code: 'EINVAL' }), address, 0);
-  else callback(null, address, family);
+  if (family === 0) {
+    callback(Object.assign(new Error(`not an IP address: ${address}`), { code: 'EINVAL' }), address, 0);
+    return;
+  }
+  lastLiteral = address;
+  lastFamily = family;
+  callback(null, address, family);
 }
 
 /** On a dual-stack (`::`) socket IPv4 peers arrive as `::ffff:a.b.c.d`; everything above this
@@ -40,10 +52,11 @@ class NodeDatagramSocket implements DatagramSocket {
   send(chunks: Buffer | readonly Buffer[], to: PeerAddress, onSent?: () => void): void {
     // Send errors arrive as 'error' events, ignored below (a datagram service shrugs off ICMP
     // unreachable); the callback only says when the datagram left (dgram calls it on the next tick
-    // for a send the kernel took at once, later for one queued in libuv).
+    // for a send the kernel took at once, later for one queued in libuv), and ignores dgram's
+    // arguments (error, bytes).
     const data = Buffer.isBuffer(chunks) ? chunks : (chunks as Buffer[]);
     const address = this.ipv6 && isIPv4(to.address) ? `::ffff:${to.address}` : to.address;
-    if (onSent) this.socket.send(data, to.port, address, () => onSent());
+    if (onSent) this.socket.send(data, to.port, address, onSent);
     else this.socket.send(data, to.port, address);
   }
 

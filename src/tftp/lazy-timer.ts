@@ -30,11 +30,12 @@ export class LazyTimer {
     return this.deadline !== null;
   }
 
-  /** Expire `ms` from now (replacing any earlier arming). */
-  arm(ms: number): void {
+  /** Expire `ms` from now (replacing any earlier arming); `now` saves a clock read when the
+   *  caller has just taken one. */
+  arm(ms: number, now = this.clock.now()): void {
     this.armedMs = ms;
     this.graceGiven = false;
-    this.deadline = this.clock.now() + ms;
+    this.deadline = now + ms;
     if (this.deadline < this.wakeAt) this.schedule(ms);
   }
 

@@ -119,6 +119,14 @@ describe('unicast TFTP against real clients (loopback)', () => {
     rmSync(dest);
   });
 
+  it('100 MiB at blksize 8192 and windowsize 16 with atftp (128 KiB windows, more than its receive buffer takes at once), byte for byte', async () => {
+    const dest = local();
+    const r = await downloadWithAtftp({ host, port, remote: 'large.bin', local: dest, blksize: 8192, windowsize: 16, timeoutMs: 120_000 });
+    assert.ok(r.ok, r.stderr);
+    await assertSame(dest, 'large.bin');
+    rmSync(dest);
+  });
+
   it('100 MiB at blksize 512 (block numbers roll over) with curl', async () => {
     const dest = local();
     const r = await downloadWithCurl({ host, port, remote: 'large.bin', local: dest, blksize: 512, timeoutMs: 240_000 });

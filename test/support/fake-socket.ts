@@ -29,6 +29,11 @@ export class FakeSocket implements DatagramSocket {
     }
   }
 
+  /** Send completions held so far (one per send that asked for one). */
+  get heldCompletions(): number {
+    return this.completions.length;
+  }
+
   /** Runs the held send completions in order. */
   completeSends(): void {
     for (let fn = this.completions.shift(); fn; fn = this.completions.shift()) fn();

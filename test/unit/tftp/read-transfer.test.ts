@@ -7,7 +7,9 @@ import { FINAL_BLOCK_RETRIES, QUIET_AFTER_EXPIRIES, QUIET_MS, ReadTransfer } fro
 import type { TransferResult } from '../../../src/tftp/transfer-types.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { FakeSocket, settle } from '../../support/fake-socket.js';
+import type { DatagramSocket, OpenedFile, PeerAddress } from '../../../src/io/ports.js';
 import { memoryFile } from '../../support/memory-fs.js';
+import { SPLIT_WINDOWS, SUB_BURST_BYTES, SUB_BURST_GAP_MS } from '../../../src/flowcontrol/window-bursts.js';
 
 const peer = { address: '10.0.0.2', port: 2000 };
 const timing = { rtoMinMs: 10, rtoMaxMs: 2000, rtoInitialMs: 100, idleTimeoutMs: 30000, maxTransferTimeMs: 600000 };
@@ -18,15 +20,30 @@ function pattern(size: number): Buffer {
   return b;
 }
 
-function setup(opts: { size?: number; blksize?: number; windowsize?: number; oack?: boolean; timeoutS?: number | null; netascii?: Buffer; data?: Buffer } = {}) {
+/** A file whose blocks are all in memory: reads answer synchronously, as from the chunk cache. */
+function cachedFile(data: Buffer): OpenedFile & { released: boolean } {
+  const file = {
+    size: data.length,
+    identity: 'cached',
+    mtimeMs: 0,
+    released: false,
+    read: (offset: number, length: number) => data.subarray(offset, offset + length),
+    release: () => void (file.released = true),
+  };
+  return file;
+}
+
+function setup(
+  opts: { size?: number; blksize?: number; windowsize?: number; oack?: boolean; timeoutS?: number | null; netascii?: Buffer; data?: Buffer; cached?: boolean; socket?: DatagramSocket } = {},
+) {
   const clock = new FakeClock();
   const socket = new FakeSocket();
   const blksize = opts.blksize ?? 512;
   const data = opts.data ?? pattern(opts.size ?? 512 * 10 + 100);
-  const file = memoryFile(opts.netascii ?? data);
+  const file = opts.cached ? cachedFile(data) : memoryFile(opts.netascii ?? data);
   const results: TransferResult[] = [];
   const blocks = opts.netascii ? new NetasciiBlocks(file, blksize) : new OctetBlocks(file, blksize);
-  const t = new ReadTransfer({ clock, socket, peer, timing, onEnd: (r) => results.push(r) }, blocks, {
+  const t = new ReadTransfer({ clock, socket: opts.socket ?? socket, peer, timing, onEnd: (r) => results.push(r) }, blocks, {
     filename: 'f',
     blksize,
     windowsize: opts.windowsize ?? 1,
@@ -459,5 +476,154 @@ describe('ReadTransfer state machine', () => {
     s.t.onPacket({ op: 'ACK', block: 1 });
     assert.equal(s.results.length, 1);
     assert.equal(encodeTftp({ op: 'ACK', block: 1 }).length, 4);
+  });
+});
+
+/** A socket that keeps each datagram's chunks (not a copy) until flush(), as libuv does with a
+ *  send the kernel did not take at once: what leaves is what those buffers hold at flush time. */
+class QueueingSocket implements DatagramSocket {
+  private readonly queue: { chunks: readonly Buffer[]; onSent: (() => void) | undefined }[] = [];
+  readonly wire: Buffer[] = [];
+
+  send(chunks: Buffer | readonly Buffer[], _to: PeerAddress, onSent?: () => void): void {
+    this.queue.push({ chunks: Buffer.isBuffer(chunks) ? [chunks] : chunks, onSent });
+  }
+
+  flush(): void {
+    for (const d of this.queue.splice(0)) {
+      this.wire.push(Buffer.concat(d.chunks));
+      d.onSent?.();
+    }
+  }
+
+  onMessage(): void {}
+  localPort(): number {
+    return 40000;
+  }
+  close(): void {}
+}
+
+describe('ReadTransfer per-packet work', () => {
+  it('sends a window of cached blocks in one synchronous burst and asks for one send completion for it', () => {
+    const s = setup({ windowsize: 8, size: 512 * 30, cached: true });
+    s.socket.holdCompletions = true;
+    s.t.start();
+    assert.deepEqual(blocksOf(s.socket.take()), [1, 2, 3, 4, 5, 6, 7, 8], 'no promise hop before the window is out');
+    assert.equal(s.socket.heldCompletions, 1);
+    s.socket.completeSends();
+    s.ack(8);
+    assert.deepEqual(blocksOf(s.socket.take()), [9, 10, 11, 12, 13, 14, 15, 16]);
+    assert.equal(s.socket.heldCompletions, 1);
+  });
+
+  it('a DATA header still queued in the process keeps its block number while the timer resends the window', () => {
+    const socket = new QueueingSocket();
+    const s = setup({ windowsize: 4, size: 512 * 30, cached: true, socket });
+    s.t.start(); // blocks 1-4 wait in the process
+    s.clock.advance(100); // the timer resends 1-4 (the timer starts at send() as long as no completion came)
+    s.ack(4);
+    socket.flush();
+    const wire = socket.wire.map((d) => decodeTftp(d));
+    assert.deepEqual(blocksOf(wire), [1, 2, 3, 4, 1, 2, 3, 4, 5, 6, 7, 8]);
+    for (const p of wire) if (p.op === 'DATA') assert.deepEqual(p.data, s.data.subarray((p.block - 1) * 512, p.block * 512));
+  });
+
+  it('serves a cached file byte for byte through rollover with windows of 16', async () => {
+    const size = 8 * 65540 + 3;
+    const s = setup({ blksize: 8, windowsize: 16, size, cached: true });
+    s.t.start();
+    // An RFC 7440 receiver: it ACKs the last block of each window, and the short final block.
+    const parts: Buffer[] = [];
+    for (let step = 0; step < 10_000 && s.results.length === 0; step++) {
+      for (const p of s.socket.take()) {
+        if (p.op !== 'DATA' || p.block !== ((parts.length + 1) & 0xffff)) continue;
+        parts.push(p.data);
+        if (parts.length % 16 === 0 || p.data.length < 8) s.ack(p.block);
+      }
+    }
+    assert.deepEqual(Buffer.concat(parts), s.data);
+    assert.equal(s.results[0]?.outcome, 'complete');
+    assert.equal(s.results[0]?.blocks, 65541);
+    assert.equal(s.results[0]?.retransmits, 0);
+  });
+});
+
+describe('ReadTransfer window sub-bursts', () => {
+  /** Starts an 8192 x 16 transfer and lets its first window expire (a dropped tail). */
+  function afterFirstExpiry(size: number) {
+    const s = setup({ blksize: 8192, windowsize: 16, size, cached: true });
+    s.t.start();
+    assert.equal(s.socket.take().length, 16, 'a whole window at once until one expired');
+    s.clock.advance(timing.rtoInitialMs);
+    return s;
+  }
+
+  it('after a window expired, sends windows bigger than SUB_BURST_BYTES in sub-bursts one timer tick apart, and still waits for the ACK of the whole window', () => {
+    const perSubBurst = Math.ceil(SUB_BURST_BYTES / 8192);
+    assert.equal(perSubBurst, 8);
+    const s = afterFirstExpiry(8192 * 40 + 5);
+    assert.deepEqual(blocksOf(s.socket.take()), [1, 2, 3, 4, 5, 6, 7, 8], 'the resent window\'s first sub-burst');
+    s.clock.advance(SUB_BURST_GAP_MS - 0.5);
+    assert.deepEqual(s.socket.take(), [], 'nothing more before the gap is over');
+    s.clock.advance(0.5);
+    assert.deepEqual(blocksOf(s.socket.take()), [9, 10, 11, 12, 13, 14, 15, 16], 'the rest of the negotiated window');
+    s.clock.advance(SUB_BURST_GAP_MS);
+    assert.deepEqual(s.socket.take(), [], 'the window is whole: the next one waits for its ACK');
+    s.ack(16);
+    assert.deepEqual(blocksOf(s.socket.take()), [17, 18, 19, 20, 21, 22, 23, 24], 'later windows too');
+    s.clock.advance(SUB_BURST_GAP_MS);
+    assert.deepEqual(blocksOf(s.socket.take()), [25, 26, 27, 28, 29, 30, 31, 32]);
+  });
+
+  it('tries whole windows again after SPLIT_WINDOWS windows in a row were acknowledged without an expiry', () => {
+    const s = afterFirstExpiry(8192 * 16 * (SPLIT_WINDOWS + 3));
+    for (let window = 1; window <= SPLIT_WINDOWS; window++) {
+      assert.equal(s.socket.take().length, 8, `window ${window}: the first sub-burst`);
+      s.clock.advance(SUB_BURST_GAP_MS);
+      assert.equal(s.socket.take().length, 8, `window ${window}: the second`);
+      s.ack(window * 16);
+    }
+    assert.equal(s.socket.take().length, 16, 'a whole window again');
+    // Its tail is dropped: the timer resends it, split again.
+    let resent: TftpPacket[] = [];
+    for (let ms = 0; ms < timing.rtoMaxMs && resent.length === 0; ms += 0.5) {
+      s.clock.advance(0.5);
+      resent = s.socket.take();
+    }
+    assert.equal(resent.length, 8);
+  });
+
+  it('sends a window of at most SUB_BURST_BYTES in one burst, even after an expiry (blksize 1428 x 16)', () => {
+    const s = setup({ blksize: 1428, windowsize: 16, size: 1428 * 40 + 5, cached: true });
+    s.t.start();
+    s.socket.take();
+    s.clock.advance(timing.rtoInitialMs);
+    assert.deepEqual(blocksOf(s.socket.take()), Array.from({ length: 16 }, (_, i) => i + 1));
+  });
+
+  it('an ACK inside a window sent in sub-bursts restarts it there, in sub-bursts again, and the file arrives byte for byte', () => {
+    const blksize = 8192;
+    const s = afterFirstExpiry(blksize * 50 + 77);
+    s.socket.take(); // 1-8, then the gap
+    s.clock.advance(SUB_BURST_GAP_MS);
+    assert.deepEqual(blocksOf(s.socket.take()), [9, 10, 11, 12, 13, 14, 15, 16]);
+    s.ack(8); // a gap report: 9.. lost
+    assert.deepEqual(blocksOf(s.socket.take()), [9, 10, 11, 12, 13, 14, 15, 16]);
+    s.clock.advance(SUB_BURST_GAP_MS);
+    assert.deepEqual(blocksOf(s.socket.take()), [17, 18, 19, 20, 21, 22, 23, 24]);
+    // An RFC 7440 receiver from here: it ACKs the last block of each window, and the short one.
+    const parts: Buffer[] = [s.data.subarray(0, 16 * blksize)];
+    let next = 17;
+    for (let step = 0; step < 1000 && s.results.length === 0; step++) {
+      for (const p of s.socket.take()) {
+        if (p.op !== 'DATA' || p.block !== next) continue;
+        parts.push(p.data);
+        next++;
+        if ((p.block - 8) % 16 === 0 || p.data.length < blksize) s.ack(p.block);
+      }
+      s.clock.advance(SUB_BURST_GAP_MS);
+    }
+    assert.deepEqual(Buffer.concat(parts), s.data);
+    assert.equal(s.results[0]?.outcome, 'complete');
   });
 });
