@@ -12,6 +12,9 @@ export interface RtoBounds {
 }
 
 const CLOCK_GRANULARITY_MS = 1;
+/** Round trips sampled before their minimum is trusted as the path's floor: the first ones carry
+ *  the client's start-up (tftp-hpa's first ACK took 2 ms on a path whose floor was 0.3 ms). */
+export const SAMPLES_FOR_FLOOR = 8;
 
 /** The configured bounds, with a negotiated RFC 2349 `timeout` (seconds) as the ceiling of all. */
 export function rtoBounds(
@@ -31,6 +34,7 @@ export class RttEstimator {
   private rttvar = 0;
   private backoff = 1;
   private minRtt: number | null = null;
+  private samples = 0;
   /** Raised by spurious timeouts: this peer (or this server) has shown ACK delays that long. */
   private provenDelayFloor = 0;
 
@@ -39,6 +43,7 @@ export class RttEstimator {
   /** A round trip measured on a packet that was sent exactly once. */
   sample(rttMs: number): void {
     if (this.minRtt === null || rttMs < this.minRtt) this.minRtt = rttMs;
+    this.samples++;
     if (this.srtt === null) {
       this.srtt = rttMs;
       this.rttvar = rttMs / 2;
@@ -91,5 +96,10 @@ export class RttEstimator {
   /** The shortest round trip sampled so far. */
   minRttMs(): number | null {
     return this.minRtt;
+  }
+
+  /** The shortest round trip, once enough were sampled to take it for the path's floor. */
+  floorRttMs(): number | null {
+    return this.samples >= SAMPLES_FOR_FLOOR ? this.minRtt : null;
   }
 }

@@ -20,6 +20,9 @@
 // drops the rest, and each dropped block restarts its own 5 s timer: if that extra ACK is lost
 // too, nobody ever ACKs again until our idle timeout. So after QUIET_AFTER_EXPIRIES expiries in a
 // row we go silent for QUIET_MS between resends, long enough for such a receiver's timer to fire.
+// Only 5 s of silence (or the block after the window) makes atftp ACK again, so the stall costs
+// our resends before the silence plus 5 s: 4 expiries (150 ms at the floor) instead of 8 (5.1 s)
+// cut the 20% loss download's worst case from over 45 s to 28 s in 8 runs each.
 import { encodeDataHeader, encodeTftp, TftpErrorCode, type TftpOption, type TftpPacket } from '../codec/tftp-packet.js';
 import type { BlockProducer } from './block-producer.js';
 import { AckAccounting } from '../flowcontrol/ack-accounting.js';
@@ -35,7 +38,7 @@ export type ReadState = 'awaiting-oack-ack' | 'sending' | 'done';
 /** Retransmissions of the final block before a silent peer is taken to have it. */
 export const FINAL_BLOCK_RETRIES = 5;
 /** Window expiries in a row (no new ACK) after which resends are spaced by QUIET_MS. */
-export const QUIET_AFTER_EXPIRIES = 8;
+export const QUIET_AFTER_EXPIRIES = 4;
 /** Longer than the receive timeouts clients retry on (atftp and tftp-hpa 5 s): waits this long
  *  leave the next retry to the client. */
 export const QUIET_MS = 6000;
@@ -166,7 +169,11 @@ export class ReadTransfer implements Transfer {
     if (this.checkTimeLimit(now)) return;
     if (this.state === 'awaiting-oack-ack') {
       if (wire !== 0) return; // nothing sent yet that this could acknowledge
-      this.sampleRtt(0, now);
+      // Karn's rule as if we had resent: the OACK waits past its RTO for the client's own retry,
+      // so an ACK 0 later than that may answer the client's retransmission (atftp re-sends ACK 0
+      // 5 s after losing the first). Taken as a round trip, those 5 s held the RTO at rto_max
+      // for the whole transfer: at 20% loss every lost window then cost 3 s.
+      if (now - (this.firstSentAt.get(0) ?? now) <= this.rtt.rtoMs()) this.sampleRtt(0, now);
       this.rtt.progress();
       this.acks.advance(0);
       this.state = 'sending';
@@ -241,7 +248,7 @@ export class ReadTransfer implements Transfer {
 
   /** Did the ACK show that the last timer resend was not needed? Then back the timer off. */
   private checkSpurious(index: number, now: number): void {
-    const verdict = this.spurious.ack(index, now, this.firstSentAt.get(index), this.rtt.minRttMs());
+    const verdict = this.spurious.ack(index, now, this.firstSentAt.get(index), this.rtt.floorRttMs());
     if (verdict === null) return;
     this.spuriousTimeouts++;
     if (verdict === true) return;
@@ -358,6 +365,7 @@ export class ReadTransfer implements Transfer {
 
   private sendBlock(index: number, data: Buffer, endsBurst: boolean): void {
     this.acks.sent(index);
+    this.spurious.sending(index, this.ctx.clock);
     if (index > this.maxSent) {
       this.maxSent = index;
       this.bytes += data.length;
@@ -397,7 +405,6 @@ export class ReadTransfer implements Transfer {
       const index = this.leaving.shift()!;
       if (this.state === 'done') continue;
       if (this.acks.sendsOf(index) === 1 && index >= this.acked && !this.firstSentAt.has(index)) this.firstSentAt.set(index, now);
-      this.spurious.left(index, now);
     }
     if (this.state !== 'done' && this.timer.armed) this.armTimer(now);
   }

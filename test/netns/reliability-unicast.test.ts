@@ -106,7 +106,7 @@ describe('unicast under random loss in both directions (iptables statistic, netn
         const r = await download(c, { host: server.address, port: 69, remote: file, local, netns: end.namespace, timeoutMs: BOUND_MS });
         // A client that gave up leaves the server waiting up to idle_timeout (30 s) before it logs.
         const summary = await summaryFor(end.address, r.ok ? 3000 : IDLE_TIMEOUT_MS + 5000);
-        t.diagnostic(`${c} ${level * 100}%: ok=${r.ok} in ${Math.round(r.ms)} ms, server outcome=${summary?.['outcome'] ?? '?'} retransmits=${summary?.['retransmits'] ?? '?'}; client said: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
+        t.diagnostic(`${c} ${level * 100}%: ok=${r.ok} in ${Math.round(r.ms)} ms, server outcome=${summary?.['outcome'] ?? '?'} retransmits=${summary?.['retransmits'] ?? '?'} spurious_timeouts=${summary?.['spurious_timeouts'] ?? 0}; client said: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
         const outcome = await expectCompleteOrCleanFailure(r, local, [expected[file]!], BOUND_MS, {
           size: level < 0.2 ? SIZE : SIZE_AT_20,
           serverEnd: () => failedTransferLine(logLinesSince(daemon.outputTail(), started), end.address),

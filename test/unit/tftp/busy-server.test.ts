@@ -8,6 +8,7 @@ import type { TftpPacket } from '../../../src/codec/tftp-packet.js';
 import { OctetBlocks } from '../../../src/tftp/block-producer.js';
 import { PEER_DELAY_HOLD_MS, PeerDelayMemory } from '../../../src/flowcontrol/peer-delay-memory.js';
 import { ReadTransfer } from '../../../src/tftp/read-transfer.js';
+import { SAMPLES_FOR_FLOOR } from '../../../src/flowcontrol/rtt-estimator.js';
 import type { TransferResult, TransferTiming } from '../../../src/tftp/transfer-types.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { FakeSocket, settle } from '../../support/fake-socket.js';
@@ -40,13 +41,14 @@ function setup(opts: { size?: number; windowsize?: number; timing?: Partial<Tran
 
 const blocksOf = (pkts: TftpPacket[]) => pkts.map((p) => (p.op === 'DATA' ? p.block : p.op));
 
-/** Plays a lock-step client with 1 ms round trips through block n: the RTO settles at the floor. */
-async function warmUp(s: ReturnType<typeof setup>, n: number): Promise<void> {
+/** Plays a lock-step client with `rttMs` round trips through block n (at 1 ms the RTO settles at
+ *  the floor). */
+async function warmUp(s: ReturnType<typeof setup>, n: number, rttMs = 1): Promise<void> {
   s.t.start();
   for (let block = 1; block <= n; block++) {
     await settle();
     s.socket.take();
-    s.clock.advance(1);
+    s.clock.advance(rttMs);
     s.ack(block);
   }
   await settle();
@@ -236,24 +238,52 @@ describe('read transfers on a busy server', () => {
 
   it('detects a spurious timeout from an ACK sooner after the resend than any measured round trip', async () => {
     const s = setup({ size: 512 * 40, timing: { rtoMinMs: 10 } });
-    s.t.start();
-    for (let block = 1; block <= 5; block++) {
-      await settle();
-      s.socket.take();
-      s.clock.advance(4); // 4 ms round trips
-      s.ack(block);
-    }
-    await settle();
-    assert.deepEqual(blocksOf(s.socket.take()), [6]);
+    await warmUp(s, SAMPLES_FOR_FLOOR, 4); // 4 ms round trips
+    const next = SAMPLES_FOR_FLOOR + 1;
+    assert.deepEqual(blocksOf(s.socket.take()), [next]);
     const rto = s.t.progress().rtoMs;
     s.clock.advance(rto);
     await settle();
-    assert.deepEqual(blocksOf(s.socket.take()), [6]);
+    assert.deepEqual(blocksOf(s.socket.take()), [next]);
     s.clock.advance(1); // 1 ms after the resend: too soon to answer it
-    s.ack(6);
+    s.ack(next);
     await settle();
-    assert.deepEqual(blocksOf(s.socket.take()), [7]);
+    assert.deepEqual(blocksOf(s.socket.take()), [next + 1]);
     assert.ok(s.t.progress().rtoMs >= 3 * (rto + 1), `rto ${s.t.progress().rtoMs} after a ${rto + 1} ms round trip`);
+  });
+
+  it('times that rule from the send call: a resend whose completion came a loop turn late is not proven needless by its own ACK', async () => {
+    const s = setup({ size: 512 * 40, timing: { rtoMinMs: 10 } });
+    await warmUp(s, SAMPLES_FOR_FLOOR, 4); // 4 ms round trips
+    const next = SAMPLES_FOR_FLOOR + 1;
+    assert.deepEqual(blocksOf(s.socket.take()), [next]); // lost
+    const rto = s.t.progress().rtoMs;
+    s.socket.holdCompletions = true;
+    s.clock.advance(rto);
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [next], 'the timer resends it');
+    s.clock.advance(3); // the send completion is reported 3 ms after the call
+    s.socket.completeSends();
+    s.clock.advance(2); // the resend's ACK: 5 ms after the call, 2 ms after the completion
+    s.ack(next);
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [next + 1]);
+    assert.ok(s.t.progress().rtoMs <= 2 * rto, `rto ${s.t.progress().rtoMs} (was ${rto}): no spurious verdict`);
+  });
+
+  it('takes no floor from the first round trips: after one slow first ACK, the ACK to a resend of a lost block proves nothing', async () => {
+    const s = setup({ size: 512 * 40, timing: { rtoMinMs: 10 } });
+    await warmUp(s, 1, 4); // tftp-hpa's first ACK is slow: the client was starting up
+    assert.deepEqual(blocksOf(s.socket.take()), [2]); // lost
+    const rto = s.t.progress().rtoMs;
+    s.clock.advance(rto);
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [2], 'the timer resends it');
+    s.clock.advance(1); // the path's real round trip: sooner than the one sample so far
+    s.ack(2);
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [3]);
+    assert.ok(s.t.progress().rtoMs <= 2 * rto, `rto ${s.t.progress().rtoMs} (was ${rto}): no spurious verdict`);
   });
 
   it('an ACK inside a resent window, however soon, proves nothing spurious: the originals after it were lost (atftp, window tail dropped)', async () => {
@@ -261,22 +291,24 @@ describe('read transfers on a busy server', () => {
     const peerDelay = new PeerDelayMemory(clock);
     const s = setup({ size: 512 * 40, windowsize: 4, clock, peerDelay });
     s.t.start();
-    for (const last of [4, 8]) {
+    const windows = SAMPLES_FOR_FLOOR; // enough round trips for a floor: the first rule applies
+    for (let w = 1; w <= windows; w++) {
       await settle();
       s.socket.take();
       s.clock.advance(4); // the window's last block comes back ACKed 4 ms after it left
-      s.ack(last);
+      s.ack(4 * w);
     }
     await settle();
-    assert.deepEqual(blocksOf(s.socket.take()), [9, 10, 11, 12]); // 11 and 12 never arrive
+    const b = 4 * windows; // the last block acknowledged
+    assert.deepEqual(blocksOf(s.socket.take()), [b + 1, b + 2, b + 3, b + 4]); // the last two never arrive
     const rto = s.t.progress().rtoMs;
     s.clock.advance(rto);
     await settle();
-    assert.deepEqual(blocksOf(s.socket.take()), [9, 10, 11, 12], 'the timer resends the window');
-    s.clock.advance(1); // atftp: the duplicate 9 draws an ACK of 10 at once
-    s.ack(10);
+    assert.deepEqual(blocksOf(s.socket.take()), [b + 1, b + 2, b + 3, b + 4], 'the timer resends the window');
+    s.clock.advance(1); // atftp: the duplicate first block draws an ACK of the second at once
+    s.ack(b + 2);
     await settle();
-    assert.deepEqual(blocksOf(s.socket.take()), [11, 12, 13, 14]);
+    assert.deepEqual(blocksOf(s.socket.take()), [b + 3, b + 4, b + 5, b + 6]);
     assert.ok(s.t.progress().rtoMs <= 2 * rto, `rto ${s.t.progress().rtoMs} (was ${rto}): no spurious verdict`);
     assert.equal(peerDelay.floorMs(peer.address), 0, 'no delay shared with other transfers');
   });

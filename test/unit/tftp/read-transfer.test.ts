@@ -134,6 +134,21 @@ describe('ReadTransfer state machine', () => {
     assert.deepEqual(blocksOf(s.socket.take()), [1]);
   });
 
+  it('takes no round trip from an ACK 0 that came after the RTO: it may answer the client\'s own retry', async () => {
+    const s = setup({ oack: true, size: 512 * 40 });
+    s.t.start();
+    assert.deepEqual(blocksOf(s.socket.take()), ['OACK']);
+    s.clock.advance(5000); // atftp lost its first ACK 0 and re-sent it after 5 s
+    s.ack(0);
+    await settle();
+    assert.deepEqual(blocksOf(s.socket.take()), [1]);
+    assert.equal(s.t.progress().rtoMs, timing.rtoInitialMs, 'still the initial RTO: nothing measured');
+    s.clock.advance(1);
+    s.ack(1);
+    await settle();
+    assert.equal(s.t.progress().rtoMs, timing.rtoMinMs, 'the first real round trip sets it');
+  });
+
   it('resends an unanswered OACK within a negotiated RFC 2349 timeout', () => {
     const s = setup({ oack: true, timeoutS: 1 });
     s.t.start();
