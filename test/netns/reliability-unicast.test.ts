@@ -157,7 +157,7 @@ describe('unicast through the impairment relay: duplicated and reordered datagra
         size: SIZE_AT_20,
         serverEnd: () => failedTransferLine(logLinesSince(daemon.outputTail(), started), relayEnd.address),
       });
-      t.diagnostic(`${c} via relay: ${outcome} in ${Math.round(r.ms)} ms, server retransmits=${summary?.['retransmits'] ?? '?'}`);
+      t.diagnostic(`${c} via relay: ${outcome} in ${Math.round(r.ms)} ms, server retransmits=${summary?.['retransmits'] ?? '?'} spurious_timeouts=${summary?.['spurious_timeouts'] ?? 0}`);
       assert.equal(outcome, 'complete', r.stderr);
     });
   }
