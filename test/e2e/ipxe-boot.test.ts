@@ -8,11 +8,10 @@
 // CI runs as root: a missing piece fails the test, it never skips.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, afterEach, describe, it } from 'node:test';
-import { canUseNetns, teardown } from '../support/netns.js';
+import { describe, it } from 'node:test';
+import { canUseNetns } from '../support/netns.js';
 import {
   buildChecker,
   findQemu,
@@ -25,6 +24,7 @@ import {
   type VmResult,
 } from '../support/pxe-lab.js';
 import { logField as field } from '../support/transfer-outcome.js';
+import { labPerTest } from '../support/lab-per-test.js';
 
 // Image sizes: iPXE under TCG moves small blocks slowly; 1-2 MiB keeps the suite in its budget.
 // Odd lengths end every transfer in a short block.
@@ -35,8 +35,8 @@ const DEAF_IMAGE_BYTES = 8 * 1024 * 1024 + 1;
 // things work: a hang shows up as a failure, not a stuck suite.
 const VM_TIMEOUT_MS = 120_000;
 
-const work = mkdtempSync(join(tmpdir(), 'pxecast-e2e-'));
-let lab: PxeLab | null = null;
+const labs = labPerTest<PxeLab>('pxecast-e2e-');
+const work = labs.work;
 let scenario = 0;
 
 function qemuSetup(): QemuSetup {
@@ -49,8 +49,7 @@ function qemuSetup(): QemuSetup {
 
 async function startLab(plan: Omit<LabPlan, 'workDir'>): Promise<PxeLab> {
   const workDir = join(work, `scenario${++scenario}`);
-  lab = await PxeLab.start({ ...plan, workDir }, qemuSetup());
-  return lab;
+  return labs.hold(await PxeLab.start({ ...plan, workDir }, qemuSetup()));
 }
 
 /** Every VM ran the checker and it saw the image byte for byte. */
@@ -68,17 +67,6 @@ function assertImageIntact(l: PxeLab, results: readonly VmResult[]): void {
 function logLines(l: PxeLab, pattern: RegExp): string[] {
   return l.daemon.outputTail().split('\n').filter((line) => pattern.test(line));
 }
-
-afterEach(async () => {
-  await lab?.stop();
-  lab = null;
-  teardown();
-});
-
-after(() => {
-  teardown();
-  rmSync(work, { recursive: true, force: true });
-});
 
 describe('the checker kernel', () => {
   it('prints the SHA-256 node:crypto computes (lengths around the 64-byte block edges) and names misplaced blocks', async () => {

@@ -19,14 +19,13 @@
 // Needs root, iproute2, qemu-system-x86, ipxe-qemu, linux-image-amd64, busybox-static and atftp
 // (.ci/run installs them).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ImagingLab, IMAGING_FILE, imagingLabMissing } from '../support/imaging-lab.js';
-import { canUseNetns, teardown } from '../support/netns.js';
+import { canUseNetns } from '../support/netns.js';
 import { findQemu } from '../support/pxe-lab.js';
 import { logField as field } from '../support/transfer-outcome.js';
+import { labPerTest } from '../support/lab-per-test.js';
 
 const VMS = 3;
 // 256 MiB: a small OS image; 32,769 blocks of 8192 bytes (the last one empty).
@@ -42,19 +41,8 @@ const MAX_BYTES_PER_FILE = 1.1;
 // Boot, gathering and the transfer under TCG on two shared cores; never reached when things work.
 const RUN_TIMEOUT_MS = 300_000;
 
-const work = mkdtempSync(join(tmpdir(), 'pxecast-imaging-'));
-let lab: ImagingLab | null = null;
-
-afterEach(async () => {
-  await lab?.stop();
-  lab = null;
-  teardown();
-});
-
-after(() => {
-  teardown();
-  rmSync(work, { recursive: true, force: true });
-});
+const labs = labPerTest<ImagingLab>('pxecast-imaging-');
+const work = labs.work;
 
 function qemuPath(): string {
   const support = canUseNetns();
@@ -68,10 +56,9 @@ function qemuPath(): string {
 
 describe('lab imaging: VMs boot Linux from pxecast, then fetch one image by RFC 2090 multicast with atftp', { concurrency: 1 }, () => {
   it(`${VMS} VMs, 256 MiB at blksize ${BLKSIZE} (MTU ${MTU}): one session, byte-identical copies, server bytes <= ${MAX_BYTES_PER_FILE} x file`, async () => {
-    lab = await ImagingLab.start({
+    const l = labs.hold(await ImagingLab.start({
       workDir: join(work, 'lab'), vms: VMS, imageBytes: IMAGE_BYTES, blksize: BLKSIZE, mtu: MTU, memoryMiB: MEMORY_MIB, gatherLimitS: GATHER_LIMIT_S,
-    }, qemuPath());
-    const l = lab;
+    }, qemuPath()));
     const started = performance.now();
     l.startVms();
     const results = await l.waitForVms(RUN_TIMEOUT_MS);

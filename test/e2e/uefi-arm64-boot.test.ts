@@ -11,13 +11,12 @@
 //
 // Needs root, iproute2, qemu-system-arm and qemu-efi-aarch64 (.ci/run installs them).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, describe, it } from 'node:test';
-import { canUseNetns, teardown } from '../support/netns.js';
+import { describe, it } from 'node:test';
+import { canUseNetns } from '../support/netns.js';
 import { UefiLab, uefiLabMissing, uefiQemu, type UefiBootResult } from '../support/uefi-lab.js';
 import { logField as field } from '../support/transfer-outcome.js';
+import { labPerTest } from '../support/lab-per-test.js';
 
 // Measured 10.5-12.8 s to the line on the 2-core machine; the bound leaves room for a slow host
 // and makes a firmware that never gets (or never runs) the right image fail instead of hanging.
@@ -25,8 +24,8 @@ const VM_TIMEOUT_MS = 150_000;
 // Random payload in the image: 274 blocks of 1468 bytes (69 windows of 4); odd, so the transfer
 // ends in a short block.
 const PAYLOAD_BYTES = 400_001;
-const work = mkdtempSync(join(tmpdir(), 'pxecast-arm64-'));
-let lab: UefiLab | null = null;
+const labs = labPerTest<UefiLab>('pxecast-arm64-');
+const work = labs.work;
 let scenario = 0;
 
 function qemuPath(): string {
@@ -49,21 +48,9 @@ function assertProof(l: UefiLab, result: UefiBootResult): void {
   assert.equal(`pxecast-arm64 nonce=${result.proof.nonce} fnv1a32=${result.proof.checksum}`, app.expectedLine, `the line of this run's image, with the checksum of the bytes served\n${explain(l, result)}`);
 }
 
-afterEach(async () => {
-  await lab?.stop();
-  lab = null;
-  teardown();
-});
-
-after(() => {
-  teardown();
-  rmSync(work, { recursive: true, force: true });
-});
-
 describe('AAVMF (EDK2 ARM64 UEFI PXE) boots from pxecast', { concurrency: 1 }, () => {
   it('arch 11 -> the efi-arm64 image over TFTP -> the firmware runs it and prints the checksum of the bytes it got', async () => {
-    lab = await UefiLab.start({ workDir: join(work, `scenario${++scenario}`), tftpLoss: 0, bootFileBytes: PAYLOAD_BYTES, machine: 'arm64' }, qemuPath());
-    const l = lab;
+    const l = labs.hold(await UefiLab.start({ workDir: join(work, `scenario${++scenario}`), tftpLoss: 0, bootFileBytes: PAYLOAD_BYTES, machine: 'arm64' }, qemuPath()));
     const result = await l.bootVm(VM_TIMEOUT_MS);
     const log = l.daemon.outputTail();
     assertProof(l, result);
@@ -78,8 +65,7 @@ describe('AAVMF (EDK2 ARM64 UEFI PXE) boots from pxecast', { concurrency: 1 }, (
 
 describe('AAVMF UEFI HTTP Boot from the URL pxecast\'s DHCP gives it', { concurrency: 1 }, () => {
   it('arch 19 HTTPClient DISCOVER -> URL on pxecast\'s HTTP server -> the firmware downloads and runs the ARM64 image', async () => {
-    lab = await UefiLab.start({ workDir: join(work, `scenario${++scenario}`), tftpLoss: 0, bootFileBytes: PAYLOAD_BYTES, machine: 'arm64', boot: 'http' }, qemuPath());
-    const l = lab;
+    const l = labs.hold(await UefiLab.start({ workDir: join(work, `scenario${++scenario}`), tftpLoss: 0, bootFileBytes: PAYLOAD_BYTES, machine: 'arm64', boot: 'http' }, qemuPath()));
     const result = await l.bootVm(VM_TIMEOUT_MS);
     const log = l.daemon.outputTail();
     assert.match(result.console, /Start HTTP Boot over IPv4/, `HttpBootDxe ran\n${explain(l, result)}`);

@@ -19,11 +19,9 @@
 // linux-image-amd64, busybox-static, dnsmasq-base and kea-dhcp4-server (.ci/run installs them).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, describe, it } from 'node:test';
-import { canUseNetns, teardown } from '../support/netns.js';
+import { describe, it } from 'node:test';
+import { canUseNetns } from '../support/netns.js';
 import { parsePayloadConsole } from '../support/linux-payload.js';
 import { findQemu, sha256Hex } from '../support/pxe-lab.js';
 import {
@@ -40,6 +38,7 @@ import {
 } from '../support/secure-boot-chain.js';
 import { BOOT_FILE, UefiLab, uefiLabMissing } from '../support/uefi-lab.js';
 import { logField as field } from '../support/transfer-outcome.js';
+import { labPerTest } from '../support/lab-per-test.js';
 
 const VM_TIMEOUT_MS = 150_000;
 // What the booted Linux fetches over TFTP and HTTP; odd, so both transfers end in a short block.
@@ -48,8 +47,8 @@ const PAYLOAD_IMAGE_BYTES = 1_500_001;
 // The size of the file in the OVMF capture of issue 12 (2,618 blocks of 1468 bytes): ipxe.efi
 // padded with random bytes. Odd, so the transfer ends in a short block.
 const BOOT_FILE_BYTES = 3_842_001;
-const work = mkdtempSync(join(tmpdir(), 'pxecast-uefi-'));
-let lab: UefiLab | null = null;
+const labs = labPerTest<UefiLab>('pxecast-uefi-');
+const work = labs.work;
 let scenario = 0;
 
 function qemuPath(): string {
@@ -71,8 +70,7 @@ interface Fetch {
 
 /** Boots the VM and returns the summary of the transfer that delivered the boot file. */
 async function bootOnce(tftpLoss: number): Promise<Fetch> {
-  lab = await UefiLab.start({ workDir: join(work, `scenario${++scenario}`), tftpLoss, bootFileBytes: BOOT_FILE_BYTES }, qemuPath());
-  const l = lab;
+  const l = labs.hold(await UefiLab.start({ workDir: join(work, `scenario${++scenario}`), tftpLoss, bootFileBytes: BOOT_FILE_BYTES }, qemuPath()));
   const result = await l.bootVm(VM_TIMEOUT_MS);
   const log = l.daemon.outputTail();
   const why = `--- console ---\n${result.console.split('\n').slice(-30).join('\n')}\n--- pxecast ---\n${log.slice(-6000)}`;
@@ -91,17 +89,6 @@ async function bootOnce(tftpLoss: number): Promise<Fetch> {
     spuriousTimeouts: Number(field(summary, 'spurious_timeouts') ?? 0),
   };
 }
-
-afterEach(async () => {
-  await lab?.stop();
-  lab = null;
-  teardown();
-});
-
-after(() => {
-  teardown();
-  rmSync(work, { recursive: true, force: true });
-});
 
 describe('OVMF (EDK2 UEFI PXE, windowsize 4) boots from pxecast', { concurrency: 1 }, () => {
   it('on a lossless bridge: the boot file arrives with (almost) no resent blocks, and the firmware starts it', async () => {
@@ -126,8 +113,7 @@ describe('OVMF (EDK2 UEFI PXE, windowsize 4) boots from pxecast', { concurrency:
 
 describe('OVMF UEFI HTTP Boot from the URL pxecast\'s DHCP gives it', { concurrency: 1 }, () => {
   it('HTTPClient DISCOVER -> URL on pxecast\'s HTTP server -> the firmware downloads and starts the binary', async () => {
-    lab = await UefiLab.start({ workDir: join(work, `scenario${++scenario}`), tftpLoss: 0, bootFileBytes: BOOT_FILE_BYTES, boot: 'http' }, qemuPath());
-    const l = lab;
+    const l = labs.hold(await UefiLab.start({ workDir: join(work, `scenario${++scenario}`), tftpLoss: 0, bootFileBytes: BOOT_FILE_BYTES, boot: 'http' }, qemuPath()));
     const result = await l.bootVm(VM_TIMEOUT_MS);
     const log = l.daemon.outputTail();
     const why = `--- console ---\n${result.console.split('\n').slice(-30).join('\n')}\n--- pxecast ---\n${log.slice(-6000)}`;
@@ -153,11 +139,10 @@ describe('OVMF UEFI HTTP Boot from the URL pxecast\'s DHCP gives it', { concurre
 describe('OVMF in proxy mode: Debian\'s signed GRUB from pxecast reads its config from pxecast', { concurrency: 1 }, () => {
   for (const siteServer of ['dnsmasq', 'kea'] as const) {
     it(`beside ${siteServer} with next-server = pxecast for PXE clients`, async () => {
-      lab = await UefiLab.start(
+      const l = labs.hold(await UefiLab.start(
         { workDir: join(work, `scenario${++scenario}`), tftpLoss: 0, dhcp: 'proxy', siteServer, siteNextServer: true, loader: 'grub' },
         qemuPath(),
-      );
-      const l = lab;
+      ));
       const result = await l.bootVm(VM_TIMEOUT_MS);
       const log = l.daemon.outputTail();
       const why = `--- console ---\n${result.console.split('\n').slice(-30).join('\n')}\n--- pxecast ---\n${log.slice(-6000)}\n--- ${siteServer} ---\n${l.siteLog.slice(-3000)}`;
@@ -184,7 +169,7 @@ async function bootSecureChain(boot: 'pxe' | 'http', image: Buffer, grub: 'signe
   const missing = grub === 'signed' ? secureBootChainMissing() : httpGrubMissing();
   assert.equal(missing, null, `the GRUB chain needs ${missing}`);
   const files = grub === 'signed' ? chainFiles : httpGrubFiles;
-  lab = await UefiLab.start({
+  const l = labs.hold(await UefiLab.start({
     workDir: join(work, `scenario${++scenario}`),
     tftpLoss: 0,
     boot,
@@ -198,8 +183,7 @@ async function bootSecureChain(boot: 'pxe' | 'http', image: Buffer, grub: 'signe
       bootFile: grub === 'signed' ? SHIM_FILE : GRUB_FILE,
       finished: chainFinished,
     }),
-  }, qemuPath());
-  const l = lab;
+  }, qemuPath()));
   const result = await l.bootVm(VM_TIMEOUT_MS);
   const log = l.daemon.outputTail();
   const why = `--- console ---\n${result.console.split('\n').filter((line) => !line.includes('Downloading...')).slice(-40).join('\n')}\n--- pxecast ---\n${log.slice(-6000)}`;

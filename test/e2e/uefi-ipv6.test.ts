@@ -16,20 +16,19 @@
 //
 // Needs root, iproute2, qemu-system-x86, ovmf and ipxe (.ci/run installs them).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, describe, it } from 'node:test';
-import { canUseNetns, teardown } from '../support/netns.js';
+import { describe, it } from 'node:test';
+import { canUseNetns } from '../support/netns.js';
 import { findQemu } from '../support/pxe-lab.js';
 import { BOOT_FILE, UEFI_LAB_SERVER6, UefiLab, uefiLabMissing } from '../support/uefi-lab.js';
 import { logField as field } from '../support/transfer-outcome.js';
+import { labPerTest } from '../support/lab-per-test.js';
 
 const VM_TIMEOUT_MS = 150_000;
 // ipxe.efi padded with random bytes (new ones every run), odd so the body ends off any boundary.
 const BOOT_FILE_BYTES = 2_000_001;
-const work = mkdtempSync(join(tmpdir(), 'pxecast-uefi6-'));
-let lab: UefiLab | null = null;
+const labs = labPerTest<UefiLab>('pxecast-uefi6-');
+const work = labs.work;
 
 function qemuPath(): string {
   const support = canUseNetns();
@@ -51,20 +50,9 @@ function edk2Ip6(address: string): string {
   return groups.map((g) => parseInt(g, 16).toString(16).toUpperCase()).join(':');
 }
 
-afterEach(async () => {
-  await lab?.stop();
-  lab = null;
-  teardown();
-});
-
-after(() => {
-  teardown();
-  rmSync(work, { recursive: true, force: true });
-});
-
 describe('UEFI (OVMF) boot over IPv6 only', () => {
   it('PXEv6: stateful DHCPv6 (IA_NA + option 59) from pxecast, the boot file over TFTPv6, started by the firmware', async () => {
-    lab = await UefiLab.start({ workDir: join(work, 'pxe6'), tftpLoss: 0, family: 'ipv6' }, qemuPath());
+    const lab = labs.hold(await UefiLab.start({ workDir: join(work, 'pxe6'), tftpLoss: 0, family: 'ipv6' }, qemuPath()));
     const result = await lab.bootVm(VM_TIMEOUT_MS);
     const log = lab.daemon.outputTail();
     const why = `--- console ---\n${result.console.split('\n').slice(-30).join('\n')}\n--- pxecast ---\n${log.slice(-6000)}`;
@@ -86,8 +74,7 @@ describe('UEFI (OVMF) boot over IPv6 only', () => {
   });
 
   it('HTTP Boot: the HTTPClient SOLICIT gets an address, option 59 http://[addr]:port/... and HTTPClient echoed; the firmware fetches the binary from pxecast over IPv6 and starts it', async () => {
-    lab = await UefiLab.start({ workDir: join(work, 'http6'), tftpLoss: 0, family: 'ipv6', boot: 'http', bootFileBytes: BOOT_FILE_BYTES }, qemuPath());
-    const l = lab;
+    const l = labs.hold(await UefiLab.start({ workDir: join(work, 'http6'), tftpLoss: 0, family: 'ipv6', boot: 'http', bootFileBytes: BOOT_FILE_BYTES }, qemuPath()));
     const result = await l.bootVm(VM_TIMEOUT_MS);
     const log = l.daemon.outputTail();
     const why = `--- console ---\n${result.console.split('\n').slice(-30).join('\n')}\n--- pxecast ---\n${log.slice(-6000)}`;
